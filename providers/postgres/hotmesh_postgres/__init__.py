@@ -1,0 +1,1 @@
+"""Shared Postgres provider logic for hotmesh."""

@@ -1,0 +1,219 @@
+-- Named queries. Each block starts with "-- name: <name>"; {schema} is replaced by the
+-- app's quoted schema name; values are always bound parameters ($1, $2, ...).
+
+-- name: publish
+-- One statement for any number of messages (arrays, unnested in order).
+INSERT INTO {schema}.stream_messages
+    (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
+     max_interval, job_id, payload)
+SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
+       u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
+  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::real[], $6::real[],
+              $7::real[], $8::text[], $9::text[])
+       WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
+                            backoff_coefficient, max_interval, job_id, payload, ord)
+ ORDER BY u.ord
+RETURNING id;
+
+-- name: claim
+-- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
+-- message that is not yet visible, so delayed messages (timers) cost nothing to skip.
+-- MATERIALIZED keeps the locking subquery from being run twice.
+WITH picked AS MATERIALIZED (
+    SELECT m.id
+      FROM generate_series(9, 0, -1) AS p(priority)
+     CROSS JOIN LATERAL (
+            SELECT s.id
+              FROM {schema}.stream_messages s
+             WHERE s.stream = $1
+               AND s.priority = p.priority
+               AND s.visible_at <= now()
+               AND (s.lease_until IS NULL OR s.lease_until <= now())
+             ORDER BY s.visible_at, s.id
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED) m
+     LIMIT $2
+)
+UPDATE {schema}.stream_messages s
+   SET lease_until = now() + make_interval(secs => $3),
+       leased_by = $4,
+       attempts = s.attempts + 1
+  FROM picked
+ WHERE s.id = picked.id
+RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
+          s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
+          s.job_id, s.payload;
+
+-- name: ack
+DELETE FROM {schema}.stream_messages s
+ USING unnest($1::bigint[], $2::int[]) AS f(id, attempts)
+ WHERE s.id = f.id AND s.attempts = f.attempts
+RETURNING s.id;
+
+-- name: extend
+UPDATE {schema}.stream_messages s
+   SET lease_until = now() + make_interval(secs => $3)
+  FROM unnest($1::bigint[], $2::int[]) AS f(id, attempts)
+ WHERE s.id = f.id AND s.attempts = f.attempts AND s.lease_until IS NOT NULL
+RETURNING s.id;
+
+-- name: retry
+UPDATE {schema}.stream_messages
+   SET visible_at = now() + make_interval(secs => $3),
+       lease_until = NULL,
+       leased_by = NULL,
+       last_error = $4
+ WHERE id = $1 AND attempts = $2
+RETURNING id;
+
+-- name: dead_letter
+WITH moved AS (
+    DELETE FROM {schema}.stream_messages s
+     USING unnest($1::bigint[], $2::int[]) AS f(id, attempts)
+     WHERE s.id = f.id AND s.attempts = f.attempts
+    RETURNING s.id, s.stream, s.priority, s.attempts, s.created_at, s.job_id, s.payload
+)
+INSERT INTO {schema}.dead_letters (id, stream, priority, attempts, created_at, error, job_id, payload)
+SELECT id, stream, priority, attempts, created_at, $3, job_id, payload FROM moved
+RETURNING id;
+
+-- name: dead_letters
+SELECT id, stream, attempts, error, job_id, payload
+  FROM {schema}.dead_letters
+ WHERE stream = $1
+ ORDER BY dead_at, id
+ LIMIT $2;
+
+-- name: depth
+SELECT stream,
+       count(*) FILTER (WHERE visible_at <= now() AND (lease_until IS NULL OR lease_until <= now())),
+       count(*) FILTER (WHERE visible_at > now() AND (lease_until IS NULL OR lease_until <= now())),
+       count(*) FILTER (WHERE lease_until > now())
+  FROM {schema}.stream_messages
+ WHERE stream = ANY($1::text[])
+ GROUP BY stream;
+
+-- name: purge
+DELETE FROM {schema}.stream_messages WHERE stream = $1;
+
+-- name: next_visible
+-- When the earliest pending message of a stream becomes claimable (epoch seconds).
+SELECT extract(epoch FROM min(coalesce(greatest(lease_until, visible_at), visible_at)))::float8
+  FROM {schema}.stream_messages
+ WHERE stream = $1;
+
+-- name: sub_park
+WITH parked AS (
+    INSERT INTO {schema}.sub_payloads (payload) VALUES ($2) RETURNING id
+), swept AS (
+    DELETE FROM {schema}.sub_payloads
+     WHERE created_at < now() - interval '5 minutes'
+       AND id < (SELECT id FROM parked) - 100
+)
+SELECT pg_notify($1, '#' || id) FROM parked;
+
+-- name: sub_fetch
+SELECT payload FROM {schema}.sub_payloads WHERE id = $1;
+
+-- name: sub_notify
+SELECT pg_notify($1, $2);
+
+-- name: put_version
+INSERT INTO {schema}.app_versions (version, manifest) VALUES ($1, $2::jsonb)
+ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest
+ WHERE app_versions.activated_at IS NULL
+RETURNING version;
+
+-- name: get_version
+SELECT manifest::text FROM {schema}.app_versions WHERE version = $1;
+
+-- name: list_versions
+SELECT version FROM {schema}.app_versions ORDER BY created_at, version;
+
+-- name: activate
+WITH target AS (
+    SELECT version FROM {schema}.app_versions WHERE version = $1
+), flag AS (
+    UPDATE {schema}.app_versions SET activated_at = now()
+     WHERE version = (SELECT version FROM target)
+    RETURNING version
+)
+INSERT INTO {schema}.settings (key, value, updated_at)
+SELECT 'active_version', to_jsonb(version), now() FROM flag
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
+RETURNING key;
+
+-- name: set_setting
+INSERT INTO {schema}.settings (key, value) VALUES ($1, $2::jsonb)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
+
+-- name: get_setting
+SELECT value::text FROM {schema}.settings WHERE key = $1;
+
+-- name: create_job
+-- The job row and its first messages in one statement; nothing is published when the id
+-- already exists (the INSERT ... SELECT reads the inserted row, which is absent then).
+WITH job AS (
+    INSERT INTO {schema}.jobs (id, state, semaphore) VALUES ($1, $2::jsonb, $3)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), sent AS (
+    INSERT INTO {schema}.stream_messages
+        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
+         max_interval, job_id, payload)
+    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
+           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
+      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::real[],
+                  $9::real[], $10::real[], $11::text[], $12::text[])
+           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
+                                backoff_coefficient, max_interval, job_id, payload, ord)
+     WHERE EXISTS (SELECT 1 FROM job)
+     ORDER BY u.ord
+    RETURNING id
+)
+SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
+
+-- name: get_job
+SELECT state::text, semaphore FROM {schema}.jobs WHERE id = $1;
+
+-- name: apply_step
+-- One step of a job in one statement: fence (ack the delivery that caused the step),
+-- merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore, publish
+-- the next messages. When a fence is given and
+-- it no longer matches, every other part is skipped: the step already happened.
+WITH fence AS (
+    DELETE FROM {schema}.stream_messages
+     WHERE $13::bigint IS NOT NULL AND id = $13 AND attempts = $14
+    RETURNING id
+), go AS (
+    SELECT 1 WHERE $13::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+), job AS (
+    UPDATE {schema}.jobs
+       SET state = (state || $2::jsonb) - $15::text[],
+           semaphore = semaphore + $3,
+           updated_at = now()
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
+    RETURNING semaphore
+), sent AS (
+    INSERT INTO {schema}.stream_messages
+        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
+         max_interval, job_id, payload)
+    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
+           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
+      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::real[],
+                  $9::real[], $10::real[], $11::text[], $12::text[])
+           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
+                                backoff_coefficient, max_interval, job_id, payload, ord)
+     WHERE EXISTS (SELECT 1 FROM job)
+     ORDER BY u.ord
+    RETURNING id
+)
+SELECT (SELECT semaphore FROM job), ARRAY(SELECT id FROM sent ORDER BY id);
+
+-- name: delete_job
+WITH gone AS (
+    DELETE FROM {schema}.jobs WHERE id = $1 RETURNING id
+), msgs AS (
+    DELETE FROM {schema}.stream_messages WHERE job_id = $1
+)
+SELECT count(*) FROM gone;

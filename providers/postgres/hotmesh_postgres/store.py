@@ -1,0 +1,131 @@
+"""``Store`` on Postgres: app versions, settings and jobs in the app's schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hotmesh.errors import ConfigError, PayloadError
+from hotmesh.spi import JobRecord, OutgoingMessage, StepResult, StreamMessage
+from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.schema import Queries
+from hotmesh_postgres.stream import message_arrays
+
+__all__ = ["PostgresStore"]
+
+
+def _json(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise PayloadError(f"{what} is not JSON-serialisable: {err}", value=what) from err
+
+
+class PostgresStore:
+    """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
+
+    def __init__(self, driver: Driver, queries: Queries) -> None:
+        self._driver = driver
+        self._q = queries
+
+    async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
+        """Store the compiled manifest of ``version``.
+
+        Raises:
+            ConfigError: the version is already active (an active plan is immutable).
+        """
+        stored = await self._driver.fetchval(
+            self._q.put_version, version, _json(dict(manifest), "manifest")
+        )
+        if stored is None:
+            raise ConfigError(
+                f"version {version!r} is active and cannot be replaced", value=version
+            )
+
+    async def get_version(self, version: str) -> dict[str, Any] | None:
+        """The manifest of ``version``, or None."""
+        text = await self._driver.fetchval(self._q.get_version, version)
+        return None if text is None else dict(json.loads(text))
+
+    async def list_versions(self) -> list[str]:
+        """Every stored version, oldest first."""
+        return [r[0] for r in await self._driver.fetch(self._q.list_versions)]
+
+    async def activate(self, version: str) -> None:
+        """Make ``version`` the active one.
+
+        Raises:
+            ConfigError: the version was never stored.
+        """
+        if await self._driver.fetchval(self._q.activate, version) is None:
+            raise ConfigError(f"version {version!r} has not been deployed", value=version)
+
+    async def active_version(self) -> str | None:
+        """The active version, or None."""
+        value = await self.get_setting("active_version")
+        return None if value is None else str(value)
+
+    async def set_setting(self, key: str, value: Any) -> None:
+        """Store a JSON value under ``key``."""
+        await self._driver.execute(self._q.set_setting, key, _json(value, f"setting {key!r}"))
+
+    async def get_setting(self, key: str) -> Any | None:
+        """The JSON value under ``key``, or None."""
+        text = await self._driver.fetchval(self._q.get_setting, key)
+        return None if text is None else json.loads(text)
+
+    async def create_job(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        semaphore: int = 0,
+        messages: Sequence[OutgoingMessage] = (),
+    ) -> bool:
+        """Insert a job with its first messages; False (and no write) if it exists."""
+        row = await self._driver.fetchrow(
+            self._q.create_job,
+            job_id,
+            _json(dict(state), "job state"),
+            semaphore,
+            *message_arrays(messages),
+        )
+        return bool(row and row[0])
+
+    async def get_job(self, job_id: str) -> JobRecord | None:
+        """The job's state and semaphore, or None."""
+        row = await self._driver.fetchrow(self._q.get_job, job_id)
+        if row is None:
+            return None
+        return JobRecord(job_id=job_id, state=json.loads(row[0]), semaphore=int(row[1]))
+
+    async def apply_step(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        semaphore_delta: int = 0,
+        messages: Sequence[OutgoingMessage] = (),
+        fence: StreamMessage | None = None,
+    ) -> StepResult:
+        """Commit one step atomically, in one statement."""
+        kept = {k: v for k, v in state.items() if v is not None}
+        removed = [k for k, v in state.items() if v is None]
+        row = await self._driver.fetchrow(
+            self._q.apply_step,
+            job_id,
+            _json(kept, "job state"),
+            semaphore_delta,
+            *message_arrays(messages),
+            None if fence is None else fence.id,
+            None if fence is None else fence.attempt,
+            removed,
+        )
+        if row is None or row[0] is None:
+            return StepResult(applied=False)
+        return StepResult(applied=True, semaphore=int(row[0]), message_ids=[int(i) for i in row[1]])
+
+    async def delete_job(self, job_id: str) -> bool:
+        """Remove the job and its pending messages; True if it existed."""
+        return bool(await self._driver.fetchval(self._q.delete_job, job_id))

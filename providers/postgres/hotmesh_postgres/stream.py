@@ -1,0 +1,254 @@
+"""``Stream`` on Postgres: one table per app, claimed with ``FOR UPDATE SKIP LOCKED``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from hotmesh.errors import CodecError, PayloadError, StreamError
+from hotmesh.serializer import dumps_payload, loads_payload
+from hotmesh.spi import (
+    DEFAULT_RETRY,
+    DeadLetter,
+    OutgoingMessage,
+    RetryPolicy,
+    StreamDepth,
+    StreamMessage,
+)
+from hotmesh_postgres.driver import Driver, Row
+from hotmesh_postgres.schema import Queries
+
+__all__ = ["PostgresStream", "message_arrays"]
+
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 1000
+
+
+def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
+    """The nine parallel arrays the publish statements unnest, in column order."""
+    cols: list[list[Any]] = [[] for _ in range(9)]
+    for m in messages:
+        retry = m.retry or DEFAULT_RETRY
+        cols[0].append(m.stream)
+        cols[1].append(m.priority)
+        cols[2].append(float(m.delay))
+        cols[3].append(retry.max_attempts)
+        cols[4].append(float(retry.initial_interval))
+        cols[5].append(float(retry.backoff_coefficient))
+        cols[6].append(float(retry.max_interval))
+        cols[7].append(m.job_id)
+        cols[8].append(dumps_payload(m.payload))
+    return cols
+
+
+class _Wakeups:
+    """Per-stream, per-consumer wake flags, set by notifications and local timers."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, dict[str, asyncio.Event]] = defaultdict(dict)
+        self._timers: dict[str, dict[int, asyncio.TimerHandle]] = defaultdict(dict)
+
+    def event(self, stream: str, consumer: str) -> asyncio.Event:
+        events = self._events[stream]
+        ev = events.get(consumer)
+        if ev is None:
+            ev = events[consumer] = asyncio.Event()
+        return ev
+
+    def wake(self, stream: str) -> None:
+        for ev in self._events.get(stream, {}).values():
+            ev.set()
+
+    def wake_all(self) -> None:
+        for stream in list(self._events):
+            self.wake(stream)
+
+    def wake_at(self, stream: str, epoch: float) -> None:
+        """Arm a local timer for a message that becomes visible at ``epoch``."""
+        if stream not in self._events:
+            return  # nobody here consumes it
+        slot = int(epoch * 100)  # 10 ms resolution keeps the timer count bounded
+        timers = self._timers[stream]
+        if slot in timers:
+            return
+        loop = asyncio.get_running_loop()
+        delay = max(epoch - time.time(), 0.0) + 0.005
+
+        def fire() -> None:
+            timers.pop(slot, None)
+            self.wake(stream)
+
+        timers[slot] = loop.call_later(delay, fire)
+
+    def close(self) -> None:
+        for timers in self._timers.values():
+            for handle in timers.values():
+                handle.cancel()
+        self._timers.clear()
+        self.wake_all()
+
+    def on_notify(self, payload: str) -> None:
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            log.warning("ignoring malformed wake-up payload %r", payload[:80])
+            return
+        if body == "*":
+            self.wake_all()
+            return
+        if not isinstance(body, dict):
+            return
+        for stream, when in body.items():
+            if not when:
+                self.wake(stream)
+            else:
+                self.wake_at(stream, float(when))
+
+
+class PostgresStream:
+    """Durable work queues for one app schema. See :class:`hotmesh.spi.Stream`."""
+
+    def __init__(self, driver: Driver, queries: Queries) -> None:
+        self._driver = driver
+        self._q = queries
+        self.wakeups = _Wakeups()
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[int]:
+        """Store ``messages`` in one statement; return their ids in order."""
+        if not messages:
+            return []
+        rows = await self._driver.fetch(self._q.publish, *message_arrays(messages))
+        return [int(r[0]) for r in rows]
+
+    async def claim(
+        self, stream: str, *, limit: int = 1, lease: float = 30.0, consumer: str = ""
+    ) -> list[StreamMessage]:
+        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
+        if not 1 <= limit <= MAX_BATCH:
+            raise StreamError(f"claim limit must be 1..{MAX_BATCH}, got {limit}", value=limit)
+        if lease <= 0:
+            raise StreamError(f"lease must be > 0 seconds, got {lease}", value=lease)
+        self.wakeups.event(stream, consumer)  # from now on, wake-ups for it are kept
+        rows = await self._driver.fetch(self._q.claim, stream, limit, float(lease), consumer)
+        if not rows:
+            return []
+        rows = sorted(rows, key=lambda r: (-r[1], r[2], r[0]))
+        out: list[StreamMessage] = []
+        exhausted: list[tuple[StreamMessage, str]] = []
+        for row in rows:
+            msg, problem = self._to_message(stream, row)
+            if problem is not None:
+                exhausted.append((msg, problem))
+            else:
+                out.append(msg)
+        for msg, problem in exhausted:
+            log.warning(
+                "dead-lettering message", extra={"stream": stream, "id": msg.id, "why": problem}
+            )
+            await self.dead_letter([msg], problem)
+        return out
+
+    def _to_message(self, stream: str, row: Row) -> tuple[StreamMessage, str | None]:
+        msg_id, priority, _visible, attempts, max_attempts = row[0], row[1], row[2], row[3], row[4]
+        retry = RetryPolicy(
+            max_attempts=max_attempts,
+            initial_interval=row[5],
+            backoff_coefficient=row[6],
+            max_interval=row[7],
+        )
+        problem: str | None = None
+        try:
+            payload = loads_payload(row[9])
+        except (CodecError, PayloadError, ValueError) as err:
+            payload, problem = {}, f"payload cannot be decoded: {err}"
+        msg = StreamMessage(
+            id=int(msg_id),
+            stream=stream,
+            payload=payload,
+            attempt=int(attempts),
+            priority=int(priority),
+            retry=retry,
+            job_id=row[8],
+        )
+        if problem is None and attempts > max_attempts:
+            problem = f"lease expired on all {max_attempts} deliveries"
+        return msg, problem
+
+    async def ack(self, messages: Sequence[StreamMessage]) -> set[int]:
+        """Remove delivered messages; return the ids removed (lease-fenced)."""
+        if not messages:
+            return set()
+        rows = await self._driver.fetch(
+            self._q.ack, [m.id for m in messages], [m.attempt for m in messages]
+        )
+        return {int(r[0]) for r in rows}
+
+    async def extend(self, messages: Sequence[StreamMessage], lease: float) -> set[int]:
+        """Renew leases still held; return the ids renewed."""
+        if not messages:
+            return set()
+        rows = await self._driver.fetch(
+            self._q.extend, [m.id for m in messages], [m.attempt for m in messages], float(lease)
+        )
+        return {int(r[0]) for r in rows}
+
+    async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:
+        """Redeliver after backoff (returns the delay) or dead-letter (returns ``None``)."""
+        if message.attempt >= message.retry.max_attempts:
+            await self.dead_letter([message], error)
+            return None
+        delay = message.retry.delay(message.attempt)
+        moved = await self._driver.fetchval(
+            self._q.retry, message.id, message.attempt, delay, error
+        )
+        if moved is not None:
+            self.wakeups.wake_at(message.stream, time.time() + delay)
+        return delay
+
+    async def dead_letter(self, messages: Sequence[StreamMessage], error: str | None) -> int:
+        """Move delivered messages to the dead-letter table; return how many moved."""
+        if not messages:
+            return 0
+        rows = await self._driver.fetch(
+            self._q.dead_letter, [m.id for m in messages], [m.attempt for m in messages], error
+        )
+        return len(rows)
+
+    async def dead_letters(self, stream: str, *, limit: int = 100) -> list[DeadLetter]:
+        """The dead letters of ``stream``, oldest first."""
+        rows = await self._driver.fetch(self._q.dead_letters, stream, limit)
+        out = []
+        for r in rows:
+            try:
+                payload = loads_payload(r[5])
+            except (CodecError, PayloadError, ValueError):
+                payload = {}
+            out.append(DeadLetter(int(r[0]), r[1], payload, int(r[2]), r[3], r[4]))
+        return out
+
+    async def depth(self, streams: Sequence[str]) -> dict[str, StreamDepth]:
+        """Message counts per stream (every requested stream is in the answer)."""
+        out = {s: StreamDepth(s) for s in streams}
+        for r in await self._driver.fetch(self._q.depth, list(streams)):
+            out[r[0]] = StreamDepth(r[0], int(r[1]), int(r[2]), int(r[3]))
+        return out
+
+    async def purge(self, stream: str) -> int:
+        """Delete every message of ``stream``; return how many were deleted."""
+        return await self._driver.execute(self._q.purge, stream)
+
+    async def wait(self, stream: str, timeout: float, *, consumer: str = "") -> None:
+        """Block until ``stream`` may have claimable messages, or ``timeout`` seconds."""
+        ev = self.wakeups.event(stream, consumer)
+        if not ev.is_set():
+            try:
+                await asyncio.wait_for(ev.wait(), timeout)
+            except TimeoutError:
+                return
+        ev.clear()

@@ -1,0 +1,194 @@
+"""The asyncpg adapter of the shared Postgres driver protocol."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from typing import Any, ClassVar, TypeAlias, TypeVar
+
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
+from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
+from hotmesh_postgres.backend import PostgresProvider
+from hotmesh_postgres.driver import Executor, Row
+from hotmesh_postgres.targets import describe_target
+
+__all__ = ["AsyncpgDriver", "AsyncpgProvider"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
+
+_POOL_KEYS = {"min_size", "max_size", "max_queries", "max_inactive_connection_lifetime"}
+# Raised when a pooled connection was closed under us (server restart, pg_terminate_backend).
+_DISCONNECTED = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InterfaceError,
+    ConnectionError,
+)
+
+
+def _rowcount(status: str) -> int:
+    tail = status.rsplit(" ", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+class _Tx:
+    def __init__(self, conn: Conn) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return _rowcount(await self._conn.execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._conn.fetch(sql, *args))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._conn.fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._conn.fetchval(sql, *args)
+
+
+class _Listener:
+    def __init__(
+        self,
+        conn: asyncpg.Connection[Any],
+        on_notify: Callable[[str, str], None],
+        on_lost: Callable[[], None],
+    ) -> None:
+        self._conn = conn
+        self._on_notify = on_notify
+        self._lost = False
+
+        def lost(_conn: Any) -> None:
+            if not self._lost:
+                self._lost = True
+                on_lost()
+
+        self._on_lost = lost
+        conn.add_termination_listener(lost)
+
+    def _deliver(self, _conn: Any, _pid: int, channel: str, payload: object) -> None:
+        self._on_notify(channel, str(payload))
+
+    async def listen(self, channel: str) -> None:
+        await self._conn.add_listener(channel, self._deliver)
+
+    async def unlisten(self, channel: str) -> None:
+        await self._conn.remove_listener(channel, self._deliver)
+
+    async def ping(self) -> None:
+        try:
+            await self._conn.fetchval("SELECT 1")
+        except Exception:
+            self._on_lost(self._conn)
+            raise
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._conn.close(timeout=2)
+
+
+class AsyncpgDriver:
+    """A pool of asyncpg connections behind the shared driver protocol."""
+
+    def __init__(self, pool: asyncpg.Pool[Any], connect_args: Mapping[str, Any], target: str):
+        self._pool = pool
+        self._connect_args = dict(connect_args)
+        self.target = target
+
+    @classmethod
+    async def connect(cls, options: Mapping[str, Any]) -> AsyncpgDriver:
+        """Open a pool; map failures to hotmesh errors naming the target."""
+        options = dict(options)
+        pool_args = {k: options.pop(k) for k in list(options) if k in _POOL_KEYS}
+        pool_args.setdefault("min_size", 1)
+        pool_args.setdefault("max_size", 10)
+        target = describe_target(options)
+        try:
+            pool = await asyncpg.create_pool(**options, **pool_args)
+        except BaseException as err:
+            raise _connect_error(err, target, options) from err
+        return cls(pool, options, target)
+
+    async def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        try:
+            async with self._pool.acquire() as conn:
+                return await fn(conn)
+        except _DISCONNECTED as err:
+            if isinstance(err, asyncpg.InterfaceError) and "closed" not in str(err):
+                raise
+            # Connections died under us (restart, pg_terminate_backend): replace them all
+            # and try once more. The statement never reached the server, so this is safe.
+            log.warning("database connection lost; reconnecting", extra={"target": self.target})
+            await self._pool.expire_connections()
+            try:
+                async with self._pool.acquire() as conn:
+                    return await fn(conn)
+            except _DISCONNECTED as again:
+                raise DatabaseUnavailable(
+                    f"lost the connection to {self.target}: {again}", value=self.target
+                ) from again
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        return _rowcount(await self._run(lambda c: c.execute(sql, *args)))
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        return list(await self._run(lambda c: c.fetch(sql, *args)))
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        return await self._run(lambda c: c.fetchrow(sql, *args))
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        return await self._run(lambda c: c.fetchval(sql, *args))
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            yield _Tx(conn)
+
+    async def open_listener(
+        self, on_notify: Callable[[str, str], None], on_lost: Callable[[], None]
+    ) -> _Listener:
+        try:
+            conn = await asyncpg.connect(**self._connect_args)
+        except BaseException as err:
+            raise _connect_error(err, self.target, self._connect_args) from err
+        return _Listener(conn, on_notify, on_lost)
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            await self._pool.close()
+
+
+def _connect_error(err: BaseException, target: str, options: Mapping[str, Any]) -> BaseException:
+    if isinstance(
+        err, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        user = options.get("user") or "(from dsn)"
+        return AuthenticationFailed(f"{target} refused the credentials: {err}", value=user)
+    if isinstance(err, asyncpg.InvalidCatalogNameError):
+        return ConfigError(f"{target}: {err}", value=target)
+    if isinstance(err, asyncpg.ClientConfigurationError | ValueError | TypeError):
+        return ConfigError(f"bad connection options for asyncpg: {err}", value=target)
+    if isinstance(err, OSError | TimeoutError | asyncpg.CannotConnectNowError):
+        return DatabaseUnavailable(f"cannot reach Postgres at {target}: {err}", value=target)
+    if isinstance(err, asyncpg.PostgresError):
+        return ProviderError(f"{target}: {err}", value=target)
+    return err
+
+
+class AsyncpgProvider(PostgresProvider):
+    """The asyncpg provider (entry point ``asyncpg`` in ``hotmesh.providers``)."""
+
+    name: ClassVar[str] = "asyncpg"
+    driver_names: ClassVar[frozenset[str]] = frozenset({"asyncpg", "hotmesh_asyncpg"})
+
+    @classmethod
+    async def open_driver(cls, options: Mapping[str, Any]) -> AsyncpgDriver:
+        return await AsyncpgDriver.connect(options)
