@@ -17,6 +17,11 @@ class Backend(Protocol):
     """A provider connected for one app: its store, stream and sub, and their lifetime."""
 
     @property
+    def app_id(self) -> str:
+        """The app this backend serves."""
+        ...
+
+    @property
     def store(self) -> Store:
         """Job state and app registry."""
         ...

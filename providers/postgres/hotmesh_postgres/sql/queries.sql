@@ -8,8 +8,8 @@ INSERT INTO {schema}.stream_messages
      max_interval, job_id, payload)
 SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
        u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::real[], $6::real[],
-              $7::real[], $8::text[], $9::text[])
+  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::float8[], $6::float8[],
+              $7::float8[], $8::text[], $9::text[])
        WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
                             backoff_coefficient, max_interval, job_id, payload, ord)
  ORDER BY u.ord
@@ -163,8 +163,8 @@ WITH job AS (
          max_interval, job_id, payload)
     SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
            u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::real[],
-                  $9::real[], $10::real[], $11::text[], $12::text[])
+      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::float8[],
+                  $9::float8[], $10::float8[], $11::text[], $12::text[])
            WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
                                 backoff_coefficient, max_interval, job_id, payload, ord)
      WHERE EXISTS (SELECT 1 FROM job)
@@ -200,8 +200,8 @@ WITH fence AS (
          max_interval, job_id, payload)
     SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
            u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::real[],
-                  $9::real[], $10::real[], $11::text[], $12::text[])
+      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::float8[],
+                  $9::float8[], $10::float8[], $11::text[], $12::text[])
            WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
                                 backoff_coefficient, max_interval, job_id, payload, ord)
      WHERE EXISTS (SELECT 1 FROM job)
