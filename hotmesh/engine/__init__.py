@@ -1,0 +1,1 @@
+"""The engine: YAML compiler, activities, mapper, @pipe catalog and collator."""
