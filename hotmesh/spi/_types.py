@@ -6,6 +6,7 @@ hand back something the core would mutate by accident.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from attrs import define, field
@@ -44,7 +45,10 @@ class RetryPolicy:
     def __attrs_post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        if self.initial_interval < 0 or self.max_interval < 0 or self.backoff_coefficient < 1:
+        intervals = (self.initial_interval, self.max_interval, self.backoff_coefficient)
+        if not all(math.isfinite(v) for v in intervals) or (
+            self.initial_interval < 0 or self.max_interval < 0 or self.backoff_coefficient < 1
+        ):
             raise ValueError(f"invalid retry intervals: {self!r}")
 
     def delay(self, retry_number: int) -> float:
@@ -81,8 +85,8 @@ class OutgoingMessage:
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.priority <= 9:
             raise ValueError(f"priority must be between 0 and 9, got {self.priority}")
-        if self.delay < 0:
-            raise ValueError(f"delay must be >= 0 seconds, got {self.delay}")
+        if not math.isfinite(self.delay) or self.delay < 0:
+            raise ValueError(f"delay must be a finite number of seconds >= 0, got {self.delay}")
 
 
 @define(frozen=True)

@@ -28,7 +28,7 @@ def schema_name(app_id: str) -> str:
         >>> schema_name("order-app")
         'order_app'
     """
-    if not isinstance(app_id, str) or not APP_ID_PATTERN.match(app_id):
+    if not isinstance(app_id, str) or not APP_ID_PATTERN.fullmatch(app_id):
         raise ConfigError(
             f"app id {app_id!r} must be 1-63 characters of letters, digits, '-' or '_'",
             value=app_id,
@@ -45,7 +45,8 @@ def channel_name(kind: str, schema: str) -> str:
     if len(name) <= _MAX_IDENT:
         return name
     digest = hashlib.sha256(schema.encode()).hexdigest()[:16]
-    return f"hotmesh_{kind}_{schema[: _MAX_IDENT - 26]}_{digest}"
+    prefix = f"hotmesh_{kind}_"
+    return f"{prefix}{schema[: _MAX_IDENT - len(prefix) - len(digest) - 1]}_{digest}"
 
 
 def quote_ident(name: str) -> str:

@@ -114,11 +114,15 @@ class Notifier:
         self, conn: ListenConnection, queue: asyncio.Queue[tuple[str, str | None]]
     ) -> None:
         """Deliver notifications until the connection dies; ping it when idle."""
-        while True:
+        while not self._closed:
             try:
-                channel, payload = await asyncio.wait_for(queue.get(), self._ping_interval)
+                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
+                # races with a completed get(), and close() would then wait forever.
+                async with asyncio.timeout(self._ping_interval):
+                    channel, payload = await queue.get()
             except TimeoutError:
-                await asyncio.wait_for(conn.ping(), self._ping_interval)
+                async with asyncio.timeout(self._ping_interval):
+                    await conn.ping()
                 continue
             if payload is None:
                 return
