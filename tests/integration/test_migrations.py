@@ -90,8 +90,9 @@ EXPECTED_TABLES = {
     "hotmesh_migrations": ["version int4", "name text", "applied_at timestamptz"],
     "jobs": [
         "id text", "state jsonb", "semaphore int4", "created_at timestamptz",
-        "updated_at timestamptz",
+        "updated_at timestamptz", "expires_at timestamptz",
     ],
+    "hook_signals": ["key text", "kind text", "value jsonb", "expires_at timestamptz"],
     "settings": ["key text", "value jsonb", "updated_at timestamptz"],
     "stream_messages": [
         "id int8", "stream text", "priority int2", "visible_at timestamptz",
@@ -106,6 +107,7 @@ EXPECTED_INDEXES = {
     "app_versions_pkey", "dead_letters_pkey", "dead_letters_stream_idx",
     "hotmesh_migrations_pkey", "jobs_pkey", "settings_pkey", "stream_messages_pkey",
     "stream_messages_claim_idx", "stream_messages_job_idx", "sub_payloads_pkey",
+    "jobs_expires_idx", "hook_signals_pkey",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {"stream_messages_id_seq", "sub_payloads_id_seq"}
 EXPECTED_FUNCTIONS = {"notify_streams_v1"}

@@ -22,6 +22,7 @@ async def test_versions_and_activation(backend: Backend) -> None:
     assert await store.get_version("1") == {"graphs": [{"subscribes": "b"}]}
     await store.activate("1")
     assert await store.active_version() == "1"
+    await store.put_version("1", {"graphs": [{"subscribes": "b"}]})  # same: a no-op
     with pytest.raises(ConfigError, match="active"):
         await store.put_version("1", {"graphs": []})
     assert await store.get_version("1") == {"graphs": [{"subscribes": "b"}]}, "unchanged"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.naming import channel_name, schema_name
 from hotmesh_postgres.notifier import Notifier
 from hotmesh_postgres.schema import Queries, migrate
@@ -28,8 +29,9 @@ class PostgresBackend:
         self.schema = schema_name(app_id)
         queries = Queries(self.schema)
         self.notifier = Notifier(driver)
-        self._store = PostgresStore(driver, queries)
-        self._stream = PostgresStream(driver, queries)
+        self.vacuumer = Vacuumer(driver, self.schema)
+        self._store = PostgresStore(driver, queries, self.vacuumer)
+        self._stream = PostgresStream(driver, queries, self.vacuumer)
         self._sub = PostgresSub(driver, queries, channel_name("s", self.schema))
         self._closed = False
 
@@ -64,6 +66,7 @@ class PostgresBackend:
             return
         self._closed = True
         await self.notifier.close()
+        await self.vacuumer.close()
         self._stream.wakeups.close()
         await self._sub.close()
         await self.driver.close()

@@ -9,6 +9,7 @@ from typing import Any
 from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.spi import JobRecord, OutgoingMessage, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
 
@@ -25,15 +26,17 @@ def _json(value: Any, what: str) -> str:
 class PostgresStore:
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
-    def __init__(self, driver: Driver, queries: Queries) -> None:
+    def __init__(self, driver: Driver, queries: Queries, vacuumer: Vacuumer) -> None:
         self._driver = driver
         self._q = queries
+        self._vacuumer = vacuumer
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
 
         Raises:
-            ConfigError: the version is already active (an active plan is immutable).
+            ConfigError: the version is active and ``manifest`` differs from it (an active
+                plan is immutable; storing the same manifest again is a no-op).
         """
         stored = await self._driver.fetchval(
             self._q.put_version, version, _json(dict(manifest), "manifest")
@@ -108,6 +111,8 @@ class PostgresStore:
         semaphore_delta: int = 0,
         messages: Sequence[OutgoingMessage] = (),
         fence: StreamMessage | None = None,
+        expire: float | None = None,
+        on_close: Sequence[OutgoingMessage] = (),
     ) -> StepResult:
         """Commit one step atomically, in one statement."""
         kept = {k: v for k, v in state.items() if v is not None}
@@ -121,10 +126,56 @@ class PostgresStore:
             None if fence is None else fence.id,
             None if fence is None else fence.attempt,
             removed,
+            None if expire is None else float(expire),
+            *message_arrays(on_close),
         )
+        if fence is not None:
+            self._vacuumer.note_deleted(1)
         if row is None or row[0] is None:
             return StepResult(applied=False)
-        return StepResult(applied=True, semaphore=int(row[0]), message_ids=[int(i) for i in row[1]])
+        final = None if row[2] is None else json.loads(row[2])
+        return StepResult(
+            applied=True,
+            semaphore=int(row[0]),
+            message_ids=[int(i) for i in row[1]],
+            state=final,
+        )
+
+    async def purge_job_messages(self, job_id: str) -> int:
+        """Delete every pending stream message of the job (timers, queued steps)."""
+        count = await self._driver.execute(self._q.purge_job_messages, job_id)
+        self._vacuumer.note_deleted(count)
+        return count
+
+    async def register_hook(
+        self, key: str, target: Mapping[str, Any], *, ttl: float
+    ) -> dict[str, Any] | None:
+        """Register a waiting hook under ``key``; return a signal that was parked there."""
+        async with self._driver.transaction() as tx:
+            await tx.fetchval(self._q.hook_lock, key)
+            row = await tx.fetchrow(self._q.hook_get, key)
+            await tx.execute(self._q.hook_put, key, "hook", _json(dict(target), "hook"), float(ttl))
+        if row is not None and row[0] == "pending":
+            return dict(json.loads(row[1]))
+        return None
+
+    async def signal_hook(
+        self, key: str, signal: Mapping[str, Any], *, ttl: float
+    ) -> dict[str, Any] | None:
+        """The hook registered under ``key``; without one, park ``signal`` and return None."""
+        async with self._driver.transaction() as tx:
+            await tx.fetchval(self._q.hook_lock, key)
+            row = await tx.fetchrow(self._q.hook_get, key)
+            if row is not None and row[0] == "hook":
+                return dict(json.loads(row[1]))
+            await tx.execute(
+                self._q.hook_put, key, "pending", _json(dict(signal), "signal"), float(ttl)
+            )
+        return None
+
+    async def delete_hook(self, key: str) -> None:
+        """Remove the registration (or parked signal) under ``key``."""
+        await self._driver.execute(self._q.hook_delete, key)
 
     async def delete_job(self, job_id: str) -> bool:
         """Remove the job and its pending messages; True if it existed."""

@@ -21,6 +21,7 @@ from hotmesh.spi import (
     StreamMessage,
 )
 from hotmesh_postgres.driver import Driver, Row
+from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 
 __all__ = ["PostgresStream", "message_arrays"]
@@ -114,9 +115,10 @@ class _Wakeups:
 class PostgresStream:
     """Durable work queues for one app schema. See :class:`hotmesh.spi.Stream`."""
 
-    def __init__(self, driver: Driver, queries: Queries) -> None:
+    def __init__(self, driver: Driver, queries: Queries, vacuumer: Vacuumer) -> None:
         self._driver = driver
         self._q = queries
+        self._vacuumer = vacuumer
         self.wakeups = _Wakeups()
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> list[int]:
@@ -187,6 +189,7 @@ class PostgresStream:
         rows = await self._driver.fetch(
             self._q.ack, [m.id for m in messages], [m.attempt for m in messages]
         )
+        self._vacuumer.note_deleted(len(rows))
         return {int(r[0]) for r in rows}
 
     async def extend(self, messages: Sequence[StreamMessage], lease: float) -> set[int]:
@@ -218,6 +221,7 @@ class PostgresStream:
         rows = await self._driver.fetch(
             self._q.dead_letter, [m.id for m in messages], [m.attempt for m in messages], error
         )
+        self._vacuumer.note_deleted(len(rows))
         return len(rows)
 
     async def dead_letters(self, stream: str, *, limit: int = 100) -> list[DeadLetter]:

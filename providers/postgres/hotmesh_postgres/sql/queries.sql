@@ -121,7 +121,7 @@ SELECT pg_notify($1, $2);
 -- name: put_version
 INSERT INTO {schema}.app_versions (version, manifest) VALUES ($1, $2::jsonb)
 ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest
- WHERE app_versions.activated_at IS NULL
+ WHERE app_versions.activated_at IS NULL OR app_versions.manifest = excluded.manifest
 RETURNING version;
 
 -- name: get_version
@@ -151,11 +151,14 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
 SELECT value::text FROM {schema}.settings WHERE key = $1;
 
 -- name: create_job
--- The job row and its first messages in one statement; nothing is published when the id
--- already exists (the INSERT ... SELECT reads the inserted row, which is absent then).
+-- The job row and its first messages in one statement; nothing is published when a live
+-- job has the id (an expired one is replaced: its id is free again).
 WITH job AS (
     INSERT INTO {schema}.jobs (id, state, semaphore) VALUES ($1, $2::jsonb, $3)
-    ON CONFLICT (id) DO NOTHING
+    ON CONFLICT (id) DO UPDATE
+       SET state = excluded.state, semaphore = excluded.semaphore, created_at = now(),
+           updated_at = now(), expires_at = NULL
+     WHERE jobs.expires_at IS NOT NULL AND jobs.expires_at <= now()
     RETURNING id
 ), sent AS (
     INSERT INTO {schema}.stream_messages
@@ -174,13 +177,16 @@ WITH job AS (
 SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
 
 -- name: get_job
-SELECT state::text, semaphore FROM {schema}.jobs WHERE id = $1;
+SELECT state::text, semaphore FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
 -- name: apply_step
 -- One step of a job in one statement: fence (ack the delivery that caused the step),
 -- merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore, publish
--- the next messages. When a fence is given and
--- it no longer matches, every other part is skipped: the step already happened.
+-- the next messages. When the step closes the job (semaphore <= 0 after it) the job's
+-- expiry is set ($16 seconds; NULL keeps it, <= 0 never expires), the on-close messages
+-- ($17..$25) are published too, and the final state is returned. When a fence is given
+-- and no longer matches, every other part is skipped: the step already happened.
 WITH fence AS (
     DELETE FROM {schema}.stream_messages
      WHERE $13::bigint IS NOT NULL AND id = $13 AND attempts = $14
@@ -191,9 +197,14 @@ WITH fence AS (
     UPDATE {schema}.jobs
        SET state = (state || $2::jsonb) - $15::text[],
            semaphore = semaphore + $3,
-           updated_at = now()
-     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
-    RETURNING semaphore
+           updated_at = now(),
+           expires_at = CASE
+               WHEN semaphore + $3 > 0 OR $16::float8 IS NULL THEN expires_at
+               WHEN $16::float8 <= 0 THEN NULL
+               ELSE now() + make_interval(secs => $16::float8) END
+     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND EXISTS (SELECT 1 FROM go)
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
 ), sent AS (
     INSERT INTO {schema}.stream_messages
         (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
@@ -207,8 +218,23 @@ WITH fence AS (
      WHERE EXISTS (SELECT 1 FROM job)
      ORDER BY u.ord
     RETURNING id
+), closing AS (
+    INSERT INTO {schema}.stream_messages
+        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
+         max_interval, job_id, payload)
+    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
+           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
+      FROM unnest($17::text[], $18::smallint[], $19::float8[], $20::int[], $21::float8[],
+                  $22::float8[], $23::float8[], $24::text[], $25::text[])
+           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
+                                backoff_coefficient, max_interval, job_id, payload, ord)
+     WHERE EXISTS (SELECT 1 FROM job WHERE semaphore <= 0)
+     ORDER BY u.ord
+    RETURNING id
 )
-SELECT (SELECT semaphore FROM job), ARRAY(SELECT id FROM sent ORDER BY id);
+SELECT (SELECT semaphore FROM job),
+       ARRAY(SELECT id FROM sent ORDER BY id) || ARRAY(SELECT id FROM closing ORDER BY id),
+       (SELECT final_state FROM job);
 
 -- name: delete_job
 WITH gone AS (
@@ -217,3 +243,27 @@ WITH gone AS (
     DELETE FROM {schema}.stream_messages WHERE job_id = $1
 )
 SELECT count(*) FROM gone;
+
+-- name: purge_job_messages
+DELETE FROM {schema}.stream_messages WHERE job_id = $1;
+
+-- name: sweep_expired_jobs
+DELETE FROM {schema}.jobs
+ WHERE id IN (SELECT id FROM {schema}.jobs
+               WHERE expires_at IS NOT NULL AND expires_at <= now() LIMIT 1000);
+
+-- name: hook_lock
+SELECT pg_advisory_xact_lock(hashtextextended($1, 8191));
+
+-- name: hook_get
+SELECT kind, value::text FROM {schema}.hook_signals
+ WHERE key = $1 AND expires_at > now();
+
+-- name: hook_put
+INSERT INTO {schema}.hook_signals (key, kind, value, expires_at)
+VALUES ($1, $2, $3::jsonb, now() + make_interval(secs => $4))
+ON CONFLICT (key) DO UPDATE
+   SET kind = excluded.kind, value = excluded.value, expires_at = excluded.expires_at;
+
+-- name: hook_delete
+DELETE FROM {schema}.hook_signals WHERE key = $1;

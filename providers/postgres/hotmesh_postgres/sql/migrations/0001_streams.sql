@@ -3,8 +3,10 @@
 -- One table for every stream of the app. A message is claimable when visible_at has
 -- passed and it holds no live lease (lease_until NULL or past). The lease lives in a
 -- column no index covers, so claiming and renewing are HOT updates that add nothing to
--- the indexes; consumed messages are deleted, not flagged, so the claim index only ever
--- holds pending work. Aggressive per-table autovacuum clears what deletes leave behind.
+-- the indexes (fillfactor 50 leaves each page room for a batch's new row versions);
+-- consumed messages are deleted, not flagged, so the claim index only ever holds pending
+-- work. Consumers vacuum the table as they delete (housekeeping.py), since autovacuum
+-- visits only once per autovacuum_naptime.
 
 CREATE TABLE {schema}.stream_messages (
     id                  bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -23,7 +25,7 @@ CREATE TABLE {schema}.stream_messages (
     job_id              text,
     payload             text        NOT NULL
 ) WITH (
-    fillfactor = 80,
+    fillfactor = 50,
     autovacuum_vacuum_scale_factor = 0,
     autovacuum_vacuum_threshold = 5000,
     autovacuum_vacuum_insert_scale_factor = 0,
