@@ -1,8 +1,28 @@
-"""hotmesh: durable workflow orchestration on nothing but Postgres."""
+"""hotmesh: durable workflow orchestration on nothing but Postgres.
+
+Example:
+    >>> from hotmesh import HotMesh
+"""
 
 from __future__ import annotations
 
 from hotmesh import errors
+from hotmesh.config import EngineConfig, HotMeshConfig, WorkerConfig
+from hotmesh.hotmesh import HotMesh
+from hotmesh.serializer import register_codec
+from hotmesh.spi import RetryPolicy
+from hotmesh.types import JobExport, JobOutput, WorkerMessage
 
-__all__ = ["errors"]
+__all__ = [
+    "EngineConfig",
+    "HotMesh",
+    "HotMeshConfig",
+    "JobExport",
+    "JobOutput",
+    "RetryPolicy",
+    "WorkerConfig",
+    "WorkerMessage",
+    "errors",
+    "register_codec",
+]
 __version__ = "0.1.0"

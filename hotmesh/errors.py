@@ -30,6 +30,7 @@ __all__ = [
     "DuplicateJob",
     "HotMeshError",
     "HotMeshTimeoutError",
+    "JobFailed",
     "JobNotFound",
     "LeaseLost",
     "MapperError",
@@ -168,6 +169,34 @@ class JobNotFound(HotMeshError, LookupError):
     """No job has this id. ``value`` is the job id."""
 
     code = 1206
+
+
+class JobFailed(HotMeshError):
+    """A job completed with an error (``pubsub`` raises it). ``value`` is the job id.
+
+    Attributes:
+        error: the job's error (``message``, ``code``…), parsed from ``metadata.err``.
+        output: the job's final :class:`hotmesh.types.JobOutput`.
+    """
+
+    code = 1208
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        value: Any = None,
+        error: dict[str, Any] | None = None,
+        output: Any = None,
+    ) -> None:
+        super().__init__(message, value=value)
+        self.error = error or {}
+        self.output = output
+
+    @property
+    def job_id(self) -> str:
+        """The failed job's id."""
+        return str(self.value)
 
 
 class DuplicateJob(HotMeshError):

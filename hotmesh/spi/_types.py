@@ -157,8 +157,10 @@ class StepResult:
             nothing was written then.
         semaphore: the job's semaphore after the step (None when not applied).
         message_ids: ids of the published messages, in order.
+        state: the job's whole state when this step closed it (semaphore <= 0), else None.
     """
 
     applied: bool
     semaphore: int | None = None
     message_ids: list[int] = field(factory=list)
+    state: dict[str, JSON] | None = None

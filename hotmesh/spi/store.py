@@ -21,7 +21,8 @@ class Store(Protocol):
       one version the active one; ``active_version`` reads it (``None`` before any).
     * Settings: a small durable key → JSON map (throttle rates, cron registrations...).
     * Jobs: ``create_job`` stores a new job and its first messages in one transaction, and
-      returns False without writing anything when the id exists. ``apply_step`` is the
+      returns False without writing anything when a live job has the id (an expired job's
+      id is free). Expired jobs are invisible to every read. ``apply_step`` is the
       engine's one write per step: it merges ``state`` into the job (keys in the delta
       replace stored keys; a ``None`` value removes the key), adds ``semaphore_delta``,
       publishes ``messages`` and acks ``fence`` — all or nothing, in one round trip. When
@@ -86,8 +87,39 @@ class Store(Protocol):
         semaphore_delta: int = 0,
         messages: Sequence[OutgoingMessage] = (),
         fence: StreamMessage | None = None,
+        expire: float | None = None,
+        on_close: Sequence[OutgoingMessage] = (),
     ) -> StepResult:
-        """Commit one step atomically (see the class docstring)."""
+        """Commit one step atomically (see the class docstring).
+
+        When the step closes the job (its semaphore ends <= 0), ``on_close`` messages are
+        published as well, the job expires ``expire`` seconds later (``None`` leaves the
+        expiry alone, ``<= 0`` never expires) and the result carries the final state.
+        """
+        ...
+
+    async def purge_job_messages(self, job_id: str) -> int:
+        """Delete the job's pending stream messages; return how many."""
+        ...
+
+    async def register_hook(
+        self, key: str, target: Mapping[str, Any], *, ttl: float
+    ) -> dict[str, Any] | None:
+        """Register a waiting hook; return a signal parked under ``key`` before it, if any.
+
+        Registering and signalling lock the key, so a signal is delivered exactly once
+        whichever arrives first.
+        """
+        ...
+
+    async def signal_hook(
+        self, key: str, signal: Mapping[str, Any], *, ttl: float
+    ) -> dict[str, Any] | None:
+        """The hook registered under ``key``, or None after parking ``signal`` there."""
+        ...
+
+    async def delete_hook(self, key: str) -> None:
+        """Remove what is registered or parked under ``key``."""
         ...
 
     async def delete_job(self, job_id: str) -> bool:

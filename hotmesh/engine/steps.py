@@ -1,0 +1,145 @@
+"""What one activity step decides: state to write, messages to send, semaphore change.
+
+Steps are computed in memory from the job's state and the message that caused them; the
+runtime then commits each step in one statement (``Store.apply_step``), fenced by the
+delivery that caused it, so a redelivered message never applies a step twice.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from attrs import define, field
+
+from hotmesh.engine.mapper import map_rules, resolve
+from hotmesh.engine.model import Activity, Graph, Transition
+from hotmesh.engine.state import META, activity_key, data_key
+from hotmesh.spi import OutgoingMessage
+
+__all__ = ["ENGINE_STREAM", "Step", "apply_job_maps", "engine_message", "next_transitions"]
+
+#: The stream every engine of an app consumes. Worker topics cannot start with "$".
+ENGINE_STREAM = "$engine"
+
+_INDEXED = re.compile(r"^(.*)\[(\d+|-|_)\]$")
+
+PRIORITY = {
+    "interrupt": 6,
+    "timehook": 5,
+    "webhook": 5,
+    "transition": 4,
+    "result": 3,
+    "response": 2,
+    "complete": 3,
+    "await": 1,
+}
+
+
+@define
+class Step:
+    """The effects of one activity step, before they are committed."""
+
+    state: dict[str, Any] = field(factory=dict)
+    semaphore: int = 0
+    messages: list[OutgoingMessage] = field(factory=list)
+    #: the job failed with this error and nothing handles it: complete it now
+    error: dict[str, Any] | None = None
+    emit: bool = False
+    #: work to do once the step has committed (hook registration, interrupts…)
+    after: list[tuple[str, dict[str, Any]]] = field(factory=list)
+
+
+def engine_message(
+    kind: str, job_id: str, body: Mapping[str, Any], delay: float = 0.0
+) -> OutgoingMessage:
+    """A message for the engine stream."""
+    payload = {"type": kind, **body}
+    return OutgoingMessage(
+        ENGINE_STREAM, payload, priority=PRIORITY.get(kind, 4), delay=delay, job_id=job_id
+    )
+
+
+def next_transitions(
+    graph: Graph, activity: Activity, context: Mapping[str, Any], code: int | str
+) -> list[str]:
+    """Ids of the activities whose transition from ``activity`` fires for ``code``."""
+    chosen = []
+    for edge in graph.transitions.get(activity.id, ()):
+        if _fires(edge, context, code):
+            chosen.append(edge.to)
+    return chosen
+
+
+def _fires(edge: Transition, context: Mapping[str, Any], code: int | str) -> bool:
+    conditions = edge.conditions
+    if conditions is None:
+        return True
+    if not conditions.accepts_code(code):
+        return False
+    if not conditions.match:
+        return True
+    results = [resolve(m.actual, context) == m.expected for m in conditions.match]
+    return any(results) if conditions.gate == "or" else all(results)
+
+
+def apply_job_maps(activity: Activity, context: dict[str, Any], step: Step) -> dict[str, Any]:
+    """Evaluate ``job.maps``; merge into the context's job data and the step's state."""
+    if not activity.job_maps:
+        return {}
+    mapped = map_rules(dict(activity.job_maps), context)
+    if not isinstance(mapped, dict):
+        return {}
+    updates: dict[str, Any] = {}
+    for key, value in mapped.items():
+        match = _INDEXED.match(key)
+        if match and match.group(2) in "-_" and isinstance(value, dict):
+            updates.update(value)  # k[-] / k[_]: spread the object's entries
+        elif match:
+            updates[match.group(1)] = value
+        else:
+            updates[key] = value
+    data = context["data"]
+    for key, value in updates.items():
+        current = data.get(key)
+        merged = _deep_merge(current, value) if isinstance(current, dict) else value
+        data[key] = merged
+        step.state[data_key(key)] = merged
+    return updates
+
+
+def _deep_merge(base: dict[str, Any], update: Any) -> Any:
+    if not isinstance(update, dict):
+        return update
+    out = dict(base)
+    for key, value in update.items():
+        out[key] = _deep_merge(out[key], value) if isinstance(out.get(key), dict) else value
+    return out
+
+
+def record(
+    step: Step, context: Mapping[str, Any], activity_id: str, dad: str, **extra: Any
+) -> dict[str, Any]:
+    """Write the activity's record (from the context) into the step's state."""
+    own = context[activity_id]
+    value = {
+        "input": own.get("input", {}),
+        "output": own.get("output", {}),
+        "hook": own.get("hook", {}),
+        **extra,
+    }
+    step.state[activity_key(activity_id, dad)] = value
+    return value
+
+
+def error_text(error: Mapping[str, Any]) -> str:
+    """The job ``err`` field: the error as JSON text (as the reference stores it)."""
+    return json.dumps(dict(error), separators=(",", ":"), default=str)
+
+
+def set_job_error(step: Step, metadata: dict[str, Any], error: Mapping[str, Any]) -> None:
+    """Record a job-level error in the metadata."""
+    metadata["err"] = error_text(error)
+    step.state[META] = metadata

@@ -1,0 +1,459 @@
+"""The ``HotMesh`` facade: one point of presence in a mesh that shares only Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any
+
+from hotmesh import serializer
+from hotmesh.config import HotMeshConfig, to_config
+from hotmesh.engine.model import AppManifest
+from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
+from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
+from hotmesh.plugins import provider_for, split_connection
+from hotmesh.router import Router
+from hotmesh.spi import Backend, Codec, Subscription
+from hotmesh.types import JobExport, JobOutput
+from hotmesh.worker import Worker
+
+__all__ = ["HotMesh"]
+
+log = logging.getLogger(__name__)
+
+JobCallback = Callable[[str, JobOutput], Awaitable[None] | None]
+_EARLY_TTL = 30.0
+
+
+class HotMesh:
+    """A point of presence: an engine, workers, or both, for one app.
+
+    Example:
+        >>> import asyncpg
+        >>> async def process(message):
+        ...     return {"data": {"orderId": message.data["id"], "status": "fulfilled"}}
+        >>> async def main(dsn: str, yaml_text: str) -> None:  # doctest: +SKIP
+        ...     connection = {"class": asyncpg, "options": {"dsn": dsn}}
+        ...     hm = await HotMesh.init(
+        ...         app_id="myapp",
+        ...         engine={"connection": connection},
+        ...         workers=[{"topic": "order.process", "connection": connection,
+        ...                   "callback": process}],
+        ...     )
+        ...     await hm.deploy(yaml_text)
+        ...     await hm.activate("1")
+        ...     result = await hm.pubsub("order.placed", {"id": "ORD-1"}, timeout=10)
+        ...     await hm.stop()
+    """
+
+    def __init__(self, config: HotMeshConfig) -> None:
+        self.config = config
+        self.app_id = config.app_id
+        self.guid = config.guid or guid()
+        self.engine: Engine | None = None
+        self.workers: list[Worker] = []
+        self._backends: list[Backend] = []
+        self._engine_backend: Backend | None = None
+        self._router: Router | None = None
+        self._waiters: dict[str, asyncio.Future[JobOutput]] = {}
+        self._early: dict[str, tuple[float, JobOutput]] = {}
+        self._subs: dict[tuple[str, Any], Subscription] = {}
+        self._stopped = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    @classmethod
+    async def init(
+        cls, config: HotMeshConfig | Mapping[str, Any] | None = None, **keywords: Any
+    ) -> HotMesh:
+        """Connect, create or upgrade the app's schema, and start the engine and workers.
+
+        Takes a :class:`~hotmesh.config.HotMeshConfig`, a mapping, or keywords:
+        ``app_id``, ``engine={"connection": ...}``, ``workers=[{"topic", "connection",
+        "callback", "retry"?}]``, ``namespace``, ``guid``, ``log_level``.
+
+        Raises:
+            ConfigError: the configuration is invalid (the message names the field).
+            ProviderNotFound: no installed provider handles a ``connection["class"]``.
+            DatabaseUnavailable, AuthenticationFailed: the database refused or is away.
+        """
+        hm = cls(to_config(config, **keywords))
+        if hm.config.log_level:
+            logging.getLogger("hotmesh").setLevel(hm.config.log_level.upper())
+        try:
+            await hm._start()
+        except BaseException:
+            await hm.stop()
+            raise
+        return hm
+
+    async def _start(self) -> None:
+        cache: dict[str, Backend] = {}
+        if self.config.engine is not None:
+            engine_cfg = self.config.engine
+            backend = await self._connect(engine_cfg.connection, cache)
+            self._engine_backend = backend
+            self.engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=self._notify)
+            await backend.sub.subscribe(f"$ngn.{self.guid}", self._on_result)
+            await backend.sub.subscribe("$activate", self._on_activate)
+            if not engine_cfg.readonly:
+                self._router = Router(
+                    backend.stream,
+                    ENGINE_STREAM,
+                    self.engine.process,
+                    concurrency=engine_cfg.concurrency,
+                    batch=engine_cfg.batch,
+                    lease=engine_cfg.lease,
+                    poll_interval=engine_cfg.poll_interval,
+                    ack=False,
+                    consumer=f"engine:{self.guid}",
+                )
+                await self._router.start()
+        for worker_cfg in self.config.workers:
+            if worker_cfg.topic.startswith("$"):
+                raise ConfigError("worker topics cannot start with '$'", value=worker_cfg.topic)
+            backend = await self._connect(worker_cfg.connection, cache)
+            worker = Worker(backend, worker_cfg, self.guid)
+            self.workers.append(worker)
+            await worker.start()
+
+    async def _connect(self, connection: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
+        roles = split_connection(connection)
+        config = roles["store"]
+        if any(roles[r] is not config and roles[r] != config for r in ("stream", "sub")):
+            raise ConfigError(
+                "separate store/stream/sub connections are not supported yet; "
+                "use one connection for all three",
+                value="connection",
+            )
+        options = sorted(config.get("options", {}).items())
+        key = f"{id(config['class'])}:{config['class']!r}:{options!r}"
+        if key not in cache:
+            provider = provider_for(config["class"])
+            cache[key] = await provider.connect(dict(config.get("options", {})), app_id=self.app_id)
+            self._backends.append(cache[key])
+        return cache[key]
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        """Stop claiming, let running callbacks finish (up to ``timeout`` s), disconnect."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._router is not None:
+            await self._router.stop(timeout)
+        for worker in self.workers:
+            await worker.stop(timeout)
+        for future in self._waiters.values():
+            future.cancel()
+        for backend in self._backends:
+            await backend.close()
+        self._backends.clear()
+
+    async def __aenter__(self) -> HotMesh:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    @staticmethod
+    def register_codec(codec: Codec | None) -> None:
+        """Set the process-wide codec for values at rest (``None`` removes it).
+
+        Reference name: ``registerCodec``.
+        """
+        serializer.register_codec(codec)
+
+    @staticmethod
+    def new_guid() -> str:
+        """A new unique id (what the reference's ``HotMesh.guid()`` returns)."""
+        return guid()
+
+    def _require_engine(self) -> Engine:
+        if self.engine is None:
+            raise ConfigError(
+                "this HotMesh has no engine; give engine={...} to init", value="engine"
+            )
+        return self.engine
+
+    # -- versions -------------------------------------------------------------------------
+
+    async def deploy(self, source: str | Mapping[str, Any]) -> AppManifest:
+        """Compile and store a YAML app (text, a file path, or a mapping).
+
+        Raises:
+            DeployError: the app is invalid; the message names every bad node.
+        """
+        return await self._require_engine().deploy(source)
+
+    async def activate(self, version: str) -> bool:
+        """Make ``version`` the active one for every engine of the app."""
+        engine = self._require_engine()
+        await engine.activate(str(version))
+        assert self._engine_backend is not None
+        await self._engine_backend.sub.publish(
+            "$activate", {"version": str(version), "by": self.guid}
+        )
+        return True
+
+    def _on_activate(self, _topic: str, message: dict[str, Any]) -> None:
+        if self.engine is not None and message.get("by") != self.guid:
+            self.engine.forget_active()
+
+    # -- jobs -----------------------------------------------------------------------------
+
+    async def pub(
+        self,
+        topic: str,
+        data: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Start a job of the graph subscribed to ``topic``; return its id.
+
+        Raises:
+            TopicNotFound: no active graph subscribes to ``topic``.
+            ValidationError: ``data`` violates the graph's ``input.schema`` (nothing stored).
+            DuplicateJob: a live job already has the id the trigger derives.
+        """
+        return await self._require_engine().pub(topic, data, context=context)
+
+    async def pubsub(
+        self,
+        topic: str,
+        data: Mapping[str, Any] | None = None,
+        context: Mapping[str, Any] | None = None,
+        timeout: float = 10.0,
+    ) -> JobOutput:
+        """Start a job and wait for its result.
+
+        Raises:
+            PubSubTimeout: no result within ``timeout`` seconds (the job keeps running).
+            JobFailed: the job completed with an error.
+        """
+        engine = self._require_engine()
+        ctx = {**dict(context or {}), "ngn": self.guid}
+        started = time.monotonic()
+        job_id = await engine.pub(topic, data, context=ctx)
+        future = self._early_result(job_id)
+        try:
+            output = await asyncio.wait_for(
+                future, max(timeout - (time.monotonic() - started), 0.001)
+            )
+        except TimeoutError as err:
+            raise PubSubTimeout(
+                f"job {job_id} did not finish within {timeout}s", value=job_id
+            ) from err
+        finally:
+            self._waiters.pop(job_id, None)
+        failure = output.metadata.get("err")
+        if failure:
+            error = _parse_error(failure)
+            raise JobFailed(
+                f"job {job_id} failed: {error.get('message', 'error')}",
+                value=job_id,
+                error=error,
+                output=output,
+            )
+        return output
+
+    def _early_result(self, job_id: str) -> asyncio.Future[JobOutput]:
+        future: asyncio.Future[JobOutput] = asyncio.get_running_loop().create_future()
+        early = self._early.pop(job_id, None)
+        if early is not None:
+            future.set_result(early[1])
+        else:
+            self._waiters[job_id] = future
+        return future
+
+    async def _notify(self, output: JobOutput, final: bool) -> None:
+        """Called by the engine when a job completes (or emits)."""
+        metadata = output.metadata
+        ngn = metadata.get("ngn")
+        if final and ngn:
+            if ngn == self.guid:
+                self._deliver(output)
+            elif self._engine_backend is not None:
+                await self._engine_backend.sub.publish(f"$ngn.{ngn}", output.to_dict())
+        publishes = await self._publishes(str(metadata.get("tpc", "")))
+        if publishes and self._engine_backend is not None:
+            await self._engine_backend.sub.publish(
+                f"{publishes}.{metadata.get('jid')}", output.to_dict()
+            )
+
+    async def _publishes(self, topic: str) -> str | None:
+        if self.engine is None or not topic:
+            return None
+        try:
+            manifest = await self.engine.manifest()
+            return manifest.graph_for_topic(topic).publishes
+        except Exception:
+            return None
+
+    def _on_result(self, _topic: str, message: dict[str, Any]) -> None:
+        self._deliver(JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {})))
+
+    def _deliver(self, output: JobOutput) -> None:
+        future = self._waiters.pop(output.job_id, None)
+        if future is not None and not future.done():
+            future.set_result(output)
+            return
+        now = time.monotonic()
+        self._early[output.job_id] = (now, output)
+        for jid, (at, _) in list(self._early.items()):
+            if now - at > _EARLY_TTL:
+                del self._early[jid]
+
+    async def sub(self, topic: str, callback: JobCallback) -> None:
+        """Receive job results published to ``topic`` (``<publishes>.<job id>``).
+
+        Example:
+            >>> await hm.sub(f"order.fulfilled.{job_id}", on_done)  # doctest: +SKIP
+        """
+        await self._subscribe(topic, callback, pattern=False)
+
+    async def psub(self, pattern: str, callback: JobCallback) -> None:
+        """Receive job results on every topic matching the glob ``pattern``.
+
+        Unlike the reference, this works on Postgres: ``psub("order.fulfilled.*", cb)``.
+        """
+        await self._subscribe(pattern, callback, pattern=True)
+
+    async def unsub(self, topic: str) -> None:
+        """Stop a ``sub``."""
+        await self._unsubscribe(topic, pattern=False)
+
+    async def punsub(self, pattern: str) -> None:
+        """Stop a ``psub``."""
+        await self._unsubscribe(pattern, pattern=True)
+
+    async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
+        backend = self._any_backend()
+
+        async def relay(t: str, message: dict[str, Any]) -> None:
+            output = JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {}))
+            result = callback(t, output)
+            if result is not None:
+                await result
+
+        subscribe = backend.sub.psubscribe if pattern else backend.sub.subscribe
+        self._subs[(topic, pattern)] = await subscribe(topic, relay)
+
+    async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
+        handle = self._subs.pop((topic, pattern), None)
+        if handle is not None:
+            await self._any_backend().sub.unsubscribe(handle)
+
+    def _any_backend(self) -> Backend:
+        if self._engine_backend is not None:
+            return self._engine_backend
+        if self._backends:
+            return self._backends[0]
+        raise ConfigError("this HotMesh is stopped", value=self.app_id)
+
+    async def get_status(self, job_id: str) -> int:
+        """The job's semaphore: 0 done, > 0 running, < 0 interrupted.
+
+        Raises:
+            JobNotFound: no live job has this id.
+        """
+        job = await self._store().get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id} not found", value=job_id)
+        return int(job.semaphore)
+
+    async def get_state(self, topic: str, job_id: str) -> JobOutput:
+        """The job's metadata and data.
+
+        Raises:
+            JobNotFound: no live job has this id.
+        """
+        job = await self._store().get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"{job_id} Not Found", value=job_id)
+        return job_output(job.state, job.semaphore)
+
+    async def export(self, job_id: str) -> JobExport:
+        """The job's full record, with every activity's state by dimension."""
+        job = await self._store().get_job(job_id)
+        if job is None:
+            raise JobNotFound(f"job {job_id} not found", value=job_id)
+        output = job_output(job.state, job.semaphore)
+        process: dict[str, Any] = {"metadata": output.metadata, "data": output.data}
+        activities = []
+        for key, value in sorted(job.state.items()):
+            if not key.startswith("a/"):
+                continue
+            aid, _, dims = key[2:].partition(",")
+            node = process
+            for segment in dims.split(","):
+                node = node.setdefault(segment, {})
+            node[aid] = {"input": value.get("input", {}), "output": value.get("output", {}),
+                         "hook": value.get("hook", {})}  # fmt: skip
+            activities.append(
+                {"name": aid, "dimension": "/".join(dims.split(",")),
+                 "input": value.get("input", {}).get("data"),
+                 "output": value.get("output", {}).get("data")}
+            )  # fmt: skip
+        return JobExport(status=str(job.semaphore), process=process, activities=activities)
+
+    async def interrupt(
+        self,
+        topic: str,
+        job_id: str,
+        *,
+        reason: str | None = None,
+        throw: bool = True,
+        code: int = 410,
+        expire: float | None = None,
+        suppress: bool = False,
+    ) -> None:
+        """Interrupt a running job; its pubsub waiters and parent hear of it.
+
+        Raises:
+            JobNotFound: the job is not running (unless ``suppress``).
+        """
+        try:
+            await self._require_engine().interrupt(
+                job_id, reason=reason, throw=throw, code=code, expire=expire
+            )
+        except JobNotFound:
+            if not suppress:
+                raise
+
+    async def cancel(self, job_id: str) -> None:
+        """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
+        await self._store().apply_step(job_id, {"-cancelled-": "1"})
+
+    async def scrub(self, job_id: str) -> None:
+        """Delete the job and its pending messages."""
+        await self._store().delete_job(job_id)
+
+    async def signal(
+        self, topic: str, data: Mapping[str, Any], status: str = "success", code: int = 200
+    ) -> int:
+        """Wake the hook waiting on ``topic`` whose rule matches ``data``; return the message id.
+
+        Raises:
+            TopicNotFound: no hook of the active version listens to ``topic``.
+        """
+        return await self._require_engine().signal(topic, data, status, code)
+
+    def _store(self) -> Any:
+        return self._any_backend().store
+
+
+def _parse_error(err: Any) -> dict[str, Any]:
+    import json
+
+    try:
+        value = json.loads(err) if isinstance(err, str) else err
+    except ValueError:
+        return {"message": str(err)}
+    return value if isinstance(value, dict) else {"message": str(value)}
