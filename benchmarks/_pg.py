@@ -1,0 +1,83 @@
+"""Postgres helpers shared by the benchmarks: where to connect, and what to ask the server.
+
+The benchmarks talk to the stream through the provider seam only; these helpers reach
+past it (to the backend's driver) for the few things the seam has no business offering:
+dropping the app schema, the server version, and table statistics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any, cast
+
+from hotmesh.spi import Backend
+
+__all__ = ["DSN_ENV", "admin", "drop_schema", "server_version", "table_stats", "target_dsn"]
+
+DSN_ENV = "HOTMESH_BENCH_DSN"
+
+
+@contextlib.contextmanager
+def target_dsn() -> Iterator[str]:
+    """``$HOTMESH_BENCH_DSN`` when set, else a throwaway embedded cluster for the run."""
+    dsn = os.environ.get(DSN_ENV)
+    if dsn:
+        yield dsn
+        return
+    from hotmesh.embedded import start
+
+    with tempfile.TemporaryDirectory(prefix="hotmesh-bench-") as folder:
+        handle = start(os.path.join(folder, "pgdata"), delete_on_exit=True)
+        try:
+            yield handle.dsn
+        finally:
+            handle.stop()
+
+
+def admin(backend: Backend) -> Any:
+    """The Postgres backend's driver (``execute``/``fetch``/``fetchval`` with ``$n``)."""
+    return cast(Any, backend).driver
+
+
+async def drop_schema(backend: Backend) -> None:
+    """Drop the backend's app schema and everything in it."""
+    schema = cast(Any, backend).schema
+    await admin(backend).execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+async def server_version(backend: Backend) -> str:
+    """The server's version string, e.g. ``18.0``."""
+    return str(await admin(backend).fetchval("SHOW server_version"))
+
+
+_STATS = """
+SELECT t.n_live_tup, t.n_dead_tup, t.n_tup_ins, t.n_tup_del, t.n_tup_hot_upd,
+       t.autovacuum_count, t.autoanalyze_count,
+       pg_relation_size(t.relid), pg_indexes_size(t.relid),
+       pg_relation_size(format('%I.stream_messages_claim_idx', t.schemaname)::regclass)
+  FROM pg_stat_user_tables t
+ WHERE t.schemaname = $1 AND t.relname = 'stream_messages'
+"""
+_STAT_NAMES = (
+    "n_live_tup",
+    "n_dead_tup",
+    "n_tup_ins",
+    "n_tup_del",
+    "n_tup_hot_upd",
+    "autovacuum_count",
+    "autoanalyze_count",
+    "heap_bytes",
+    "indexes_bytes",
+    "claim_index_bytes",
+)
+
+
+async def table_stats(backend: Backend) -> dict[str, int]:
+    """``pg_stat_user_tables`` counters and sizes of the stream table (stats lag ~0.5 s)."""
+    row = await admin(backend).fetchrow(_STATS, cast(Any, backend).schema)
+    if row is None:
+        return {}
+    return {name: int(value or 0) for name, value in zip(_STAT_NAMES, row, strict=True)}
