@@ -110,6 +110,7 @@ class HotMesh:
                     poll_interval=engine_cfg.poll_interval,
                     ack=False,
                     consumer=f"engine:{self.guid}",
+                    with_job=True,
                 )
                 await self._router.start()
         for worker_cfg in self.config.workers:

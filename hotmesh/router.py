@@ -50,6 +50,7 @@ class Router:
         ack: ack after the callback returns; False when the callback acks by itself
             (the engine acks inside its step transaction).
         consumer: a name for the claims (default: a unique one).
+        with_job: claim each message with its job's record (the engine's claims).
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class Router:
         poll_interval: float = 1.0,
         ack: bool = True,
         consumer: str | None = None,
+        with_job: bool = False,
     ) -> None:
         if concurrency < 1 or batch < 1:
             raise ConfigError("concurrency and batch must be >= 1", value=(concurrency, batch))
@@ -77,6 +79,7 @@ class Router:
         self.lease = lease
         self.poll_interval = poll_interval
         self.auto_ack = ack
+        self.with_job = with_job
         self.consumer = consumer or f"{name}:{uuid.uuid4().hex[:10]}"
         self.processed = 0
         self.failed = 0
@@ -168,7 +171,11 @@ class Router:
                     free += 1
                 try:
                     messages = await self.stream.claim(
-                        self.name, limit=free, lease=self.lease, consumer=self.consumer
+                        self.name,
+                        limit=free,
+                        lease=self.lease,
+                        consumer=self.consumer,
+                        with_job=self.with_job,
                     )
                 except Exception:
                     log.exception("claim failed", extra={"stream": self.name})
@@ -183,7 +190,10 @@ class Router:
                     task.add_done_callback(self._tasks.discard)
                     if self._delay > 0:
                         await asyncio.sleep(self._delay)
-                if not messages:
+                if len(messages) < free:
+                    # The stream had no more for us: claim again once woken (a wake-up that
+                    # came meanwhile returns at once) or after the poll interval. Only a full
+                    # batch suggests more is waiting right now.
                     await self.stream.wait(self.name, self.poll_interval, consumer=self.consumer)
             except asyncio.CancelledError:
                 raise
@@ -254,7 +264,8 @@ class Router:
                 log.exception("lease renewal failed", extra={"stream": self.name})
                 continue
             lost = [m.id for m in held if m.id not in renewed and m.id in self._inflight]
-            if lost:
+            if lost and self.auto_ack:
+                # (A callback that acks by itself may already have consumed its message.)
                 log.warning("leases lost", extra={"stream": self.name, "ids": lost})
             elapsed_ms = (time.monotonic() - started) * 1e3
             log.debug("renewed %d leases in %.1f ms", len(renewed), elapsed_ms)

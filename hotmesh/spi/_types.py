@@ -90,6 +90,15 @@ class OutgoingMessage:
 
 
 @define(frozen=True)
+class JobRecord:
+    """A job's stored state: its field map and its semaphore (open activity count)."""
+
+    job_id: str
+    state: dict[str, JSON] = field(factory=dict)
+    semaphore: int = 0
+
+
+@define(frozen=True)
 class StreamMessage:
     """A claimed message.
 
@@ -105,6 +114,8 @@ class StreamMessage:
     priority: int = 0
     retry: RetryPolicy = DEFAULT_RETRY
     job_id: str | None = None
+    #: the message's job as read by the claim, when claimed with ``with_job=True``
+    job: JobRecord | None = field(default=None, eq=False, repr=False)
 
     @property
     def redelivered(self) -> bool:
@@ -137,15 +148,6 @@ class DeadLetter:
     attempts: int
     error: str | None
     job_id: str | None = None
-
-
-@define(frozen=True)
-class JobRecord:
-    """A job's stored state: its field map and its semaphore (open activity count)."""
-
-    job_id: str
-    state: dict[str, JSON] = field(factory=dict)
-    semaphore: int = 0
 
 
 @define(frozen=True)

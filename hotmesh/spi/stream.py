@@ -42,14 +42,30 @@ class Stream(Protocol):
         ...         await stream.ack([msg])
     """
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[int]:
-        """Store ``messages`` in one statement; return their ids in order."""
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], *, ack: StreamMessage | None = None
+    ) -> list[int]:
+        """Store ``messages`` in one statement; return their ids in order.
+
+        With ``ack``, the delivery is acked in the same transaction, and nothing is stored
+        when that delivery is no longer held (its lease passed to another consumer).
+        """
         ...
 
     async def claim(
-        self, stream: str, *, limit: int = 1, lease: float = 30.0, consumer: str = ""
+        self,
+        stream: str,
+        *,
+        limit: int = 1,
+        lease: float = 30.0,
+        consumer: str = "",
+        with_job: bool = False,
     ) -> list[StreamMessage]:
-        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
+        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s.
+
+        With ``with_job``, each message's ``job`` is its job's record (state and
+        semaphore) as read in the same statement, or None when it has no live job.
+        """
         ...
 
     async def ack(self, messages: Sequence[StreamMessage]) -> set[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -15,6 +16,7 @@ from hotmesh.serializer import dumps_payload, loads_payload
 from hotmesh.spi import (
     DEFAULT_RETRY,
     DeadLetter,
+    JobRecord,
     OutgoingMessage,
     RetryPolicy,
     StreamDepth,
@@ -46,6 +48,17 @@ def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
         cols[7].append(m.job_id)
         cols[8].append(dumps_payload(m.payload))
     return cols
+
+
+@functools.lru_cache(maxsize=256)
+def _policy(max_attempts: int, initial: float, coefficient: float, cap: float) -> RetryPolicy:
+    """Policies repeat across messages; build (and validate) each one once."""
+    return RetryPolicy(
+        max_attempts=max_attempts,
+        initial_interval=initial,
+        backoff_coefficient=coefficient,
+        max_interval=cap,
+    )
 
 
 class _Wakeups:
@@ -121,15 +134,33 @@ class PostgresStream:
         self._vacuumer = vacuumer
         self.wakeups = _Wakeups()
 
-    async def publish(self, messages: Sequence[OutgoingMessage]) -> list[int]:
-        """Store ``messages`` in one statement; return their ids in order."""
+    async def publish(
+        self, messages: Sequence[OutgoingMessage], *, ack: StreamMessage | None = None
+    ) -> list[int]:
+        """Store ``messages`` in one statement; return their ids in order.
+
+        With ``ack``, that delivery is acked in the same statement, and nothing is stored
+        (the answer is ``[]``) when the delivery is no longer held.
+        """
+        if ack is not None:
+            rows = await self._driver.fetch(
+                self._q.publish_acked, *message_arrays(messages), ack.id, ack.attempt
+            )
+            self._vacuumer.note_deleted(1)
+            return [int(r[0]) for r in rows]
         if not messages:
             return []
         rows = await self._driver.fetch(self._q.publish, *message_arrays(messages))
         return [int(r[0]) for r in rows]
 
     async def claim(
-        self, stream: str, *, limit: int = 1, lease: float = 30.0, consumer: str = ""
+        self,
+        stream: str,
+        *,
+        limit: int = 1,
+        lease: float = 30.0,
+        consumer: str = "",
+        with_job: bool = False,
     ) -> list[StreamMessage]:
         """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
         if not 1 <= limit <= MAX_BATCH:
@@ -137,7 +168,8 @@ class PostgresStream:
         if lease <= 0:
             raise StreamError(f"lease must be > 0 seconds, got {lease}", value=lease)
         self.wakeups.event(stream, consumer)  # from now on, wake-ups for it are kept
-        rows = await self._driver.fetch(self._q.claim, stream, limit, float(lease), consumer)
+        query = self._q.claim_with_job if with_job else self._q.claim
+        rows = await self._driver.fetch(query, stream, limit, float(lease), consumer)
         if not rows:
             return []
         rows = sorted(rows, key=lambda r: (-r[1], r[2], r[0]))
@@ -158,17 +190,15 @@ class PostgresStream:
 
     def _to_message(self, stream: str, row: Row) -> tuple[StreamMessage, str | None]:
         msg_id, priority, _visible, attempts, max_attempts = row[0], row[1], row[2], row[3], row[4]
-        retry = RetryPolicy(
-            max_attempts=max_attempts,
-            initial_interval=row[5],
-            backoff_coefficient=row[6],
-            max_interval=row[7],
-        )
+        retry = _policy(max_attempts, row[5], row[6], row[7])
         problem: str | None = None
         try:
             payload = loads_payload(row[9])
         except (CodecError, PayloadError, ValueError) as err:
             payload, problem = {}, f"payload cannot be decoded: {err}"
+        job = None
+        if len(row) > 10 and row[10] is not None:
+            job = JobRecord(job_id=row[8], state=json.loads(row[10]), semaphore=int(row[11]))
         msg = StreamMessage(
             id=int(msg_id),
             stream=stream,
@@ -177,6 +207,7 @@ class PostgresStream:
             priority=int(priority),
             retry=retry,
             job_id=row[8],
+            job=job,
         )
         if problem is None and attempts > max_attempts:
             problem = f"lease expired on all {max_attempts} deliveries"

@@ -21,7 +21,13 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
-_POOL_KEYS = {"min_size", "max_size", "max_queries", "max_inactive_connection_lifetime"}
+_POOL_KEYS = {
+    "min_size",
+    "max_size",
+    "max_queries",
+    "max_inactive_connection_lifetime",
+    "reset",
+}
 # Raised when a pooled connection was closed under us (server restart, pg_terminate_backend).
 _DISCONNECTED = (
     asyncpg.ConnectionDoesNotExistError,
@@ -30,6 +36,10 @@ _DISCONNECTED = (
     asyncpg.InterfaceError,
     ConnectionError,
 )
+
+
+async def _keep_session(_conn: Any) -> None:
+    return None
 
 
 def _rowcount(status: str) -> int:
@@ -109,6 +119,10 @@ class AsyncpgDriver:
         pool_args = {k: options.pop(k) for k in list(options) if k in _POOL_KEYS}
         pool_args.setdefault("min_size", 1)
         pool_args.setdefault("max_size", 10)
+        # asyncpg resets every connection on release (UNLISTEN, RESET ALL...): one more
+        # round trip and transaction per statement. Our pooled connections keep no session
+        # state (advisory locks are transaction-scoped; LISTEN has its own connection).
+        pool_args.setdefault("reset", _keep_session)
         target = describe_target(options)
         try:
             pool = await asyncpg.create_pool(**options, **pool_args)

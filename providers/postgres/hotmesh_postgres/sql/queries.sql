@@ -15,6 +15,25 @@ SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attem
  ORDER BY u.ord
 RETURNING id;
 
+-- name: publish_acked
+-- Publish the answer to a delivery and ack the delivery, in one statement: nothing is
+-- published when the delivery is no longer held (its lease was lost to another consumer).
+WITH fence AS (
+    DELETE FROM {schema}.stream_messages WHERE id = $10 AND attempts = $11 RETURNING id
+)
+INSERT INTO {schema}.stream_messages
+    (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
+     max_interval, job_id, payload)
+SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
+       u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
+  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::float8[], $6::float8[],
+              $7::float8[], $8::text[], $9::text[])
+       WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
+                            backoff_coefficient, max_interval, job_id, payload, ord)
+ WHERE EXISTS (SELECT 1 FROM fence)
+ ORDER BY u.ord
+RETURNING id;
+
 -- name: claim
 -- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
 -- message that is not yet visible, so delayed messages (timers) cost nothing to skip.
@@ -33,16 +52,52 @@ WITH picked AS MATERIALIZED (
              LIMIT $2
                FOR UPDATE SKIP LOCKED) m
      LIMIT $2
+), claimed AS (
+    UPDATE {schema}.stream_messages s
+       SET lease_until = now() + make_interval(secs => $3),
+           leased_by = $4,
+           attempts = s.attempts + 1
+      FROM picked
+     WHERE s.id = picked.id
+    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
+              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
+              s.job_id, s.payload
 )
-UPDATE {schema}.stream_messages s
-   SET lease_until = now() + make_interval(secs => $3),
-       leased_by = $4,
-       attempts = s.attempts + 1
-  FROM picked
- WHERE s.id = picked.id
-RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
-          s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
-          s.job_id, s.payload;
+SELECT * FROM claimed;
+
+-- name: claim_with_job
+-- The claim above (keep the two CTE chains identical; a unit test checks it), returning
+-- each message's job state too, read in the same snapshot: the engine's step then needs
+-- no separate read of the job.
+WITH picked AS MATERIALIZED (
+    SELECT m.id
+      FROM generate_series(9, 0, -1) AS p(priority)
+     CROSS JOIN LATERAL (
+            SELECT s.id
+              FROM {schema}.stream_messages s
+             WHERE s.stream = $1
+               AND s.priority = p.priority
+               AND s.visible_at <= now()
+               AND (s.lease_until IS NULL OR s.lease_until <= now())
+             ORDER BY s.visible_at, s.id
+             LIMIT $2
+               FOR UPDATE SKIP LOCKED) m
+     LIMIT $2
+), claimed AS (
+    UPDATE {schema}.stream_messages s
+       SET lease_until = now() + make_interval(secs => $3),
+           leased_by = $4,
+           attempts = s.attempts + 1
+      FROM picked
+     WHERE s.id = picked.id
+    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
+              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
+              s.job_id, s.payload
+)
+SELECT c.*, j.state::text, j.semaphore
+  FROM claimed c
+  LEFT JOIN {schema}.jobs j
+    ON j.id = c.job_id AND (j.expires_at IS NULL OR j.expires_at > now());
 
 -- name: ack
 DELETE FROM {schema}.stream_messages s
