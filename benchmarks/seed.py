@@ -4,7 +4,8 @@
                               [--concurrency 1,10,100] [--workers 1] [--json out.json]
 
 For each provider and concurrency level it runs ``--jobs`` ``pubsub`` calls with that many
-in flight (``--worker-processes N`` runs the worker callbacks in N separate processes) and reports jobs/s, pubsub latency p50/p95/p99, and what Postgres did per job:
+in flight (``--worker-processes N`` runs the worker callbacks in N separate
+processes) and reports jobs/s, pubsub latency p50/p95/p99, and what Postgres did per job:
 commits (``pg_stat_database.xact_commit``) and statements (``pg_stat_statements`` when
 available, else not reported). Engine and workers run in this one process; ``--workers``
 starts that many worker callbacks (separate HotMesh instances) on the topic.
@@ -104,8 +105,8 @@ def _worker_process(provider: str, dsn: str, app_id: str, ready: Any, stop: Any)
             workers=[{"topic": "order.process", "connection": connection, "callback": process}],
         )
         ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.2)
+        # stop is a multiprocessing.Event: wait for it in a thread, not on the loop.
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
         await hm.stop()
 
     asyncio.run(serve())
