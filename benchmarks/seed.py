@@ -4,11 +4,10 @@
                               [--concurrency 1,10,100] [--workers 1] [--json out.json]
 
 For each provider and concurrency level it runs ``--jobs`` ``pubsub`` calls with that many
-in flight (``--worker-processes N`` runs the worker callbacks in N separate
-processes) and reports jobs/s, pubsub latency p50/p95/p99, and what Postgres did per job:
-commits (``pg_stat_database.xact_commit``) and statements (``pg_stat_statements`` when
-available, else not reported). Engine and workers run in this one process; ``--workers``
-starts that many worker callbacks (separate HotMesh instances) on the topic.
+in flight, and reports jobs/s, pubsub latency p50/p95/p99, and Postgres transactions per
+job (``pg_stat_database.xact_commit``; every statement of ours is one transaction, so this
+also counts statements). ``--workers N`` starts N worker instances in this process,
+``--worker-processes N`` in N separate processes.
 Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres. Nothing is asserted.
 """
 

@@ -1,12 +1,9 @@
-"""``python -m hotmesh.demo``: the seed's order flow on the stream layer, end to end.
+"""``python -m hotmesh.demo``: the seed's order workflow, end to end, on the engine.
 
-Starts an embedded Postgres (or uses ``--dsn``), places orders on the ``order.placed``
-stream, lets a worker router fulfil them onto ``order.fulfilled``, and announces each
-fulfilment over pub/sub, where the placing side awaits it. Prints one result, the
-throughput, and the pub/sub round-trip latency percentiles.
-
-Until the engine lands this shows the layer every workflow runs on; the YAML graph demo
-replaces it then.
+Starts an embedded Postgres (or uses ``--dsn``), deploys a YAML graph in which an
+``order.placed`` trigger hands the order to an ``order.process`` worker, activates it,
+runs one order with ``pubsub`` and prints the result, then runs ``--orders`` more with
+``--concurrency`` in flight and prints the throughput and latency percentiles.
 """
 
 from __future__ import annotations
@@ -19,69 +16,96 @@ import tempfile
 import time
 from typing import Any
 
+from hotmesh import HotMesh, WorkerMessage
 from hotmesh.errors import HotMeshError
-from hotmesh.plugins import provider_for
-from hotmesh.router import Router
-from hotmesh.spi import Backend, OutgoingMessage, StreamMessage
 
-__all__ = ["main", "run_demo"]
+__all__ = ["ORDER_APP", "main", "run_demo"]
+
+ORDER_APP = """
+app:
+  id: hotmesh-demo
+  version: '1'
+  graphs:
+    - subscribes: order.placed
+      publishes: order.fulfilled
+      expire: 300
+      input:
+        schema:
+          type: object
+          required: [id]
+          properties:
+            id: {type: string}
+            total: {type: number}
+      activities:
+        placed:
+          type: trigger
+          stats:
+            id: '{placed.input.data.id}'
+        fulfil:
+          type: worker
+          topic: order.process
+          input:
+            maps:
+              id: '{placed.output.data.id}'
+              total: '{placed.output.data.total}'
+          job:
+            maps:
+              orderId: '{fulfil.output.data.orderId}'
+              status: '{fulfil.output.data.status}'
+              total: '{fulfil.output.data.total}'
+      transitions:
+        placed:
+          - to: fulfil
+"""
 
 
-async def run_demo(dsn: str, provider: str = "asyncpg", orders: int = 500) -> dict[str, Any]:
-    """Run the order flow ``orders`` times; return a summary (and the last result)."""
-    backend: Backend = await provider_for(provider).connect(
-        {"dsn": dsn, "max_size": 8}, app_id="hotmesh-demo"
+async def fulfil(message: WorkerMessage) -> dict[str, Any]:
+    """The worker: fulfil one order."""
+    order = message.data
+    return {"data": {"orderId": order["id"], "status": "fulfilled", "total": order.get("total")}}
+
+
+async def run_demo(
+    dsn: str, provider: str = "asyncpg", orders: int = 500, concurrency: int = 50
+) -> dict[str, Any]:
+    """Deploy the order app, run ``orders`` jobs; return a summary with the first result."""
+    connection = {"class": provider, "options": {"dsn": dsn, "max_size": 10}}
+    hm = await HotMesh.init(
+        app_id="hotmesh-demo",
+        engine={"connection": connection},
+        workers=[{"topic": "order.process", "connection": connection, "callback": fulfil}],
     )
-    waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
-
-    def on_fulfilled(_topic: str, message: dict[str, Any]) -> None:
-        future = waiters.pop(message["orderId"], None)
-        if future is not None and not future.done():
-            future.set_result(message)
-
-    async def process(message: StreamMessage) -> None:
-        order = message.payload
-        result = {"orderId": order["id"], "status": "fulfilled", "total": order["total"]}
-        await backend.stream.publish([OutgoingMessage("order.fulfilled", result)])
-        await backend.sub.publish("order.fulfilled", result)
-
     try:
-        await backend.stream.purge("order.placed")
-        await backend.stream.purge("order.fulfilled")
-        await backend.sub.subscribe("order.fulfilled", on_fulfilled)
-        loop = asyncio.get_running_loop()
+        await hm.deploy(ORDER_APP)
+        await hm.activate("1")
+        run = time.strftime("%H%M%S")
+        first = await hm.pubsub("order.placed", {"id": f"ORD-{run}-0", "total": 10}, timeout=30)
         latencies: list[float] = []
-        async with Router(backend.stream, "order.placed", process, concurrency=32, batch=32):
+        numbers = iter(range(1, orders))
 
-            async def place(i: int) -> dict[str, Any]:
-                order_id = f"ORD-{i:05d}"
-                waiters[order_id] = loop.create_future()
+        async def lane() -> None:
+            for i in numbers:
                 started = time.perf_counter()
-                await backend.stream.publish(
-                    [OutgoingMessage("order.placed", {"id": order_id, "total": 10 + i})]
+                await hm.pubsub(
+                    "order.placed", {"id": f"ORD-{run}-{i}", "total": 10 + i}, timeout=60
                 )
-                result = await asyncio.wait_for(waiters[order_id], 30)
                 latencies.append((time.perf_counter() - started) * 1000)
-                return result
 
-            first = await place(0)  # one alone, to show a result
-            started = time.perf_counter()
-            results = await asyncio.gather(*(place(i) for i in range(1, orders)))
-            elapsed = time.perf_counter() - started
-        depth = (await backend.stream.depth(["order.fulfilled"]))["order.fulfilled"]
-        quantiles = statistics.quantiles(latencies, n=100)
+        started = time.perf_counter()
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
+        elapsed = time.perf_counter() - started
+        q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
         return {
-            "first": first,
-            "orders": orders,
-            "fulfilled": len(results) + 1,
-            "stored_results": depth.total,
-            "orders_per_s": (orders - 1) / elapsed,
-            "p50_ms": quantiles[49],
-            "p95_ms": quantiles[94],
+            "first": first.data,
+            "job_id": first.job_id,
+            "fulfilled": len(latencies) + 1,
+            "jobs_per_s": len(latencies) / elapsed if elapsed else 0.0,
+            "p50_ms": q[49],
+            "p95_ms": q[94],
             "provider": provider,
         }
     finally:
-        await backend.close()
+        await hm.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dsn", help="Postgres DSN (default: an embedded Postgres)")
     parser.add_argument("--provider", default="asyncpg", choices=["asyncpg", "psycopg"])
     parser.add_argument("--orders", type=int, default=500)
+    parser.add_argument("--concurrency", type=int, default=50)
     args = parser.parse_args(argv)
     try:
         dsn = args.dsn
@@ -99,14 +124,14 @@ def main(argv: list[str] | None = None) -> int:
             print("starting an embedded Postgres…", flush=True)
             handle = start(tempfile.mkdtemp(prefix="hotmesh-demo-") + "/data", delete_on_exit=True)
             dsn = handle.dsn
-        summary = asyncio.run(run_demo(dsn, args.provider, args.orders))
+        summary = asyncio.run(run_demo(dsn, args.provider, args.orders, args.concurrency))
     except HotMeshError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
-    print(f"first result: {summary['first']}")
+    print(f"first result: {dict(sorted(summary['first'].items()))}")
     print(
         f"{summary['fulfilled']} orders fulfilled via {summary['provider']}: "
-        f"{summary['orders_per_s']:.0f} orders/s, round trip p50 {summary['p50_ms']:.1f} ms, "
+        f"{summary['jobs_per_s']:.0f} jobs/s, pubsub p50 {summary['p50_ms']:.1f} ms, "
         f"p95 {summary['p95_ms']:.1f} ms"
     )
     return 0
