@@ -122,14 +122,14 @@ class HotMesh:
             await worker.start()
 
     async def _connect(self, connection: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
+        """One backend per distinct connection config; the per-role form composes them."""
         roles = split_connection(connection)
-        config = roles["store"]
-        if any(roles[r] is not config and roles[r] != config for r in ("stream", "sub")):
-            raise ConfigError(
-                "separate store/stream/sub connections are not supported yet; "
-                "use one connection for all three",
-                value="connection",
-            )
+        by_role = {role: await self._backend_for(config, cache) for role, config in roles.items()}
+        if by_role["store"] is by_role["stream"] is by_role["sub"]:
+            return by_role["store"]
+        return RoleBackend(by_role["store"], by_role["stream"], by_role["sub"])
+
+    async def _backend_for(self, config: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
         options = sorted(config.get("options", {}).items())
         key = f"{id(config['class'])}:{config['class']!r}:{options!r}"
         if key not in cache:
@@ -448,6 +448,40 @@ class HotMesh:
 
     def _store(self) -> Any:
         return self._any_backend().store
+
+
+class RoleBackend:
+    """The per-role connection form: store, stream and sub from different connections.
+
+    The roles must reach the same database (the engine's claim reads job state with the
+    message); they may differ in pool sizes, credentials or driver.
+    """
+
+    def __init__(self, store: Backend, stream: Backend, sub: Backend) -> None:
+        self._parts = (store, stream, sub)
+
+    @property
+    def app_id(self) -> str:
+        """The app this backend serves."""
+        return self._parts[0].app_id
+
+    @property
+    def store(self) -> Any:
+        """The store role's store."""
+        return self._parts[0].store
+
+    @property
+    def stream(self) -> Any:
+        """The stream role's stream."""
+        return self._parts[1].stream
+
+    @property
+    def sub(self) -> Any:
+        """The sub role's pub/sub."""
+        return self._parts[2].sub
+
+    async def close(self) -> None:
+        """Nothing of its own: the parts are closed by the HotMesh that opened them."""
 
 
 def _parse_error(err: Any) -> dict[str, Any]:

@@ -133,3 +133,26 @@ async def test_workers_and_engine_in_separate_instances(mesh: MeshFactory, app_i
     await hm.activate("1")
     result = await hm.pubsub("order.placed", {"id": "split-1"}, timeout=10)
     assert result.data["status"] == "fulfilled"
+
+
+async def test_per_role_connections(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> None:
+    from hotmesh import HotMesh
+
+    other = "psycopg" if hotmesh_provider == "asyncpg" else "asyncpg"
+    connection = {
+        "store": {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}},
+        "stream": {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn, "max_size": 4}},
+        "sub": {"class": other, "options": {"dsn": hotmesh_dsn}},
+    }
+    hm = await HotMesh.init(
+        app_id=app_id,
+        engine={"connection": connection},
+        workers=[{"topic": "order.process", "connection": connection, "callback": process}],
+    )
+    try:
+        await hm.deploy(app_yaml(SEED, app_id))
+        await hm.activate("1")
+        result = await hm.pubsub("order.placed", {"id": "roles-1"}, timeout=10)
+        assert result.data["status"] == "fulfilled"
+    finally:
+        await hm.stop()
