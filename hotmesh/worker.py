@@ -27,8 +27,10 @@ class Worker:
     The callback receives a :class:`~hotmesh.types.WorkerMessage` and returns
     ``{"data": {...}}`` (optionally with ``metadata``, ``status`` and ``code``), or None
     for an empty success. A returned ``{"status": "error", "code": N, "data": {...}}`` goes
-    to the engine as is, where transitions may route it by code. A raised exception is
-    retried by the worker's ``retry`` policy; once the attempts are used up the engine
+    to the engine as is, where transitions may route it by code, unless the activity's
+    YAML ``retry`` lists code N (``{"N": [retries]}``: retried 10 ms, 100 ms, 1 s… apart).
+    A raised exception is retried by the worker's ``retry`` policy (else the activity's
+    per-code or backoff policy, else 3 attempts); once the attempts are used up the engine
     receives an error response (``code`` = the exception's ``code`` attribute or 500).
     """
 
@@ -61,19 +63,21 @@ class Worker:
         metadata = dict(body.get("metadata") or {})
         metadata["try"] = message.attempt - 1
         request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
+        rules = (body.get("policies") or {}).get("retry") or {}
         try:
             result = await self.config.callback(request)
         except Exception as err:
-            if message.attempt < self.policy.max_attempts:
+            code = getattr(err, "code", 500)
+            policy = self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
+            if message.attempt < policy.max_attempts:
                 delay = await self.backend.stream.retry(
-                    attrs.evolve(message, retry=self.policy), _describe(err)
+                    attrs.evolve(message, retry=policy), _describe(err)
                 )
                 log.info(
                     "worker callback failed; retrying",
                     extra={"topic": self.config.topic, "attempt": message.attempt, "delay": delay},
                 )
                 return
-            code = getattr(err, "code", 500)
             response: dict[str, Any] = {
                 "status": "error",
                 "code": code if isinstance(code, int) else 500,
@@ -86,6 +90,14 @@ class Worker:
             }
         else:
             response = _normalise(result)
+            # A returned error is retried only when the activity's per-code policy lists it.
+            per_code = _per_code(rules, response.get("code") or 500)
+            retried = per_code is not None and message.attempt < per_code.max_attempts
+            if response.get("status") == "error" and per_code is not None and retried:
+                await self.backend.stream.retry(
+                    attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
+                )
+                return
         answer = {
             "jid": metadata.get("jid"),
             "gid": metadata.get("gid"),
@@ -97,8 +109,14 @@ class Worker:
             "code": response.get("code") or 200,
             "data": response.get("data") or {},
         }
-        await self.backend.stream.publish([engine_message("response", str(answer["jid"]), answer)])
-        await self.backend.stream.ack([message])
+        published = await self.backend.stream.publish(
+            [engine_message("response", str(answer["jid"]), answer)], ack=message
+        )
+        if not published:
+            log.warning(
+                "worker lost its lease before answering; another delivery will answer",
+                extra={"topic": self.config.topic, "id": message.id},
+            )
 
 
 def _normalise(result: Any) -> dict[str, Any]:
@@ -112,6 +130,36 @@ def _normalise(result: Any) -> dict[str, Any]:
         "code": result.get("code"),
         "data": data if isinstance(data, dict) else ({} if data is None else {"response": data}),
     }
+
+
+def _per_code(rules: Any, code: Any) -> RetryPolicy | None:
+    """The activity's per-code policy (``{"500": [3]}``) for ``code``: n retries, 10 ms·10^k
+    apart (at most 1 s), as the reference spaces them."""
+    counts = rules.get(str(code)) if isinstance(rules, dict) else None
+    if not isinstance(counts, list) or not counts or not isinstance(counts[0], int):
+        return None
+    return RetryPolicy(
+        max_attempts=max(counts[0], 0) + 1,
+        initial_interval=0.01,
+        backoff_coefficient=10,
+        max_interval=1.0,
+    )
+
+
+def _backoff(rules: Any) -> RetryPolicy | None:
+    """The activity's backoff policy (``maximumAttempts``...), if it declares one."""
+    names = {
+        "maximumAttempts": "max_attempts",
+        "backoffCoefficient": "backoff_coefficient",
+        "maximumInterval": "max_interval",
+        "initialInterval": "initial_interval",
+    }
+    if not isinstance(rules, dict) or not any(name in rules for name in names):
+        return None
+    try:
+        return RetryPolicy(**{names[k]: v for k, v in rules.items() if k in names})
+    except (TypeError, ValueError):
+        return None
 
 
 def _describe(err: BaseException) -> str:

@@ -11,10 +11,10 @@ event (a worker that answered twice) is recognised too.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import secrets
-import string
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -32,11 +32,13 @@ from hotmesh.engine.model import (
     TriggerActivity,
     WorkerActivity,
 )
+from hotmesh.engine.model import RetryPolicy as ActivityRetry
 from hotmesh.engine.state import (
     META,
     activity_key,
     build_context,
     dad_at_depth,
+    data_key,
     job_data,
     now_stamp,
 )
@@ -58,7 +60,6 @@ __all__ = ["Engine", "guid"]
 
 log = logging.getLogger(__name__)
 
-_ALPHABET = string.ascii_letters + string.digits + "_-"
 INTERRUPTED = -1_000_000_000
 SIGNAL_TTL = 3600.0
 PENDING_SIGNAL_TTL = 600.0
@@ -71,8 +72,8 @@ Notify = Callable[[JobOutput, bool], Awaitable[None]]
 
 
 def guid(size: int = 22) -> str:
-    """A new id: ``"H"`` and ``size`` random URL-safe characters."""
-    return "H" + "".join(secrets.choice(_ALPHABET) for _ in range(size))
+    """A new id: ``"H"`` and ``size`` random URL-safe characters (``[A-Za-z0-9_-]``)."""
+    return "H" + secrets.token_urlsafe(size)[:size]
 
 
 def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
@@ -93,6 +94,10 @@ class Engine:
         self._notify = notify
         self._manifests: dict[str, AppManifest] = {}
         self._active: str | None = None
+        #: Cleared while a version switch holds this engine (``manifest`` waits on it).
+        self.version_gate = asyncio.Event()
+        self.version_gate.set()
+        self._signal_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     # -- versions -------------------------------------------------------------------------
 
@@ -122,7 +127,9 @@ class Engine:
         self._active = None
 
     async def manifest(self) -> AppManifest:
-        """The active version's compiled plan."""
+        """The active version's compiled plan (waits while a version switch is held)."""
+        if not self.version_gate.is_set():
+            await self.version_gate.wait()
         if self._active is None:
             self._active = await self.store.active_version()
             if self._active is None:
@@ -202,27 +209,56 @@ class Engine:
         apply_job_maps(trigger, context, step)
         record(step, context, trigger.id, ",0", n2=0, done=True)
         children = next_transitions(graph, trigger, context, 200)
-        step.messages = [
-            self._transition(jid, metadata["gid"], child, ",0,0") for child in children
-        ]
+        context["__state__"] = {}
+        self._expand(graph, context, step, children, ",0,0")
+        semaphore = len(children) + step.semaphore
         created = await self.store.create_job(
-            jid, step.state, semaphore=len(children), messages=step.messages
+            jid, step.state, semaphore=semaphore, messages=step.messages
         )
         if not created:
             raise DuplicateJob(f"duplicate job: {jid}", value=jid)
         if extra.get("px") and extra.get("pj"):
             await self._send_parent_result(metadata, {"job_id": jid}, 200, "success")
-        if not children:
+        for action, args in step.after:
+            await self._after(action, args)
+        if semaphore <= 0:
             result = await self.store.apply_step(
                 jid, {}, expire=float(graph.expire), on_close=self._on_close(metadata)
             )
             await self._finish(result.state, result.semaphore or 0)
-        elif resolve(trigger.emit, context) is True:
-            await self._notify(job_output(step.state, len(children)), False)
+        elif resolve(trigger.emit, context) is True or step.emit:
+            await self._notify(job_output(step.state, semaphore), False)
         return jid
 
     def _transition(self, jid: str, gid: str, aid: str, dad: str) -> OutgoingMessage:
         return engine_message("transition", jid, {"jid": jid, "gid": gid, "aid": aid, "dad": dad})
+
+    def _expand(
+        self,
+        graph: Graph,
+        context: dict[str, Any],
+        step: Step,
+        children: list[str],
+        child_dad: str,
+    ) -> None:
+        """Start ``children`` inside this step: their leg 1 runs now, in memory, and its
+        effects join this step's single commit (no transition message, no extra hop)."""
+        meta = context["metadata"]
+        base = context.get("__state__", {})
+        for child in children:
+            activity = graph.activity(child)
+            merged = {**base, **step.state}
+            child_context = build_context(graph, merged, child, child_dad)
+            child_context["__state__"] = merged
+            body = {"jid": meta["jid"], "gid": meta["gid"], "aid": child, "dad": child_dad}
+            child_step = self._leg1(graph, activity, child_context, body)
+            step.state.update(child_step.state)
+            step.semaphore += child_step.semaphore
+            step.messages.extend(child_step.messages)
+            step.after.extend(child_step.after)
+            step.emit = step.emit or child_step.emit
+            if child_step.error is not None:
+                step.error = child_step.error
 
     # -- processing messages ----------------------------------------------------------------
 
@@ -237,7 +273,9 @@ class Engine:
             await self._deliver_signal(message)
             return
         jid, aid = body.get("jid"), body.get("aid")
-        job = await self.store.get_job(str(jid)) if jid else None
+        job = message.job  # read by the claim, in the same statement
+        if job is None and jid:
+            job = await self.store.get_job(str(jid))
         if job is None or job.state.get(META, {}).get("gid") != body.get("gid"):
             log.info("dropping message for a missing or replaced job", extra={"jid": jid})
             await self.backend.stream.ack([message])
@@ -254,6 +292,7 @@ class Engine:
             return
         dad = str(body.get("dad", ",0"))
         context = build_context(graph, job.state, activity.id, dad)
+        context["__state__"] = job.state
         own = job.state.get(activity_key(activity.id, dad), {})
         if kind == "transition":
             if own.get("l1"):
@@ -290,10 +329,11 @@ class Engine:
             await self._finish(result.state, result.semaphore or 0)
         elif step.error is not None:
             await self._fail_open_job(jid)
-        elif step.emit:
-            job = await self.store.get_job(jid)
-            if job is not None:
-                await self._notify(job_output(job.state, job.semaphore), False)
+        elif step.emit and (result.semaphore or 0) > 0:
+            # The job as this step left it (re-reading could already show later steps);
+            # a job another step has closed meanwhile has published its final state.
+            snapshot = {META: metadata, **{data_key(k): v for k, v in context["data"].items()}}
+            await self._notify(job_output(snapshot, result.semaphore or 0), False)
 
     # -- leg 1: an activity starts ------------------------------------------------------------
 
@@ -309,14 +349,11 @@ class Engine:
                 "jid": jid, "gid": gid, "aid": activity.id, "dad": dad, "topic": topic,
                 "guid": guid(), "try": 0,
             }  # fmt: skip
+            request: dict[str, Any] = {"metadata": metadata, "data": payload}
+            if activity.retry is not None:  # the worker applies the activity's policy
+                request["policies"] = {"retry": _retry_policies(activity.retry)}
             step.messages.append(
-                OutgoingMessage(
-                    topic,
-                    {"metadata": metadata, "data": payload},
-                    priority=1,
-                    job_id=jid,
-                    retry=WORKER_DELIVERY,
-                )
+                OutgoingMessage(topic, request, priority=1, job_id=jid, retry=WORKER_DELIVERY)
             )
             record(step, context, activity.id, dad, l1=True, n2=0, seen=[])
         elif isinstance(activity, AwaitActivity):
@@ -379,20 +416,17 @@ class Engine:
         code: int,
     ) -> None:
         """A single-leg activity: transitions, output and job maps, children, done."""
-        meta = context["metadata"]
         children = next_transitions(graph, activity, context, code)
         if activity.output_maps:
             mapped = map_rules(dict(activity.output_maps), context) or {}
             output = context[activity.id].setdefault("output", {})
             output["data"] = {**output.get("data", {}), **mapped}
         apply_job_maps(activity, context, step)
-        step.messages.extend(
-            self._transition(meta["jid"], meta["gid"], child, f"{dad},0") for child in children
-        )
         step.semaphore += len(children) - 1
-        step.emit = resolve(activity.emit, context) is True
+        step.emit = step.emit or resolve(activity.emit, context) is True
         # A cycle pivot stays open for re-entry; its first pass used index 0.
         record(step, context, activity.id, dad, l1=True, n2=1, seen=[], done=not activity.cycle)
+        self._expand(graph, context, step, children, f"{dad},0")
 
     def _hook_leg1(
         self,
@@ -497,10 +531,6 @@ class Engine:
             step.error = data
         apply_job_maps(activity, context, step)
         pending = status == "pending"
-        step.messages.extend(
-            self._transition(body["jid"], body["gid"], child, f"{dad},{index}")
-            for child in children
-        )
         step.semaphore += len(children) - (0 if pending else 1)
         seen = [*list(own.get("seen", ()))[-MAX_SEEN + 1 :], event]
         final = not pending and not activity.cycle
@@ -508,7 +538,8 @@ class Engine:
             step, context, activity.id, dad,
             l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"),
         )  # fmt: skip
-        step.emit = resolve(activity.emit, context) is True
+        step.emit = step.emit or resolve(activity.emit, context) is True
+        self._expand(graph, context, step, children, f"{dad},{index}")
         if kind == "webhook" and code == 200 and isinstance(activity, HookActivity):
             step.after.append(("forget_hook_key", {"key": body.get("key")}))
         return step
@@ -599,6 +630,29 @@ class Engine:
             await self.backend.stream.ack([message])  # parked until the hook registers
             return
         event = {**body, **target, "type": "webhook", "key": key}
+        # Two signals for one hook (202 then 200, sent in one step) must not both build
+        # on the same activity record: apply them one at a time (in this process).
+        jid = str(target["jid"])
+        lock, users = self._signal_locks.get(jid, (asyncio.Lock(), 0))
+        self._signal_locks[jid] = (lock, users + 1)
+        try:
+            async with lock:
+                await self._apply_signal(message, manifest, target, event)
+        finally:
+            lock, users = self._signal_locks[jid]
+            if users <= 1:
+                del self._signal_locks[jid]
+            else:
+                self._signal_locks[jid] = (lock, users - 1)
+
+    async def _apply_signal(
+        self,
+        message: StreamMessage,
+        manifest: AppManifest,
+        target: Mapping[str, Any],
+        event: dict[str, Any],
+    ) -> None:
+        body = message.payload
         job = await self.store.get_job(str(target["jid"]))
         if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
             await self.backend.stream.ack([message])
@@ -606,6 +660,7 @@ class Engine:
         graph = manifest.graph_of(str(target["aid"]))
         activity = graph.activity(str(target["aid"]))
         context = build_context(graph, job.state, activity.id, str(target["dad"]))
+        context["__state__"] = job.state
         own = job.state.get(activity_key(activity.id, str(target["dad"])), {})
         event_id = str(body.get("guid") or message.id)
         if own.get("done") or event_id in own.get("seen", ()) or job.semaphore <= 0:
@@ -652,6 +707,8 @@ class Engine:
                  "stack": stack or "", "job_id": job_id}
             )  # fmt: skip
             state[META] = metadata
+        # Purge first: the close below enqueues the parent's "complete" message.
+        await self.store.purge_job_messages(job_id)
         result = await self.store.apply_step(
             job_id,
             state,
@@ -659,7 +716,6 @@ class Engine:
             expire=float(expire if expire is not None else metadata.get("expire", 1)),
             on_close=self._on_close(metadata),
         )
-        await self.store.purge_job_messages(job_id)
         if result.applied and result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
 
@@ -672,6 +728,7 @@ class Engine:
         job = await self.store.get_job(jid)
         if job is not None and job.semaphore > 0:
             metadata = dict(job.state.get(META, {}))
+            await self.store.purge_job_messages(jid)  # before the close enqueues "complete"
             result = await self.store.apply_step(
                 jid,
                 {},
@@ -679,8 +736,21 @@ class Engine:
                 expire=float(metadata.get("expire", 1)),
                 on_close=self._on_close(metadata),
             )
-            await self.store.purge_job_messages(jid)
             await self._finish(result.state, result.semaphore or 0)
+
+
+def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:
+    """An activity ``retry`` block as workers receive it (``{"500": [3], ...}``)."""
+    out: dict[str, Any] = {code: [count] for code, count in policy.per_code.items()}
+    for name, value in (
+        ("maximumAttempts", policy.maximum_attempts),
+        ("backoffCoefficient", policy.backoff_coefficient),
+        ("maximumInterval", policy.maximum_interval),
+        ("initialInterval", policy.initial_interval),
+    ):
+        if value is not None:
+            out[name] = value
+    return out
 
 
 def _number(value: Any) -> float | None:

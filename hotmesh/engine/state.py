@@ -15,7 +15,6 @@ cycle iteration writes its own records.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -76,7 +75,9 @@ def build_context(
     for aid, activity in graph.activities.items():
         record = state.get(activity_key(aid, dad_at_depth(dad, activity.depth)))
         if record is not None:
-            context[aid] = copy.deepcopy(_view(record))
+            # No copy: the mapper copies whatever a reference returns, and steps write new
+            # records rather than mutating these.
+            context[aid] = _view(record)
     own = context.get(activity_id)
     if own is None:
         own = context[activity_id] = {"input": {}, "output": {}, "hook": {}}
@@ -87,7 +88,7 @@ def build_context(
 def _view(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "input": record.get("input", {}),
-        "output": record.get("output", {}),
+        "output": dict(record.get("output", {})),
         "hook": record.get("hook", {}),
     }
 
