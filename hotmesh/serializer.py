@@ -5,6 +5,9 @@ it and prefixed with a marker naming the codec, so plain and encoded values coex
 written before a codec was registered still reads after, and encoded data names the codec
 that must read it.
 
+Job state is stored value by value (:func:`encode_state`): keys stay clear, so Postgres can
+merge a step's writes key by key, and routing values (``meta``) stay clear too.
+
 Example:
     >>> from hotmesh.serializer import dumps_payload, loads_payload
     >>> loads_payload(dumps_payload({"id": 1}))
@@ -14,6 +17,8 @@ Example:
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from hotmesh.errors import CodecError, PayloadError
@@ -23,7 +28,13 @@ __all__ = [
     "MARKER",
     "MAX_PAYLOAD_BYTES",
     "current_codec",
+    "decode_state",
+    "decode_value",
     "dumps_payload",
+    "encode_state",
+    "encode_value",
+    "is_clear_key",
+    "key_id_of",
     "loads_payload",
     "register_codec",
 ]
@@ -87,25 +98,165 @@ def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) ->
     return f"{MARKER}{codec.name}:{codec.encode(text)}"
 
 
-def loads_payload(text: str) -> dict[str, Any]:
+def loads_payload(text: str, *, job_id: str | None = None) -> dict[str, Any]:
     """Decode what :func:`dumps_payload` produced, whichever codec was active then.
+
+    ``job_id`` (the message's job) is named in a :class:`CodecError`.
 
     Raises:
         CodecError: the value was encoded by a codec that is not registered here, or the
-            codec could not decode it.
+            codec could not decode it (wrong or missing key, corrupt data).
     """
     if text.startswith(MARKER):
-        name, sep, body = text[len(MARKER) :].partition(":")
-        codec = _codec
-        if not sep:
-            raise CodecError("stored value has a malformed codec marker", value=text[:32])
-        if codec is None or codec.name != name:
-            raise CodecError(
-                f"stored value was encoded with codec {name!r}, which is not registered",
-                value=name,
-            )
-        text = codec.decode(body)
+        text = _unmark(text, job_id=job_id, field="payload")
     value = json.loads(text, parse_constant=_reject_nan)
     if not isinstance(value, dict):
         raise PayloadError("stored payload is not a JSON object", value=type(value).__name__)
     return value
+
+
+# -- values of job state ------------------------------------------------------------------
+
+
+def is_clear_key(key: str) -> bool:
+    """Whether the state value under ``key`` is kept clear (never encoded).
+
+    ``meta`` (ids, topics, times, status: what routes a job) and the flag keys that start
+    with ``-`` stay clear; every other value (job data ``d/…``, activity records ``a/…``,
+    search fields) goes through the codec.
+
+    Example:
+        >>> is_clear_key("meta"), is_clear_key("-cancelled-"), is_clear_key("d/card")
+        (True, True, False)
+    """
+    return key == "meta" or key.startswith("-")
+
+
+def encode_value(value: Any) -> Any:
+    """A JSON value as stored: through the codec (as a marked string) when one is registered.
+
+    Without a codec the value is stored as it is, except a string that itself starts with
+    the marker, which is escaped (marker with an empty codec name) so it reads back intact.
+
+    Raises:
+        PayloadError: ``value`` is not JSON-serialisable.
+
+    Example:
+        >>> encode_value({"n": 1})
+        {'n': 1}
+        >>> decode_value(encode_value(MARKER + "x")) == MARKER + "x"
+        True
+    """
+    codec = _codec
+    if codec is None:
+        if isinstance(value, str) and value.startswith(MARKER):
+            return f"{MARKER}:{_text(value)}"
+        return value
+    return f"{MARKER}{codec.name}:{codec.encode(_text(value))}"
+
+
+def decode_value(value: Any, *, job_id: str | None = None, field: str | None = None) -> Any:
+    """Reverse :func:`encode_value` (plain values pass through unchanged).
+
+    Raises:
+        CodecError: the value was encoded by a codec that is not registered here, or the
+            codec could not decode it; the message and ``.value`` name ``job_id``, ``field``,
+            the codec and the key id.
+
+    Example:
+        >>> decode_value({"n": 1})
+        {'n': 1}
+    """
+    if not (isinstance(value, str) and value.startswith(MARKER)):
+        return value
+    return json.loads(_unmark(value, job_id=job_id, field=field), parse_constant=_reject_nan)
+
+
+def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
+    """A job's state as stored: every value but the clear ones (:func:`is_clear_key`) encoded.
+
+    Keys stay clear, so Postgres merges states key by key (``state || delta``).
+
+    Example:
+        >>> encode_state({"meta": {"jid": "j1"}, "d/total": 3})
+        {'meta': {'jid': 'j1'}, 'd/total': 3}
+    """
+    return {k: v if is_clear_key(k) else encode_value(v) for k, v in state.items()}
+
+
+def decode_state(state: Mapping[str, Any], *, job_id: str | None = None) -> dict[str, Any]:
+    """Reverse :func:`encode_state`.
+
+    Raises:
+        CodecError: a value cannot be decoded; names the job, the field and the key id.
+
+    Example:
+        >>> decode_state(encode_state({"d/a": [1, 2]}), job_id="j1")
+        {'d/a': [1, 2]}
+    """
+    return {k: decode_value(v, job_id=job_id, field=k) for k, v in state.items()}
+
+
+def _text(value: Any) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as err:
+        raise PayloadError(f"value is not JSON-serialisable: {err}", value=str(err)) from err
+
+
+_KEY_ID = re.compile(r"([A-Za-z0-9_-]{1,64})\.")
+
+
+def key_id_of(body: str) -> str | None:
+    """The key id a keyed codec wrote in front of its output (``<key id>.<data>``), if any.
+
+    Codecs that use keys follow this convention so that errors can name the key even in a
+    process that does not have the codec.
+
+    Example:
+        >>> key_id_of("k2.c2VjcmV0"), key_id_of("H4sIAAAA")
+        ('k2', None)
+    """
+    found = _KEY_ID.match(body)
+    return found.group(1) if found else None
+
+
+def _unmark(text: str, *, job_id: str | None, field: str | None) -> str:
+    """The plain JSON text of a marked value."""
+    name, sep, body = text[len(MARKER) :].partition(":")
+    if not sep:
+        raise _codec_error("stored value has a malformed codec marker", None, None, job_id, field)
+    if not name:
+        return body  # an escaped plain value
+    codec = _codec
+    key_id = key_id_of(body)
+    if codec is None or codec.name != name:
+        raise _codec_error(
+            f"stored value was encoded with codec {name!r}, which is not registered",
+            name,
+            key_id,
+            job_id,
+            field,
+        )
+    try:
+        return codec.decode(body)
+    except Exception as err:
+        detail = err.message if isinstance(err, CodecError) else f"{type(err).__name__}: {err}"
+        if isinstance(err, CodecError) and isinstance(err.value, Mapping):
+            key_id = err.value.get("key_id", key_id)
+        raise _codec_error(
+            f"codec {name!r} cannot decode it: {detail}", name, key_id, job_id, field
+        ) from err
+
+
+def _codec_error(
+    problem: str, codec: str | None, key_id: str | None, job_id: str | None, field: str | None
+) -> CodecError:
+    where = f"job {job_id!r}" if job_id else "a value"
+    if field:
+        where += f", field {field!r}"
+    key = f" (key id {key_id!r})" if key_id and repr(key_id) not in problem else ""
+    return CodecError(
+        f"{where}: {problem}{key}",
+        value={"codec": codec, "key_id": key_id, "job_id": job_id, "field": field},
+    )

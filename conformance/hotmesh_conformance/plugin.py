@@ -5,6 +5,9 @@ Fixtures:
         embedded cluster started for the session).
     hotmesh_provider: the provider name under test (parametrised over
         ``--hotmesh-provider``, default every installed provider).
+    hotmesh_codec: the codec plugin name under test (parametrised over ``--hotmesh-codec``,
+        default every installed codec); build it with
+        :func:`hotmesh_conformance.codecs.contract_codec`.
     backends: a :class:`~hotmesh_conformance.harness.BackendFactory` for the test.
     backend: one connected backend for a fresh app.
 """
@@ -19,6 +22,7 @@ import pytest
 
 from hotmesh.plugins import provider_names
 from hotmesh.spi import Backend
+from hotmesh_conformance.codecs import installed_codecs
 from hotmesh_conformance.harness import BackendFactory
 
 
@@ -35,12 +39,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="Postgres DSN; default: $HOTMESH_TEST_DSN, else an embedded cluster",
     )
+    group.addoption(
+        "--hotmesh-codec",
+        action="append",
+        default=[],
+        help="codec plugin to test (repeatable); default: every installed codec",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "hotmesh_provider" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("--hotmesh-provider") or provider_names()
         metafunc.parametrize("hotmesh_provider", chosen, scope="session")
+    if "hotmesh_codec" in metafunc.fixturenames:
+        codecs = metafunc.config.getoption("--hotmesh-codec") or installed_codecs()
+        metafunc.parametrize("hotmesh_codec", codecs, scope="session")
 
 
 @pytest.fixture(scope="session")

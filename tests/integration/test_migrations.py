@@ -110,7 +110,7 @@ EXPECTED_INDEXES = {
     "jobs_expires_idx", "hook_signals_pkey",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {"stream_messages_id_seq", "sub_payloads_id_seq"}
-EXPECTED_FUNCTIONS = {"notify_streams_v1"}
+EXPECTED_FUNCTIONS = {"notify_streams_v2"}
 EXPECTED_TRIGGERS = {("stream_messages", "stream_messages_notify")}
 
 

@@ -91,6 +91,19 @@ async def test_delayed_streams_carry_when_they_become_visible(
     assert before + 29 <= note["later"] <= time.time() + 31, "the earliest delayed row counts"
 
 
+async def test_one_statement_with_immediate_and_delayed_rows_reports_both(
+    backend: Backend, listener: Listener
+) -> None:
+    before = time.time()
+    await backend.stream.publish(
+        [OutgoingMessage("mixed", {}), OutgoingMessage("mixed", {}, delay=20)]
+    )
+    [note] = await listener.drain(backend)
+    now_flag, later = note["mixed"]
+    assert now_flag == 0, "the claimable row wakes consumers now"
+    assert before + 19 <= later <= time.time() + 21, "and the timer is armed too"
+
+
 async def test_oversize_notification_falls_back_to_a_star(
     backend: Backend, listener: Listener
 ) -> None:

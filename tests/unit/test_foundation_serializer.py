@@ -152,7 +152,7 @@ def test_encoded_data_without_the_codec_is_a_codec_error() -> None:
     register_codec(None)
     with pytest.raises(CodecError) as info:
         loads_payload(text)
-    assert info.value.value == "x"
+    assert info.value.value["codec"] == "x"
 
 
 def test_encoded_data_read_with_another_codec_is_a_codec_error() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hotmesh.errors import ConfigError, PayloadError
+from hotmesh.serializer import decode_state, decode_value, encode_state, encode_value
 from hotmesh.spi import JobRecord, OutgoingMessage, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
@@ -90,7 +91,7 @@ class PostgresStore:
         row = await self._driver.fetchrow(
             self._q.create_job,
             job_id,
-            _json(dict(state), "job state"),
+            _json(encode_state(state), "job state"),
             semaphore,
             *message_arrays(messages),
         )
@@ -101,7 +102,8 @@ class PostgresStore:
         row = await self._driver.fetchrow(self._q.get_job, job_id)
         if row is None:
             return None
-        return JobRecord(job_id=job_id, state=json.loads(row[0]), semaphore=int(row[1]))
+        state = decode_state(json.loads(row[0]), job_id=job_id)
+        return JobRecord(job_id=job_id, state=state, semaphore=int(row[1]))
 
     async def apply_step(
         self,
@@ -115,7 +117,7 @@ class PostgresStore:
         on_close: Sequence[OutgoingMessage] = (),
     ) -> StepResult:
         """Commit one step atomically, in one statement."""
-        kept = {k: v for k, v in state.items() if v is not None}
+        kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
         row = await self._driver.fetchrow(
             self._q.apply_step,
@@ -133,7 +135,7 @@ class PostgresStore:
             self._vacuumer.note_deleted(1)
         if row is None or row[0] is None:
             return StepResult(applied=False)
-        final = None if row[2] is None else json.loads(row[2])
+        final = None if row[2] is None else decode_state(json.loads(row[2]), job_id=job_id)
         return StepResult(
             applied=True,
             semaphore=int(row[0]),
@@ -156,7 +158,7 @@ class PostgresStore:
             row = await tx.fetchrow(self._q.hook_get, key)
             await tx.execute(self._q.hook_put, key, "hook", _json(dict(target), "hook"), float(ttl))
         if row is not None and row[0] == "pending":
-            return dict(json.loads(row[1]))
+            return dict(decode_value(json.loads(row[1]), field=f"signal {key}"))
         return None
 
     async def signal_hook(
@@ -168,9 +170,8 @@ class PostgresStore:
             row = await tx.fetchrow(self._q.hook_get, key)
             if row is not None and row[0] == "hook":
                 return dict(json.loads(row[1]))
-            await tx.execute(
-                self._q.hook_put, key, "pending", _json(dict(signal), "signal"), float(ttl)
-            )
+            parked = _json(encode_value(dict(signal)), "signal")  # user data: through the codec
+            await tx.execute(self._q.hook_put, key, "pending", parked, float(ttl))
         return None
 
     async def delete_hook(self, key: str) -> None:

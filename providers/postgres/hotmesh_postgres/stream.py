@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hotmesh.errors import CodecError, PayloadError, StreamError
-from hotmesh.serializer import dumps_payload, loads_payload
+from hotmesh.serializer import decode_state, dumps_payload, loads_payload
 from hotmesh.spi import (
     DEFAULT_RETRY,
     DeadLetter,
@@ -119,10 +119,11 @@ class _Wakeups:
         if not isinstance(body, dict):
             return
         for stream, when in body.items():
-            if not when:
-                self.wake(stream)
-            else:
-                self.wake_at(stream, float(when))
+            for moment in when if isinstance(when, list) else [when]:
+                if not moment:
+                    self.wake(stream)
+                else:
+                    self.wake_at(stream, float(moment))
 
 
 class PostgresStream:
@@ -175,10 +176,13 @@ class PostgresStream:
         rows = sorted(rows, key=lambda r: (-r[1], r[2], r[0]))
         out: list[StreamMessage] = []
         exhausted: list[tuple[StreamMessage, str]] = []
+        undecodable: dict[str, str] = {}
         for row in rows:
-            msg, problem = self._to_message(stream, row)
+            msg, problem, codec_error = self._to_message(stream, row)
             if problem is not None:
                 exhausted.append((msg, problem))
+                if codec_error is not None and msg.job_id:
+                    undecodable.setdefault(msg.job_id, _job_error(msg.job_id, codec_error))
             else:
                 out.append(msg)
         for msg, problem in exhausted:
@@ -186,19 +190,43 @@ class PostgresStream:
                 "dead-lettering message", extra={"stream": stream, "id": msg.id, "why": problem}
             )
             await self.dead_letter([msg], problem)
+        if undecodable:
+            await self._fail_jobs(undecodable)
         return out
 
-    def _to_message(self, stream: str, row: Row) -> tuple[StreamMessage, str | None]:
+    async def _fail_jobs(self, errors: dict[str, str]) -> None:
+        """Close the running jobs whose stored values cannot be decoded, as errored.
+
+        Retrying cannot help (the key is missing or wrong in this process), so the job is
+        not left to retry forever: its metadata gets the error, its pending messages are
+        dropped, and other jobs keep flowing.
+        """
+        rows = await self._driver.fetch(self._q.fail_jobs, list(errors), list(errors.values()))
+        for r in rows:
+            log.error("job failed: stored values cannot be decoded", extra={"jid": r[0]})
+
+    def _to_message(
+        self, stream: str, row: Row
+    ) -> tuple[StreamMessage, str | None, CodecError | None]:
         msg_id, priority, _visible, attempts, max_attempts = row[0], row[1], row[2], row[3], row[4]
         retry = _policy(max_attempts, row[5], row[6], row[7])
         problem: str | None = None
+        codec_error: CodecError | None = None
         try:
-            payload = loads_payload(row[9])
-        except (CodecError, PayloadError, ValueError) as err:
+            payload = loads_payload(row[9], job_id=row[8])
+        except CodecError as err:
+            payload, problem, codec_error = {}, f"payload cannot be decoded: {err}", err
+        except (PayloadError, ValueError) as err:
             payload, problem = {}, f"payload cannot be decoded: {err}"
         job = None
         if len(row) > 10 and row[10] is not None:
-            job = JobRecord(job_id=row[8], state=json.loads(row[10]), semaphore=int(row[11]))
+            try:
+                state = decode_state(json.loads(row[10]), job_id=row[8])
+            except CodecError as err:
+                problem = problem or f"job state cannot be decoded: {err}"
+                codec_error = codec_error or err
+            else:
+                job = JobRecord(job_id=row[8], state=state, semaphore=int(row[11]))
         msg = StreamMessage(
             id=int(msg_id),
             stream=stream,
@@ -211,7 +239,7 @@ class PostgresStream:
         )
         if problem is None and attempts > max_attempts:
             problem = f"lease expired on all {max_attempts} deliveries"
-        return msg, problem
+        return msg, problem, codec_error
 
     async def ack(self, messages: Sequence[StreamMessage]) -> set[int]:
         """Remove delivered messages; return the ids removed (lease-fenced)."""
@@ -261,7 +289,7 @@ class PostgresStream:
         out = []
         for r in rows:
             try:
-                payload = loads_payload(r[5])
+                payload = loads_payload(r[5], job_id=r[4])
             except (CodecError, PayloadError, ValueError):
                 payload = {}
             out.append(DeadLetter(int(r[0]), r[1], payload, int(r[2]), r[3], r[4]))
@@ -287,3 +315,19 @@ class PostgresStream:
             except TimeoutError:
                 return
         ev.clear()
+
+
+def _job_error(job_id: str, err: CodecError) -> str:
+    """The job ``err`` metadata for a codec failure (JSON text, as the engine stores errors)."""
+    detail = err.value if isinstance(err.value, dict) else {}
+    return json.dumps(
+        {
+            "code": err.code,
+            "message": err.message,
+            "stack": "",
+            "job_id": job_id,
+            "key_id": detail.get("key_id"),
+            "codec": detail.get("codec"),
+        },
+        separators=(",", ":"),
+    )

@@ -322,3 +322,28 @@ ON CONFLICT (key) DO UPDATE
 
 -- name: hook_delete
 DELETE FROM {schema}.hook_signals WHERE key = $1;
+
+-- name: fail_jobs
+-- Running jobs ($1) whose stored values cannot be decoded (a codec or key is missing or
+-- wrong) are closed as errored instead of being retried: the error text ($2) goes into
+-- their metadata (which is kept clear), the semaphore goes negative as an interrupted
+-- job's does, their pending messages are dropped, and their usual expiry starts.
+WITH failed AS (
+    UPDATE {schema}.jobs j
+       SET state = j.state || jsonb_build_object('meta',
+               CASE WHEN jsonb_typeof(j.state->'meta') = 'object' THEN j.state->'meta'
+                    ELSE '{}'::jsonb END || jsonb_build_object('err', f.err)),
+           semaphore = j.semaphore - 1000000000,
+           updated_at = now(),
+           expires_at = CASE
+               WHEN jsonb_typeof(j.state->'meta'->'expire') IS DISTINCT FROM 'number'
+                   THEN j.expires_at
+               WHEN (j.state->'meta'->>'expire')::float8 <= 0 THEN NULL
+               ELSE now() + make_interval(secs => (j.state->'meta'->>'expire')::float8) END
+      FROM unnest($1::text[], $2::text[]) AS f(id, err)
+     WHERE j.id = f.id AND j.semaphore > 0 AND (j.expires_at IS NULL OR j.expires_at > now())
+    RETURNING j.id
+), purged AS (
+    DELETE FROM {schema}.stream_messages s USING failed WHERE s.job_id = failed.id
+)
+SELECT id FROM failed;
