@@ -15,6 +15,7 @@ from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
 from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
+from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
 from hotmesh.types import JobExport, JobOutput
@@ -58,6 +59,7 @@ class HotMesh:
         self._backends: list[Backend] = []
         self._engine_backend: Backend | None = None
         self._router: Router | None = None
+        self._quorum: Quorum | None = None
         self._waiters: dict[str, asyncio.Future[JobOutput]] = {}
         self._early: dict[str, tuple[float, JobOutput]] = {}
         self._subs: dict[tuple[str, Any], Subscription] = {}
@@ -98,7 +100,6 @@ class HotMesh:
             self._engine_backend = backend
             self.engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=self._notify)
             await backend.sub.subscribe(f"$ngn.{self.guid}", self._on_result)
-            await backend.sub.subscribe("$activate", self._on_activate)
             if not engine_cfg.readonly:
                 self._router = Router(
                     backend.stream,
@@ -112,13 +113,18 @@ class HotMesh:
                     consumer=f"engine:{self.guid}",
                     with_job=True,
                 )
-                await self._router.start()
         for worker_cfg in self.config.workers:
             if worker_cfg.topic.startswith("$"):
                 raise ConfigError("worker topics cannot start with '$'", value=worker_cfg.topic)
             backend = await self._connect(worker_cfg.connection, cache)
             worker = Worker(backend, worker_cfg, self.guid)
             self.workers.append(worker)
+        # Join the quorum before consuming: persisted throttles apply from the first claim.
+        self._quorum = Quorum(self)
+        await self._quorum.start()
+        if self._router is not None:
+            await self._router.start()
+        for worker in self.workers:
             await worker.start()
 
     async def _connect(self, connection: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
@@ -147,6 +153,8 @@ class HotMesh:
             await self._router.stop(timeout)
         for worker in self.workers:
             await worker.stop(timeout)
+        if self._quorum is not None:
+            await self._quorum.close()
         for future in self._waiters.values():
             future.cancel()
         for backend in self._backends:
@@ -194,19 +202,100 @@ class HotMesh:
         """
         return await self._require_engine().deploy(source)
 
-    async def activate(self, version: str) -> bool:
-        """Make ``version`` the active one for every engine of the app."""
-        engine = self._require_engine()
-        await engine.activate(str(version))
-        assert self._engine_backend is not None
-        await self._engine_backend.sub.publish(
-            "$activate", {"version": str(version), "by": self.guid}
-        )
+    async def activate(self, version: str, *, timeout: float = 10.0) -> bool:
+        """Make ``version`` the active one for every engine of every process of the app.
+
+        Two phases over the quorum (see :mod:`hotmesh.quorum`): every engine found by a
+        roll call stops claiming, finishes its in-flight messages and confirms; then the
+        store switches and every engine re-reads the version and resumes. No message is
+        processed while the mesh is half-switched; jobs in flight continue on the new
+        version (jobs are not pinned to versions).
+
+        Example:
+            >>> await hm.deploy(yaml_v2)  # doctest: +SKIP
+            >>> await hm.activate("2", timeout=5)  # doctest: +SKIP
+            True
+
+        Raises:
+            ConfigError: the version was never deployed.
+            ActivationError: an engine did not confirm within ``timeout`` seconds; its guid
+                is in the message and in ``value``. The previous version stays active.
+        """
+        self._require_engine()
+        if timeout <= 0:
+            raise ConfigError("timeout must be > 0 seconds", value=timeout)
+        await self._require_quorum().activate(str(version), timeout)
         return True
 
-    def _on_activate(self, _topic: str, message: dict[str, Any]) -> None:
-        if self.engine is not None and message.get("by") != self.guid:
-            self.engine.forget_active()
+    # -- the mesh (quorum) ----------------------------------------------------------------
+
+    def _require_quorum(self) -> Quorum:
+        if self._quorum is None or self._stopped:
+            raise ConfigError("this HotMesh is stopped", value=self.app_id)
+        return self._quorum
+
+    async def pub_quorum(self, message: Mapping[str, Any]) -> bool:
+        """Broadcast ``message`` to every member's quorum callbacks (or to one: ``guid``).
+
+        The message gets ``type: "user"`` unless it names a type.
+
+        Example:
+            >>> await hm.pub_quorum({"greeting": "hello"})  # doctest: +SKIP
+            True
+        """
+        await self._require_quorum().pub(message)
+        return True
+
+    async def sub_quorum(self, callback: QuorumCallback) -> None:
+        """Call ``callback(topic, message)`` for every quorum message this member receives:
+        user messages and system ones (roll calls, throttles, activations).
+
+        Example:
+            >>> await hm.sub_quorum(lambda topic, msg: print(msg["type"]))  # doctest: +SKIP
+        """
+        self._require_quorum().sub(callback)
+
+    async def unsub_quorum(self, callback: QuorumCallback) -> None:
+        """Stop a ``sub_quorum`` callback (idempotent)."""
+        if self._quorum is not None:
+            self._quorum.unsub(callback)
+
+    async def roll_call(self, delay: float | None = None) -> list[QuorumProfile]:
+        """The profiles of every live engine and worker of the app, in every process.
+
+        ``delay`` is how long (seconds) to collect answers; by default the call returns
+        once answers stop arriving for 0.1 s (at most 2 s). Each profile has the role,
+        guid, worker topic, message counts, errors, stream depth, throttle and host stats.
+
+        Example:
+            >>> for profile in await hm.roll_call():  # doctest: +SKIP
+            ...     print(profile)
+            QuorumProfile(engine v1 guid=H... pid=4242 ... throttle=0)
+            QuorumProfile(worker 'order.process' guid=H... pid=4242 ... throttle=0)
+        """
+        return await self._require_quorum().roll_call(delay)
+
+    async def throttle(
+        self, delay: float, guid: str | None = None, topic: str | None = None
+    ) -> bool:
+        """Slow down, pause or resume consumption across the mesh.
+
+        ``delay`` is seconds between messages: 0 full speed, -1 pause until told
+        otherwise. Scope: every router of every process (default), the engine and
+        workers of one member (``guid``), or the workers of one ``topic`` (both: that
+        member's workers of that topic). The setting is persisted, so routers that start
+        later apply it too.
+
+        Example:
+            >>> await hm.throttle(-1)  # doctest: +SKIP
+            >>> await hm.throttle(0.5, topic="order.process")  # doctest: +SKIP
+            >>> await hm.throttle(0)  # doctest: +SKIP
+
+        Raises:
+            ConfigError: ``delay`` is negative (other than -1) or not a number.
+        """
+        await self._require_quorum().throttle(delay, guid, topic)
+        return True
 
     # -- jobs -----------------------------------------------------------------------------
 

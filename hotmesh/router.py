@@ -6,6 +6,12 @@ everything in flight in one statement every third of the lease, acks successes i
 batches, and hands failures to the stream's retry policy. When idle it waits for a
 wake-up (LISTEN/NOTIFY) or ``poll_interval`` seconds, whichever comes first.
 
+A router can be throttled (a delay between messages, or paused), held (paused by the
+mesh while a version switch is under way, independently of the throttle), and can apply
+backpressure: with ``backpressure=(stream, depth)`` it stops claiming while ``stream``
+holds more than ``depth`` ready messages (a worker does this for the engine stream, so
+workers do not flood an engine that is behind).
+
 Example:
     >>> async def handle(message: StreamMessage) -> None:
     ...     print(message.payload)
@@ -17,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import traceback
@@ -51,6 +58,8 @@ class Router:
             (the engine acks inside its step transaction).
         consumer: a name for the claims (default: a unique one).
         with_job: claim each message with its job's record (the engine's claims).
+        backpressure: ``(stream, depth)``: claim nothing while ``stream`` holds more
+            than ``depth`` ready messages (checked at most every ``poll_interval``).
     """
 
     def __init__(
@@ -66,6 +75,7 @@ class Router:
         ack: bool = True,
         consumer: str | None = None,
         with_job: bool = False,
+        backpressure: tuple[str, int] | None = None,
     ) -> None:
         if concurrency < 1 or batch < 1:
             raise ConfigError("concurrency and batch must be >= 1", value=(concurrency, batch))
@@ -81,8 +91,13 @@ class Router:
         self.auto_ack = ack
         self.with_job = with_job
         self.consumer = consumer or f"{name}:{uuid.uuid4().hex[:10]}"
+        self.backpressure = backpressure
         self.processed = 0
         self.failed = 0
+        #: Claim or loop failures (database errors), cumulative.
+        self.errors = 0
+        #: True while backpressure keeps this router from claiming.
+        self.pressured = False
         self._inflight: dict[int, StreamMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(concurrency)
@@ -90,6 +105,12 @@ class Router:
         self._resumed = asyncio.Event()
         self._resumed.set()
         self._delay = 0.0
+        self._holds: set[str] = set()
+        self._throttled = asyncio.Event()  # set when the throttle changes (ends a delay)
+        self._claiming = False
+        self._quiet = asyncio.Event()  # set while nothing is claimed or in flight
+        self._quiet.set()
+        self._pressure_checked = -1e9
         self._loops: list[asyncio.Task[None]] = []
         self._to_ack: list[StreamMessage] = []
         self._ack_wakeup = asyncio.Event()
@@ -114,6 +135,7 @@ class Router:
         """
         self._stopping.set()
         self._resumed.set()
+        self._throttled.set()
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
@@ -142,14 +164,70 @@ class Router:
     # -- throttle -------------------------------------------------------------------------
 
     def throttle(self, delay: float) -> None:
-        """Wait ``delay`` seconds between messages; 0 is full speed, -1 pauses."""
+        """Wait ``delay`` seconds between messages; 0 is full speed, -1 pauses.
+
+        Takes effect at once: a delay being waited out ends early when the new one is
+        shorter, and a paused router resumes. Works before ``start`` (a router may start
+        paused).
+
+        Example:
+            >>> router.throttle(-1)  # doctest: +SKIP
+            >>> router.throttle(0.5)  # one message every half second  # doctest: +SKIP
+        """
         if delay < 0 and delay != -1:
             raise ConfigError("throttle delay must be >= 0, or -1 to pause", value=delay)
-        self._delay = delay
-        if delay == -1:
-            self._resumed.clear()
-        else:
+        self._delay = float(delay)
+        self._throttled.set()
+        self._update_gate()
+
+    @property
+    def delay(self) -> float:
+        """The current throttle: seconds between messages, 0 full speed, -1 paused."""
+        return self._delay
+
+    def hold(self, key: str) -> None:
+        """Stop claiming until ``release(key)`` (holds nest by key; the throttle is kept).
+
+        Example:
+            >>> router.hold("activate")  # doctest: +SKIP
+            >>> await router.quiesce(5.0)  # doctest: +SKIP
+            >>> router.release("activate")  # doctest: +SKIP
+        """
+        self._holds.add(key)
+        self._update_gate()
+
+    def release(self, key: str) -> None:
+        """End the hold ``key`` (idempotent)."""
+        self._holds.discard(key)
+        self._update_gate()
+
+    @property
+    def held(self) -> bool:
+        """True while some hold keeps the router from claiming."""
+        return bool(self._holds)
+
+    async def quiesce(self, timeout: float) -> bool:
+        """Wait until no claim is running and no callback is in flight; False on timeout.
+
+        Meant after ``hold`` or a pause: nothing new is claimed, so this drains.
+        """
+        try:
+            await asyncio.wait_for(self._quiet.wait(), timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _update_gate(self) -> None:
+        if self._stopping.is_set() or (self._delay != -1 and not self._holds):
             self._resumed.set()
+        else:
+            self._resumed.clear()
+
+    def _update_quiet(self) -> None:
+        if self._claiming or self._inflight:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
 
     @property
     def in_flight(self) -> int:
@@ -164,11 +242,23 @@ class Router:
                 await self._resumed.wait()
                 if self._stopping.is_set():
                     return
+                if await self._pressured():
+                    continue
                 await self._slots.acquire()
                 free = 1
-                while free < self.batch and not self._slots.locked():
+                # A throttled router takes one message at a time, so nothing waits out a
+                # delay unleased.
+                limit = 1 if self._delay > 0 else self.batch
+                while free < limit and not self._slots.locked():
                     await self._slots.acquire()
                     free += 1
+                if not self._resumed.is_set() or self._stopping.is_set():
+                    # Paused or held while waiting for a slot: claim nothing.
+                    for _ in range(free):
+                        self._slots.release()
+                    continue
+                self._claiming = True
+                self._quiet.clear()
                 try:
                     messages = await self.stream.claim(
                         self.name,
@@ -178,9 +268,12 @@ class Router:
                         with_job=self.with_job,
                     )
                 except Exception:
+                    self.errors += 1
                     log.exception("claim failed", extra={"stream": self.name})
                     messages = []
                     await asyncio.sleep(min(self.poll_interval, 1.0))
+                finally:
+                    self._claiming = False
                 for _ in range(free - len(messages)):
                     self._slots.release()
                 for message in messages:
@@ -188,8 +281,9 @@ class Router:
                     task = asyncio.create_task(self._run(message))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                    if self._delay > 0:
-                        await asyncio.sleep(self._delay)
+                self._update_quiet()
+                if messages and self._delay > 0:
+                    await self._sleep_throttled()
                 if len(messages) < free:
                     # The stream had no more for us: claim again once woken (a wake-up that
                     # came meanwhile returns at once) or after the poll interval. Only a full
@@ -198,8 +292,49 @@ class Router:
             except asyncio.CancelledError:
                 raise
             except Exception:  # never let the loop die
+                self.errors += 1
                 log.exception("router loop error", extra={"stream": self.name})
                 await asyncio.sleep(0.1)
+
+    async def _sleep_throttled(self) -> None:
+        """Wait out the throttle delay; a throttle change ends the wait early."""
+        started = time.monotonic()
+        while not self._stopping.is_set():
+            remaining = self._delay - (time.monotonic() - started)
+            if self._delay <= 0 or remaining <= 0:
+                return
+            self._throttled.clear()
+            try:
+                await asyncio.wait_for(self._throttled.wait(), remaining)
+            except TimeoutError:
+                return
+
+    async def _pressured(self) -> bool:
+        """True (after waiting a little) while the backpressure stream is too deep."""
+        if self.backpressure is None:
+            return False
+        stream, limit = self.backpressure
+        now = time.monotonic()
+        if now < self._pressure_checked + self.poll_interval and not self.pressured:
+            return False
+        self._pressure_checked = now
+        try:
+            depth = (await self.stream.depth([stream]))[stream].ready
+        except Exception:
+            log.warning("could not read the depth of %s", stream, exc_info=True)
+            return False
+        was, self.pressured = self.pressured, depth > limit
+        if self.pressured != was:
+            log.info(
+                "backpressure %s", "on" if self.pressured else "off",
+                extra={"stream": self.name, "behind": stream, "depth": depth},
+            )  # fmt: skip
+        if self.pressured:
+            # Look again after the poll interval (a throttle change or stop ends the wait).
+            self._throttled.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._throttled.wait(), self.poll_interval)
+        return self.pressured
 
     async def _run(self, message: StreamMessage) -> None:
         try:
@@ -226,6 +361,7 @@ class Router:
         finally:
             self._inflight.pop(message.id, None)
             self._slots.release()
+            self._update_quiet()
 
     async def _acker(self) -> None:
         """Acks successes in batches: one statement for whatever finished meanwhile."""

@@ -9,7 +9,7 @@ from typing import Any
 import attrs
 
 from hotmesh.config import WorkerConfig
-from hotmesh.engine.steps import engine_message
+from hotmesh.engine.steps import ENGINE_STREAM, engine_message
 from hotmesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
@@ -19,6 +19,8 @@ __all__ = ["Worker"]
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKER_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, backoff_coefficient=10)
+#: Workers claim nothing while the engine stream has more ready messages than this.
+ENGINE_BACKPRESSURE_DEPTH = 10_000
 
 
 class Worker:
@@ -48,6 +50,7 @@ class Worker:
             lease=config.lease,
             poll_interval=config.poll_interval,
             ack=False,
+            backpressure=(ENGINE_STREAM, ENGINE_BACKPRESSURE_DEPTH),
         )
 
     async def start(self) -> None:
