@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 from hotmesh import HotMesh, WorkerMessage
@@ -66,20 +67,31 @@ async def fulfil(message: WorkerMessage) -> dict[str, Any]:
 
 
 async def run_demo(
-    dsn: str, provider: str = "asyncpg", orders: int = 500, concurrency: int = 50
+    dsn: str,
+    provider: str = "asyncpg",
+    orders: int = 500,
+    concurrency: int = 50,
+    *,
+    app_id: str = "hotmesh-demo",
+    progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Deploy the order app, run ``orders`` jobs; return a summary with the first result."""
+    """Deploy the order app, run ``orders`` jobs; return a summary with the first result.
+
+    ``progress``, when given, is called with ``(done, orders)`` after each order.
+    """
     connection = {"class": provider, "options": {"dsn": dsn, "max_size": 10}}
     hm = await HotMesh.init(
-        app_id="hotmesh-demo",
+        app_id=app_id,
         engine={"connection": connection},
         workers=[{"topic": "order.process", "connection": connection, "callback": fulfil}],
     )
     try:
-        await hm.deploy(ORDER_APP)
+        await hm.deploy(ORDER_APP.replace("id: hotmesh-demo", f"id: {app_id}", 1))
         await hm.activate("1")
         run = time.strftime("%H%M%S")
         first = await hm.pubsub("order.placed", {"id": f"ORD-{run}-0", "total": 10}, timeout=30)
+        if progress is not None:
+            progress(1, orders)
         latencies: list[float] = []
         numbers = iter(range(1, orders))
 
@@ -90,6 +102,8 @@ async def run_demo(
                     "order.placed", {"id": f"ORD-{run}-{i}", "total": 10 + i}, timeout=60
                 )
                 latencies.append((time.perf_counter() - started) * 1000)
+                if progress is not None:
+                    progress(len(latencies) + 1, orders)
 
         started = time.perf_counter()
         await asyncio.gather(*(lane() for _ in range(concurrency)))

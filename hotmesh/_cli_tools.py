@@ -1,0 +1,240 @@
+"""``hotmesh demo``, ``hotmesh bench`` and ``hotmesh workers``: the CLI's larger tools."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from hotmesh._cli_support import (
+    AppOption,
+    CliError,
+    DsnOption,
+    Provider,
+    ProviderOption,
+    Target,
+    fresh_embedded_dsn,
+    print_json,
+    run,
+    stdout_console,
+)
+
+__all__ = ["register_tools"]
+
+_NO_ROLES = "secured worker roles are not implemented yet"
+
+
+def _stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+def _progress(console: Any) -> Any:
+    """A rich progress bar on standard error (so standard output stays the result)."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def demo(
+    orders: Annotated[int, typer.Option("--orders", "-n", min=1, help="orders to run")] = 500,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", "-c", min=1, help="orders in flight")
+    ] = 50,
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            envvar="HOTMESH_DSN",
+            show_envvar=True,
+            help="Postgres DSN [default: a fresh, throwaway embedded Postgres]",
+        ),
+    ] = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """Run the order workflow end to end: deploy, N orders with a progress bar, throughput.
+
+    Without --dsn it starts a fresh embedded Postgres in a temporary folder and deletes
+    it afterwards; nothing is left behind.
+    """
+    from hotmesh.demo import run_demo
+
+    console = _stderr_console()
+    if dsn is None:
+        with console.status("starting an embedded Postgres…"):
+            dsn = fresh_embedded_dsn("hotmesh-demo-")
+    with _progress(console) as bar:
+        task = bar.add_task(f"orders via {provider.value}", total=orders)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        summary = run(
+            lambda: run_demo(
+                dsn,
+                provider.value,
+                orders,
+                concurrency,
+                app_id=app_id or "hotmesh-demo",
+                progress=advance,
+            )
+        )
+    print(f"first result: {dict(sorted(summary['first'].items()))}")
+    print(
+        f"{summary['fulfilled']} orders fulfilled via {summary['provider']}: "
+        f"{summary['jobs_per_s']:.0f} jobs/s, pubsub p50 {summary['p50_ms']:.1f} ms, "
+        f"p95 {summary['p95_ms']:.1f} ms"
+    )
+
+
+def bench(
+    jobs: Annotated[int, typer.Option("--jobs", "-n", min=1, help="jobs per level")] = 1000,
+    concurrency: Annotated[
+        str, typer.Option("--concurrency", "-c", help="comma-separated levels, e.g. 1,10,100")
+    ] = "10,50",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="worker instances")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON rows, not a table")] = False,
+    dsn: Annotated[
+        str | None,
+        typer.Option(
+            "--dsn",
+            envvar="HOTMESH_DSN",
+            show_envvar=True,
+            help="Postgres DSN [default: a fresh, throwaway embedded Postgres]",
+        ),
+    ] = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """Benchmark the seed workflow: jobs/s, pubsub latency and commits per job per level."""
+    from hotmesh.bench import run_provider
+
+    try:
+        levels = [int(part) for part in concurrency.split(",") if part.strip()]
+    except ValueError as err:
+        raise CliError(f"--concurrency must be integers like 1,10,100: {concurrency!r}", 2) from err
+    if not levels or min(levels) < 1:
+        raise CliError(f"--concurrency must be integers >= 1: {concurrency!r}", 2)
+    console = _stderr_console()
+    if dsn is None:
+        with console.status("starting an embedded Postgres…"):
+            dsn = fresh_embedded_dsn("hotmesh-bench-")
+    with _progress(console) as bar:
+        tasks: dict[str, Any] = {}
+
+        def advance(label: str, done: int, total: int) -> None:
+            if label not in tasks:
+                tasks[label] = bar.add_task(label, total=total)
+            bar.update(tasks[label], completed=done)
+
+        rows = run(
+            lambda: run_provider(
+                provider.value,
+                dsn,
+                jobs,
+                levels,
+                workers,
+                app_id=app_id,
+                warmup=min(200, jobs),
+                progress=advance,
+            )
+        )
+    if as_json:
+        print_json(rows)
+        return
+    from rich.table import Table
+
+    table = Table(title=f"seed workflow via {provider.value}")
+    for name in ("concurrency", "jobs", "jobs/s", "p50 ms", "p95 ms", "p99 ms", "commits/job"):
+        table.add_column(name, justify="right")
+    for row in rows:
+        table.add_row(
+            str(row["concurrency"]),
+            str(row["jobs"]),
+            f"{row['jobs_per_s']:.1f}",
+            f"{row['p50_ms']:.2f}",
+            f"{row['p95_ms']:.2f}",
+            f"{row['p99_ms']:.2f}",
+            f"{row['commits_per_job']:.2f}",
+        )
+    stdout_console().print(table)
+
+
+workers_app = typer.Typer(
+    name="workers",
+    help="Secured worker roles: provision, list, revoke, rotate (not implemented yet).",
+    no_args_is_help=True,
+)
+
+TopicArg = Annotated[str, typer.Argument(metavar="TOPIC", help="the worker topic")]
+
+
+def _not_yet(target: Target) -> None:
+    """The secured-roles surface exists; the feature does not yet."""
+    del target
+    raise CliError(_NO_ROLES)
+
+
+@workers_app.command("provision")
+def provision(
+    topic: TopicArg,
+    dsn: DsnOption = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """Create a database role that may only serve TOPIC; print its credentials."""
+    _not_yet(Target(dsn, provider, app_id))
+
+
+@workers_app.command("list")
+def list_roles(
+    dsn: DsnOption = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """List the app's worker roles."""
+    _not_yet(Target(dsn, provider, app_id))
+
+
+@workers_app.command("revoke")
+def revoke(
+    topic: TopicArg,
+    dsn: DsnOption = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """Drop the worker role of TOPIC."""
+    _not_yet(Target(dsn, provider, app_id))
+
+
+@workers_app.command("rotate")
+def rotate(
+    topic: TopicArg,
+    dsn: DsnOption = None,
+    provider: ProviderOption = Provider.asyncpg,
+    app_id: AppOption = None,
+) -> None:
+    """Give the worker role of TOPIC a new password; print it."""
+    _not_yet(Target(dsn, provider, app_id))
+
+
+def register_tools(app: typer.Typer) -> None:
+    """Add ``demo``, ``bench`` and the ``workers`` group to the ``hotmesh`` app."""
+    app.command()(demo)
+    app.command()(bench)
+    app.add_typer(workers_app, name="workers")

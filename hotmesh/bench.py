@@ -1,0 +1,209 @@
+"""The seed benchmark's core: the order workflow (trigger → worker → done), end to end.
+
+Used by ``hotmesh bench`` and by ``python -m benchmarks.seed``. For each concurrency level
+it runs ``jobs`` ``pubsub`` calls with that many in flight and measures jobs/s, pubsub
+latency percentiles and Postgres transactions per job (``pg_stat_database.xact_commit``;
+every statement of ours is one transaction, so this also counts statements).
+
+Example:
+    >>> import asyncio  # doctest: +SKIP
+    >>> rows = asyncio.run(run_provider("asyncpg", dsn, jobs=500, levels=[10]))  # doctest: +SKIP
+    >>> rows[0]["jobs_per_s"]  # doctest: +SKIP
+    1234.5
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, cast
+
+from hotmesh.hotmesh import HotMesh
+from hotmesh.types import WorkerMessage
+
+__all__ = ["SEED", "Progress", "process", "run_level", "run_provider", "seed_app"]
+
+SEED = """
+app:
+  id: {APP}
+  version: '1'
+  graphs:
+    - subscribes: order.placed
+      expire: 60
+      activities:
+        t1:
+          type: trigger
+        w1:
+          type: worker
+          topic: order.process
+          input:
+            maps:
+              id: '{t1.output.data.id}'
+          job:
+            maps:
+              orderId: '{w1.output.data.orderId}'
+              status: '{w1.output.data.status}'
+      transitions:
+        t1:
+          - to: w1
+"""
+
+Progress = Callable[[str, int, int], None]
+"""A progress hook: called with ``(label, done, total)`` after each job of a level."""
+
+
+def seed_app(app_id: str) -> str:
+    """The seed app's YAML for ``app_id``."""
+    return SEED.replace("{APP}", app_id)
+
+
+async def process(message: WorkerMessage) -> dict[str, Any]:
+    """The seed's worker: fulfil the order."""
+    return {"data": {"orderId": message.data["id"], "status": "fulfilled"}}
+
+
+async def _commits(hm: HotMesh) -> int:
+    """``xact_commit`` of the current database (through the Postgres backend's driver)."""
+    driver: Any = cast(Any, hm._any_backend()).driver
+    return int(
+        await driver.fetchval(
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+        )
+    )
+
+
+async def run_level(
+    hm: HotMesh,
+    jobs: int,
+    concurrency: int,
+    *,
+    progress: Progress | None = None,
+    label: str = "",
+) -> dict[str, Any]:
+    """Run ``jobs`` pubsubs with ``concurrency`` in flight; return the figures."""
+    latencies: list[float] = []
+    counter = iter(range(jobs))
+
+    async def lane() -> None:
+        for i in counter:
+            started = time.perf_counter()
+            await hm.pubsub("order.placed", {"id": f"{uuid.uuid4().hex[:8]}-{i}"}, timeout=60)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if progress is not None:
+                progress(label, len(latencies), jobs)
+
+    await asyncio.sleep(0.2)
+    before = await _commits(hm)
+    started = time.perf_counter()
+    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await asyncio.sleep(0.6)  # let statistics flush (stats are reported by backends lazily)
+    after = await _commits(hm)
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
+    return {
+        "concurrency": concurrency,
+        "jobs": jobs,
+        "jobs_per_s": round(jobs / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(q[49], 2),
+        "p95_ms": round(q[94], 2),
+        "p99_ms": round(q[98], 2),
+        "commits_per_job": round((after - before) / jobs, 2),
+    }
+
+
+def _worker_process(provider: str, dsn: str, app_id: str, ready: Any, stop: Any) -> None:
+    """A separate OS process running one worker (as a real deployment would)."""
+
+    async def serve() -> None:
+        connection = {"class": provider, "options": {"dsn": dsn, "max_size": 10}}
+        hm = await HotMesh.init(
+            app_id=app_id,
+            workers=[{"topic": "order.process", "connection": connection, "callback": process}],
+        )
+        ready.set()
+        # stop is a multiprocessing.Event: wait for it in a thread, not on the loop.
+        await asyncio.get_running_loop().run_in_executor(None, stop.wait)
+        await hm.stop()
+
+    asyncio.run(serve())
+
+
+async def run_provider(
+    provider: str,
+    dsn: str,
+    jobs: int,
+    levels: list[int],
+    workers: int = 1,
+    worker_processes: int = 0,
+    *,
+    app_id: str | None = None,
+    warmup: int = 200,
+    progress: Progress | None = None,
+    on_level: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Benchmark one provider at each concurrency level; return one row per level.
+
+    Args:
+        provider: ``"asyncpg"`` or ``"psycopg"``.
+        dsn: the Postgres to run on.
+        jobs: jobs per level (a level of 1 runs a fifth of them, at least 100).
+        levels: the concurrency levels.
+        workers: worker instances in this process.
+        worker_processes: worker instances in their own processes.
+        app_id: the app to deploy the seed as (default: a fresh ``bench-<hex>``).
+        warmup: jobs run at concurrency 20 before measuring (prepared statements, caches).
+        progress: called after each measured job (see :data:`Progress`).
+        on_level: called with each level's row as soon as it is measured.
+    """
+    import multiprocessing
+
+    app_id = app_id or f"bench-{uuid.uuid4().hex[:8]}"
+    connection = {"class": provider, "options": {"dsn": dsn, "max_size": 20}}
+    hm = await HotMesh.init(app_id=app_id, engine={"connection": connection})
+    ctx = multiprocessing.get_context("spawn")
+    stop = ctx.Event()
+    procs = []
+    extra: list[HotMesh] = []
+    try:
+        for _ in range(worker_processes):
+            ready = ctx.Event()
+            proc = ctx.Process(target=_worker_process, args=(provider, dsn, app_id, ready, stop))
+            proc.start()
+            await asyncio.get_running_loop().run_in_executor(None, ready.wait, 60)
+            procs.append(proc)
+        for _ in range(workers):
+            extra.append(
+                await HotMesh.init(
+                    app_id=app_id,
+                    workers=[
+                        {"topic": "order.process", "connection": connection, "callback": process}
+                    ],
+                )
+            )
+        await hm.deploy(seed_app(app_id))
+        await hm.activate("1")
+        if warmup > 0:
+            await run_level(hm, min(warmup, jobs), 20)
+        results = []
+        for level in levels:
+            count = jobs if level > 1 else max(jobs // 5, min(jobs, 100))
+            figures = await run_level(
+                hm, count, level, progress=progress, label=f"{provider} c={level}"
+            )
+            figures["provider"] = provider
+            figures["workers"] = workers
+            figures["worker_processes"] = worker_processes
+            if on_level is not None:
+                on_level(figures)
+            results.append(figures)
+        return results
+    finally:
+        stop.set()
+        for proc in procs:
+            proc.join(10)
+        for other in extra:
+            await other.stop()
+        await hm.stop()
