@@ -453,10 +453,10 @@ class HotMesh:
         Raises:
             JobNotFound: no live job has this id.
         """
-        job = await self._store().get_job(job_id)
-        if job is None:
+        status = await self._store().get_status(job_id)
+        if status is None:
             raise JobNotFound(f"job {job_id} not found", value=job_id)
-        return int(job.semaphore)
+        return int(status)
 
     async def get_state(self, topic: str, job_id: str) -> JobOutput:
         """The job's metadata and data.

@@ -79,6 +79,10 @@ class Store(Protocol):
         """The job's state and semaphore, or None."""
         ...
 
+    async def get_status(self, job_id: str) -> int | None:
+        """The live job's semaphore, or None; reads (and decodes) nothing else."""
+        ...
+
     async def apply_step(
         self,
         job_id: str,

@@ -115,7 +115,7 @@ class Rig:
         return dict(json.loads(text))
 
     async def semaphore(self, job_id: str) -> int:
-        """The job's status, read raw (``get_status`` decodes the state, which cannot be)."""
+        """The job's status, read raw with SQL."""
         name = f"{quote_ident(schema_name(self.app_id))}.jobs"
         driver: Any = self.backend.driver  # type: ignore[attr-defined]
         return int(await driver.fetchval(f"SELECT semaphore FROM {name} WHERE id = $1", job_id))
@@ -196,6 +196,7 @@ async def test_missing_key_fails_the_job_and_others_keep_flowing(rig: Rig) -> No
     [dead] = await rig.backend.stream.dead_letters("card.process")
     assert dead.error is not None and "'lost'" in dead.error and "'k1'" in dead.error
     assert await rig.semaphore("lost") < 0, "the job is marked errored"
+    assert await rig.engine.get_status("lost") < 0, "status needs no key"
     err = json.loads((await rig.job_state("lost"))["meta"]["err"])
     assert (err["job_id"], err["key_id"], err["code"]) == ("lost", "k1", CodecError.code)
     with pytest.raises(CodecError) as info:

@@ -54,6 +54,8 @@ async def test_create_job_with_messages(backend: Backend) -> None:
     claimed = await stream.claim("engine", limit=10)
     assert [m.payload for m in claimed] == [{"step": 1}], "a duplicate create publishes nothing"
     assert await store.get_job("missing") is None
+    assert await store.get_status("j1") == 1
+    assert await store.get_status("missing") is None
 
 
 async def test_apply_step_merges_and_publishes(backend: Backend) -> None:

@@ -105,6 +105,11 @@ class PostgresStore:
         state = decode_state(json.loads(row[0]), job_id=job_id)
         return JobRecord(job_id=job_id, state=state, semaphore=int(row[1]))
 
+    async def get_status(self, job_id: str) -> int | None:
+        """The live job's semaphore, or None (no state is read, so no codec is needed)."""
+        value = await self._driver.fetchval(self._q.get_status, job_id)
+        return None if value is None else int(value)
+
     async def apply_step(
         self,
         job_id: str,

@@ -235,6 +235,10 @@ SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
 SELECT state::text, semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
+-- name: get_status
+SELECT semaphore FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
 -- name: apply_step
 -- One step of a job in one statement: fence (ack the delivery that caused the step),
 -- merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore, publish
