@@ -304,15 +304,29 @@ class HotMesh:
         topic: str,
         data: Mapping[str, Any] | None = None,
         context: Mapping[str, Any] | None = None,
+        extended: Mapping[str, Any] | None = None,
     ) -> str:
         """Start a job of the graph subscribed to ``topic``; return its id.
+
+        ``extended`` (all keys optional):
+
+        * ``search``: ``{name: value}`` stored as search fields ``_name`` = ``str(value)``;
+        * ``marker``: ``{"-name": value}`` stored as flags (keys not starting with ``-``
+          are ignored);
+        * ``entity``: the job's entity (``metadata.entity``), overriding the trigger's;
+        * ``pending``: seconds; the job is created with status -1, none of its
+          activities run, and it expires (silently) after that many seconds.
+
+        Example:
+            >>> await hm.pub("order.create", {"id": 7}, extended={"pending": 60})  # doctest: +SKIP
+            'H...'
 
         Raises:
             TopicNotFound: no active graph subscribes to ``topic``.
             ValidationError: ``data`` violates the graph's ``input.schema`` (nothing stored).
             DuplicateJob: a live job already has the id the trigger derives.
         """
-        return await self._require_engine().pub(topic, data, context=context)
+        return await self._require_engine().pub(topic, data, context=context, extended=extended)
 
     async def pubsub(
         self,

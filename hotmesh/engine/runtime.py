@@ -18,6 +18,8 @@ import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from attrs import define, field
+
 from hotmesh.engine.compiler import compile_app, validate_input
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import (
@@ -61,6 +63,10 @@ __all__ = ["Engine", "guid"]
 log = logging.getLogger(__name__)
 
 INTERRUPTED = -1_000_000_000
+#: The semaphore of a job created pending (``pub(..., extended={"pending": s})``).
+PENDING = -1
+#: Context key: the job's semaphore as the step being computed sees it (before its delta).
+_JS = "__js__"
 SIGNAL_TTL = 3600.0
 PENDING_SIGNAL_TTL = 600.0
 MAX_SEEN = 64
@@ -152,8 +158,16 @@ class Engine:
         *,
         context: Mapping[str, Any] | None = None,
         job_id: str | None = None,
+        extended: Mapping[str, Any] | None = None,
     ) -> str:
-        """Start a job of the graph subscribed to ``topic``; return its id."""
+        """Start a job of the graph subscribed to ``topic``; return its id.
+
+        ``extended`` (the reference's ``ExtensionType``): ``search`` ``{k: v}`` stores
+        ``_k`` = ``str(v)``; ``marker`` ``{k: v}`` stores ``k`` = ``str(v)`` for keys that
+        start with ``-``; ``entity`` overrides the trigger's ``entity``; ``pending``
+        (seconds) creates the job with semaphore -1, starts none of its children, and
+        lets it expire after that many seconds without publishing anything.
+        """
         manifest = await self.manifest()
         try:
             graph = manifest.graph_for_topic(topic)
@@ -163,7 +177,9 @@ class Engine:
             raise TopicNotFound(f"no graph subscribes to {topic!r}", value=topic) from err
         payload = dict(data or {})
         validate_input(graph, payload)
-        return await self._trigger(manifest, graph, payload, dict(context or {}), job_id)
+        return await self._trigger(
+            manifest, graph, payload, dict(context or {}), job_id, _extension(extended)
+        )
 
     async def _trigger(
         self,
@@ -172,7 +188,9 @@ class Engine:
         payload: dict[str, Any],
         extra: dict[str, Any],
         job_id: str | None,
+        extension: _Extension | None = None,
     ) -> str:
+        ext = extension or _Extension()
         trigger = graph.trigger_activity
         io = {"data": payload}
         seed = {trigger.id: {"input": io, "output": io}, "$self": {"input": io, "output": io}}
@@ -205,11 +223,24 @@ class Engine:
         context["$job"] = {"metadata": metadata, "data": context["data"]}
         context[trigger.id] = {"input": activity_io, "output": activity_io, "hook": {}}
         context["$self"] = context[trigger.id]
+        entity = ext.entity
+        if entity is None and trigger.entity is not None:
+            entity = resolve(trigger.entity, context)
+        if entity not in (None, ""):
+            metadata["entity"] = str(entity)
         step = Step(state={META: metadata})
         apply_job_maps(trigger, context, step)
         record(step, context, trigger.id, ",0", n2=0, done=True)
         children = next_transitions(graph, trigger, context, 200)
+        step.state.update(ext.fields)
+        if ext.pending is not None:  # created, never started: no children run
+            created = await self.store.create_job(jid, step.state, semaphore=PENDING)
+            if not created:
+                raise DuplicateJob(f"duplicate job: {jid}", value=jid)
+            await self.store.apply_step(jid, {}, expire=ext.pending)
+            return jid
         context["__state__"] = {}
+        context[_JS] = len(children)
         self._expand(graph, context, step, children, ",0,0")
         semaphore = len(children) + step.semaphore
         created = await self.store.create_job(
@@ -250,6 +281,8 @@ class Engine:
             merged = {**base, **step.state}
             child_context = build_context(graph, merged, child, child_dad)
             child_context["__state__"] = merged
+            # The semaphore as this child sees it: the step's base plus its deltas so far.
+            child_context[_JS] = int(context.get(_JS, 0)) + step.semaphore
             body = {"jid": meta["jid"], "gid": meta["gid"], "aid": child, "dad": child_dad}
             child_step = self._leg1(graph, activity, child_context, body)
             step.state.update(child_step.state)
@@ -293,6 +326,7 @@ class Engine:
         dad = str(body.get("dad", ",0"))
         context = build_context(graph, job.state, activity.id, dad)
         context["__state__"] = job.state
+        context[_JS] = job.semaphore
         own = job.state.get(activity_key(activity.id, dad), {})
         if kind == "transition":
             if own.get("l1"):
@@ -342,6 +376,8 @@ class Engine:
     ) -> Step:
         jid, gid, dad = body["jid"], body["gid"], str(body["dad"])
         step = Step()
+        if self._declines(activity, context, step):
+            return step
         if isinstance(activity, WorkerActivity):
             payload = self._input(activity, context)
             topic = str(resolve(activity.topic, context) or activity.subtype or "")
@@ -398,6 +434,26 @@ class Engine:
         else:  # pragma: no cover - the compiler only produces the types above
             raise ConfigError(f"unknown activity type for {activity.id!r}", value=activity.id)
         return step
+
+    def _declines(self, activity: Activity, context: Mapping[str, Any], step: Step) -> bool:
+        """``statusThreshold`` (2.9.3): whether ``activity`` declines to start.
+
+        With T = the resolved threshold (non-numeric or absent: 0), an activity whose job
+        has at most T open obligations left (its own included) does not run: the job
+        gives them up (its semaphore drops to 0, which completes it) and nothing of the
+        activity is recorded. Every activity type behaves so (the reference lets
+        workers, awaits, cycles and self-interrupts run anyway, quirk 17).
+        """
+        if activity.status_threshold is None or isinstance(activity, TriggerActivity):
+            return False
+        threshold = _number(resolve(activity.status_threshold, context)) or 0.0
+        if threshold <= 0:
+            return False
+        current = int(context.get(_JS, 0))
+        if current > threshold:
+            return False
+        step.semaphore -= max(current, 0)
+        return True
 
     def _input(self, activity: Activity, context: dict[str, Any]) -> dict[str, Any]:
         mapped = map_rules(dict(activity.input_maps or {}), context) or {}
@@ -661,6 +717,7 @@ class Engine:
         activity = graph.activity(str(target["aid"]))
         context = build_context(graph, job.state, activity.id, str(target["dad"]))
         context["__state__"] = job.state
+        context[_JS] = job.semaphore
         own = job.state.get(activity_key(activity.id, str(target["dad"])), {})
         event_id = str(body.get("guid") or message.id)
         if own.get("done") or event_id in own.get("seen", ()) or job.semaphore <= 0:
@@ -737,6 +794,63 @@ class Engine:
                 on_close=self._on_close(metadata),
             )
             await self._finish(result.state, result.semaphore or 0)
+
+
+@define(frozen=True)
+class _Extension:
+    """``pub``'s ``extended`` argument, checked."""
+
+    fields: dict[str, str] = field(factory=dict)
+    entity: str | None = None
+    pending: float | None = None
+
+
+def _extension(extended: Mapping[str, Any] | None) -> _Extension | None:
+    """Check ``extended`` (search, marker, entity, pending) and turn it into state."""
+    if not extended:
+        return None
+    unknown = sorted(set(extended) - {"search", "marker", "entity", "pending"})
+    if unknown:
+        raise ConfigError(f"unknown pub extension(s): {', '.join(unknown)}", value=unknown[0])
+    fields: dict[str, str] = {}
+    for name, prefix in (("search", "_"), ("marker", "")):
+        values = extended.get(name) or {}
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"pub extension {name!r} must be a mapping", value=name)
+        for key, value in values.items():
+            if name == "marker" and not str(key).startswith("-"):
+                continue  # markers are '-' keys only
+            if name == "search" and not str(key):
+                raise ConfigError("a search field needs a name", value=key)
+            fields[f"{prefix}{key}"] = _text(value)
+    entity = extended.get("entity")
+    pending = extended.get("pending")
+    seconds = _number(pending)
+    if pending is not None and (seconds is None or seconds <= 0):
+        raise ConfigError("pub extension 'pending' must be a positive number of seconds",
+                          value=pending)  # fmt: skip
+    return _Extension(
+        fields=fields, entity=None if entity is None else str(entity), pending=seconds
+    )
+
+
+def _text(value: Any) -> str:
+    """``String(v)`` as the reference stores search and marker values."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return _jsonable_text(value)
+    return str(value)
+
+
+def _jsonable_text(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:

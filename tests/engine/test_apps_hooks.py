@@ -27,7 +27,6 @@ async def started(mesh: MeshFactory, text: str, version: str = "1") -> HotMesh:
 # -- §6.6 signal ------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="statusThreshold (2.9.3) is not implemented")
 async def test_signal_toggle_threshold_closes_job(mesh: MeshFactory, app_id: str) -> None:
     """Scenario 1: with statusThreshold 1 the hook declines to wait and the job closes."""
     hm = await started(mesh, app_text("signal-v1", app_id))
