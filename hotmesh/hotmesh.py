@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 
-from hotmesh import serializer
-from hotmesh.config import HotMeshConfig, to_config
+from hotmesh import roles, serializer
+from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
 from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
@@ -116,7 +116,10 @@ class HotMesh:
         for worker_cfg in self.config.workers:
             if worker_cfg.topic.startswith("$"):
                 raise ConfigError("worker topics cannot start with '$'", value=worker_cfg.topic)
-            backend = await self._connect(worker_cfg.connection, cache)
+            if worker_cfg.worker_credentials is not None:
+                backend = await self._connect_secured(worker_cfg)
+            else:
+                backend = await self._connect(worker_cfg.connection, cache)
             worker = Worker(backend, worker_cfg, self.guid)
             self.workers.append(worker)
         # Join the quorum before consuming: persisted throttles apply from the first claim.
@@ -143,6 +146,15 @@ class HotMesh:
             cache[key] = await provider.connect(dict(config.get("options", {})), app_id=self.app_id)
             self._backends.append(cache[key])
         return cache[key]
+
+    async def _connect_secured(self, worker_cfg: WorkerConfig) -> Backend:
+        """A secured worker's own backend: it logs in as its role for everything it does."""
+        credentials = worker_cfg.worker_credentials or {}
+        backend = await roles.connect_secured(
+            worker_cfg.connection, credentials, app_id=self.app_id
+        )
+        self._backends.append(backend)
+        return backend
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, let running callbacks finish (up to ``timeout`` s), disconnect."""
@@ -179,6 +191,13 @@ class HotMesh:
         Reference name: ``registerCodec``.
         """
         serializer.register_codec(codec)
+
+    # -- secured worker roles (hotmesh.roles, docs/security.md) ---------------------------
+
+    provision_worker_role = staticmethod(roles.provision_worker_role)
+    list_worker_roles = staticmethod(roles.list_worker_roles)
+    revoke_worker_role = staticmethod(roles.revoke_worker_role)
+    rotate_worker_password = staticmethod(roles.rotate_worker_password)
 
     @staticmethod
     def new_guid() -> str:

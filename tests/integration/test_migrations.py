@@ -88,6 +88,10 @@ EXPECTED_TABLES = {
         "dead_at timestamptz", "error text", "job_id text", "payload text",
     ],
     "hotmesh_migrations": ["version int4", "name text", "applied_at timestamptz"],
+    "worker_credentials": [
+        "id int8", "role_name text", "stream_names _text", "created_at timestamptz",
+        "revoked_at timestamptz", "last_rotated_at timestamptz",
+    ],
     "jobs": [
         "id text", "state jsonb", "semaphore int4", "created_at timestamptz",
         "updated_at timestamptz", "expires_at timestamptz",
@@ -107,10 +111,16 @@ EXPECTED_INDEXES = {
     "app_versions_pkey", "dead_letters_pkey", "dead_letters_stream_idx",
     "hotmesh_migrations_pkey", "jobs_pkey", "settings_pkey", "stream_messages_pkey",
     "stream_messages_claim_idx", "stream_messages_job_idx", "sub_payloads_pkey",
-    "jobs_expires_idx", "hook_signals_pkey",
+    "jobs_expires_idx", "hook_signals_pkey", "worker_credentials_pkey",
+    "worker_credentials_role_name_key",
 }  # fmt: skip
-EXPECTED_SEQUENCES = {"stream_messages_id_seq", "sub_payloads_id_seq"}
-EXPECTED_FUNCTIONS = {"notify_streams_v2"}
+EXPECTED_SEQUENCES = {
+    "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",
+}  # fmt: skip
+EXPECTED_FUNCTIONS = {
+    "notify_streams_v2", "worker_streams", "worker_claim", "worker_ack", "worker_extend",
+    "worker_retry", "worker_dead_letter", "worker_respond", "worker_depth", "worker_setting",
+}  # fmt: skip
 EXPECTED_TRIGGERS = {("stream_messages", "stream_messages_notify")}
 
 

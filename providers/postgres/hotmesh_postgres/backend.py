@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from hotmesh.roles import WorkerCredential, WorkerCredentialInfo
+from hotmesh_postgres import roles
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.naming import channel_name, schema_name
@@ -111,3 +113,84 @@ class PostgresProvider:
             await backend.close()
             raise
         return backend
+
+    # -- secured worker roles (docs/security.md) ---------------------------------------------
+
+    @classmethod
+    async def connect_secured(cls, options: Mapping[str, Any], *, app_id: str) -> PostgresBackend:
+        """Connect a secured worker (``options`` carry its role's user and password).
+
+        No migration runs; the stream goes through the SECURITY DEFINER worker functions.
+        """
+        from hotmesh_postgres.secured import SecuredBackend
+
+        schema_name(app_id)
+        driver = await cls.open_driver(options)
+        backend = SecuredBackend(driver, app_id)
+        try:
+            await backend.open()
+        except BaseException:
+            await backend.close()
+            raise
+        return backend
+
+    @classmethod
+    async def _admin(cls, options: Mapping[str, Any], app_id: str) -> tuple[Driver, str]:
+        """A small owner pool with the app schema migrated."""
+        schema = schema_name(app_id)
+        driver = await cls.open_driver({**options, "min_size": 1, "max_size": 2})
+        try:
+            await migrate(driver, schema)
+        except BaseException:
+            await driver.close()
+            raise
+        return driver, schema
+
+    @classmethod
+    async def provision_worker_role(
+        cls,
+        options: Mapping[str, Any],
+        *,
+        app_id: str,
+        stream_names: Sequence[str],
+        password: str | None,
+    ) -> WorkerCredential:
+        """See :func:`hotmesh.roles.provision_worker_role`."""
+        driver, schema = await cls._admin(options, app_id)
+        try:
+            return await roles.provision_worker_role(driver, schema, stream_names, password)
+        finally:
+            await driver.close()
+
+    @classmethod
+    async def list_worker_roles(
+        cls, options: Mapping[str, Any], *, app_id: str
+    ) -> list[WorkerCredentialInfo]:
+        """See :func:`hotmesh.roles.list_worker_roles`."""
+        driver, schema = await cls._admin(options, app_id)
+        try:
+            return await roles.list_worker_roles(driver, schema)
+        finally:
+            await driver.close()
+
+    @classmethod
+    async def revoke_worker_role(
+        cls, options: Mapping[str, Any], *, app_id: str, role_name: str
+    ) -> None:
+        """See :func:`hotmesh.roles.revoke_worker_role`."""
+        driver, schema = await cls._admin(options, app_id)
+        try:
+            await roles.revoke_worker_role(driver, schema, role_name)
+        finally:
+            await driver.close()
+
+    @classmethod
+    async def rotate_worker_password(
+        cls, options: Mapping[str, Any], *, app_id: str, role_name: str, password: str | None
+    ) -> str:
+        """See :func:`hotmesh.roles.rotate_worker_password`."""
+        driver, schema = await cls._admin(options, app_id)
+        try:
+            return await roles.rotate_worker_password(driver, schema, role_name, password)
+        finally:
+            await driver.close()

@@ -171,6 +171,10 @@ class PostgresStream:
         self.wakeups.event(stream, consumer)  # from now on, wake-ups for it are kept
         query = self._q.claim_with_job if with_job else self._q.claim
         rows = await self._driver.fetch(query, stream, limit, float(lease), consumer)
+        return await self._deliver(stream, rows)
+
+    async def _deliver(self, stream: str, rows: Sequence[Row]) -> list[StreamMessage]:
+        """Claimed rows as messages, best first; dead-letter those that cannot be run."""
         if not rows:
             return []
         rows = sorted(rows, key=lambda r: (-r[1], r[2], r[0]))

@@ -200,7 +200,12 @@ def _connect_error(err: BaseException, target: str, options: Mapping[str, Any]) 
         return ConfigError(f"bad connection options for psycopg: {err}", value=target)
     if isinstance(err, psycopg.OperationalError):
         text = str(err)
-        if "password authentication failed" in text or "no password supplied" in text:
+        refused = (
+            "password authentication failed",
+            "no password supplied",
+            "not permitted to log in",
+        )
+        if any(reason in text for reason in refused):
             user = options.get("user") or "(from dsn)"
             return AuthenticationFailed(f"{target} refused the credentials: {text}", value=user)
         if "does not exist" in text and "database" in text:

@@ -351,3 +351,31 @@ WITH failed AS (
     DELETE FROM {schema}.stream_messages s USING failed WHERE s.job_id = failed.id
 )
 SELECT id FROM failed;
+
+-- Secured workers (migration 0005, docs/security.md): the worker role has no table
+-- privilege and goes through these SECURITY DEFINER functions only.
+
+-- name: secured_claim
+SELECT * FROM {schema}.worker_claim($1, $2, $3, $4);
+
+-- name: secured_ack
+SELECT * FROM {schema}.worker_ack($1::bigint[], $2::int[]);
+
+-- name: secured_extend
+SELECT * FROM {schema}.worker_extend($1::bigint[], $2::int[], $3);
+
+-- name: secured_retry
+SELECT {schema}.worker_retry($1, $2, $3, $4);
+
+-- name: secured_dead_letter
+SELECT * FROM {schema}.worker_dead_letter($1::bigint[], $2::int[], $3);
+
+-- name: secured_publish
+SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
+    $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bigint, $11::int);
+
+-- name: secured_depth
+SELECT * FROM {schema}.worker_depth($1::text[]);
+
+-- name: secured_setting
+SELECT {schema}.worker_setting($1);
