@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hotmesh import roles
 from hotmesh._cli_support import (
     AppOption,
     CliError,
@@ -13,6 +14,8 @@ from hotmesh._cli_support import (
     Provider,
     ProviderOption,
     Target,
+    connection,
+    embedded_dsn,
     fresh_embedded_dsn,
     print_json,
     run,
@@ -20,8 +23,6 @@ from hotmesh._cli_support import (
 )
 
 __all__ = ["register_tools"]
-
-_NO_ROLES = "secured worker roles are not implemented yet"
 
 
 def _stderr_console() -> Any:
@@ -177,28 +178,46 @@ def bench(
 
 workers_app = typer.Typer(
     name="workers",
-    help="Secured worker roles: provision, list, revoke, rotate (not implemented yet).",
+    help="Secured worker roles: logins that may only serve their own topics.",
     no_args_is_help=True,
 )
 
-TopicArg = Annotated[str, typer.Argument(metavar="TOPIC", help="the worker topic")]
+TopicsArg = Annotated[list[str], typer.Argument(metavar="TOPIC...", help="worker topics")]
+RoleArg = Annotated[str, typer.Argument(metavar="ROLE", help="the worker role's name")]
+PasswordOption = Annotated[
+    str | None,
+    typer.Option("--password", help="use this password instead of a generated one"),
+]
 
 
-def _not_yet(target: Target) -> None:
-    """The secured-roles surface exists; the feature does not yet."""
-    del target
-    raise CliError(_NO_ROLES)
+def _owner(target: Target) -> tuple[dict[str, Any], str]:
+    """The owner's connection and the app id the roles serve."""
+    dsn = target.dsn if target.dsn else embedded_dsn()
+    return connection(dsn, target.provider), target.app_id()
 
 
 @workers_app.command("provision")
 def provision(
-    topic: TopicArg,
+    topics: TopicsArg,
+    password: PasswordOption = None,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """Create a database role that may only serve TOPIC; print its credentials."""
-    _not_yet(Target(dsn, provider, app_id))
+    """Create (or re-enable) a login that may only serve TOPIC...; print its credentials."""
+    owner, app = _owner(Target(dsn, provider, app_id))
+    credential = run(
+        lambda: roles.provision_worker_role(
+            connection=owner, namespace=app, password=password, stream_names=topics
+        )
+    )
+    print_json(
+        {
+            "role_name": credential.role_name,
+            "password": credential.password,
+            "stream_names": list(credential.stream_names),
+        }
+    )
 
 
 @workers_app.command("list")
@@ -207,30 +226,54 @@ def list_roles(
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """List the app's worker roles."""
-    _not_yet(Target(dsn, provider, app_id))
+    """List the app's worker roles (a table)."""
+    from rich.table import Table
+
+    owner, app = _owner(Target(dsn, provider, app_id))
+    found = run(lambda: roles.list_worker_roles(connection=owner, namespace=app))
+    table = Table(title=f"worker roles of {app}")
+    for column in ("role", "topics", "created", "rotated", "revoked"):
+        table.add_column(column)
+    for info in found:
+        table.add_row(
+            info.role_name,
+            ", ".join(info.stream_names),
+            f"{info.created_at:%Y-%m-%d %H:%M}",
+            f"{info.last_rotated_at:%Y-%m-%d %H:%M}",
+            "-" if info.revoked_at is None else f"{info.revoked_at:%Y-%m-%d %H:%M}",
+        )
+    stdout_console().print(table)
 
 
 @workers_app.command("revoke")
 def revoke(
-    topic: TopicArg,
+    role: RoleArg,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """Drop the worker role of TOPIC."""
-    _not_yet(Target(dsn, provider, app_id))
+    """Disable ROLE's login and access (its audit row is kept)."""
+    owner, app = _owner(Target(dsn, provider, app_id))
+    run(lambda: roles.revoke_worker_role(connection=owner, namespace=app, role_name=role))
+    print(f"revoked {role}")
 
 
 @workers_app.command("rotate")
 def rotate(
-    topic: TopicArg,
+    role: RoleArg,
+    password: PasswordOption = None,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """Give the worker role of TOPIC a new password; print it."""
-    _not_yet(Target(dsn, provider, app_id))
+    """Give ROLE a new password (generated unless given); print it."""
+    owner, app = _owner(Target(dsn, provider, app_id))
+    answer = run(
+        lambda: roles.rotate_worker_password(
+            connection=owner, namespace=app, role_name=role, new_password=password
+        )
+    )
+    print_json(answer)
 
 
 def register_tools(app: typer.Typer) -> None:

@@ -16,7 +16,6 @@ import textwrap
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -269,13 +268,19 @@ def test_a_command_without_an_app_says_how_to_name_one(cache_dir: Path) -> None:
     assert _one_error_line(done, 2) == "error: which app? give --app APP_ID or set HOTMESH_APP"
 
 
-def test_worker_roles_are_not_there_yet(cache_dir: Path) -> None:
-    commands = [["provision", "order.process"], ["list"], ["revoke", "x"], ["rotate", "x"]]
-    env = _env(cache_dir)
-    with ThreadPoolExecutor(len(commands)) as pool:
-        runs = list(pool.map(lambda a: hotmesh("workers", *a, "--app", "shop", env=env), commands))
-    for done in runs:
-        assert _one_error_line(done) == "error: secured worker roles are not implemented yet"
+def test_worker_roles_provision_list_rotate_revoke(shop: Shop, cache_dir: Path) -> None:
+    env = shop.env
+    made = json.loads(_ok(hotmesh("workers", "provision", "order.process", env=env)))
+    role = made["role_name"]
+    assert role.startswith("hmsh_wrk_") and made["stream_names"] == ["order.process"]
+    assert len(made["password"]) >= 32
+    listed = _ok(hotmesh("workers", "list", env=env))
+    assert role in listed and "order.process" in listed
+    rotated = json.loads(_ok(hotmesh("workers", "rotate", role, env=env)))
+    assert rotated["password"] != made["password"]
+    assert _ok(hotmesh("workers", "revoke", role, env=env)).strip() == f"revoked {role}"
+    unknown = hotmesh("workers", "revoke", "hmsh_wrk_nobody_x_00000000", env=env)
+    assert _one_error_line(unknown).startswith("error: ")
 
 
 # -- tools ---------------------------------------------------------------------------------
