@@ -31,7 +31,7 @@ class PostgresBackend:
         self.schema = schema_name(app_id)
         queries = Queries(self.schema)
         self.notifier = Notifier(driver)
-        self.vacuumer = Vacuumer(driver, self.schema)
+        self.vacuumer = Vacuumer(driver, self.schema, queries.sweep_expired_jobs)
         self._store = PostgresStore(driver, queries, self.vacuumer)
         self._stream = PostgresStream(driver, queries, self.vacuumer)
         self._sub = PostgresSub(driver, queries, channel_name("s", self.schema))

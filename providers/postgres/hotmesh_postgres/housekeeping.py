@@ -30,13 +30,16 @@ class Vacuumer:
     """Vacuums the stream tables after every ``every`` deleted messages (in this process)."""
 
     def __init__(
-        self, driver: Driver, schema: str, *, every: int = 4_000, min_interval: float = 0.5
+        self,
+        driver: Driver,
+        schema: str,
+        sweep_sql: str,
+        *,
+        every: int = 4_000,
+        min_interval: float = 0.5,
     ) -> None:
         self._driver = driver
-        self._sweep = (
-            f"DELETE FROM {quote_ident(schema)}.jobs WHERE id IN (SELECT id FROM "
-            f"{quote_ident(schema)}.jobs WHERE expires_at <= now() LIMIT 5000)"
-        )
+        self._sweep = sweep_sql
         self._sql = (
             f"VACUUM (SKIP_LOCKED) {quote_ident(schema)}.stream_messages, "
             f"{quote_ident(schema)}.jobs"

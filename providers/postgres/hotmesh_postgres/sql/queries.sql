@@ -2,37 +2,25 @@
 -- app's quoted schema name; values are always bound parameters ($1, $2, ...).
 
 -- name: publish
--- One statement for any number of messages (arrays, unnested in order).
-INSERT INTO {schema}.stream_messages
-    (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
-     max_interval, job_id, payload)
-SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
-       u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::float8[], $6::float8[],
-              $7::float8[], $8::text[], $9::text[])
-       WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
-                            backoff_coefficient, max_interval, job_id, payload, ord)
- ORDER BY u.ord
-RETURNING id;
+-- One statement for any number of messages (arrays, in order).
+SELECT {schema}.enqueue_v1(
+        $1::text[], $2::smallint[], $3::float8[], $4::int[],
+        $5::float8[], $6::float8[], $7::float8[],
+        $8::text[], $9::text[]
+    );
 
 -- name: publish_acked
 -- Publish the answer to a delivery and ack the delivery, in one statement: nothing is
 -- published when the delivery is no longer held (its lease was lost to another consumer).
+-- (A set-returning call in the select list runs once per row of fence: zero or one.)
 WITH fence AS (
     DELETE FROM {schema}.stream_messages WHERE id = $10 AND attempts = $11 RETURNING id
 )
-INSERT INTO {schema}.stream_messages
-    (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
-     max_interval, job_id, payload)
-SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
-       u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-  FROM unnest($1::text[], $2::smallint[], $3::float8[], $4::int[], $5::float8[], $6::float8[],
-              $7::float8[], $8::text[], $9::text[])
-       WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
-                            backoff_coefficient, max_interval, job_id, payload, ord)
- WHERE EXISTS (SELECT 1 FROM fence)
- ORDER BY u.ord
-RETURNING id;
+SELECT {schema}.enqueue_v1(
+        $1::text[], $2::smallint[], $3::float8[], $4::int[],
+        $5::float8[], $6::float8[], $7::float8[],
+        $8::text[], $9::text[]
+    ) FROM fence;
 
 -- name: claim
 -- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
@@ -216,18 +204,11 @@ WITH job AS (
      WHERE jobs.expires_at IS NOT NULL AND jobs.expires_at <= now()
     RETURNING id
 ), sent AS (
-    INSERT INTO {schema}.stream_messages
-        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
-         max_interval, job_id, payload)
-    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
-           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::float8[],
-                  $9::float8[], $10::float8[], $11::text[], $12::text[])
-           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
-                                backoff_coefficient, max_interval, job_id, payload, ord)
-     WHERE EXISTS (SELECT 1 FROM job)
-     ORDER BY u.ord
-    RETURNING id
+    SELECT {schema}.enqueue_v1(
+        $4::text[], $5::smallint[], $6::float8[], $7::int[],
+        $8::float8[], $9::float8[], $10::float8[],
+        $11::text[], $12::text[]
+    ) AS id FROM job
 )
 SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
 
@@ -265,31 +246,18 @@ WITH fence AS (
        AND EXISTS (SELECT 1 FROM go)
     RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
 ), sent AS (
-    INSERT INTO {schema}.stream_messages
-        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
-         max_interval, job_id, payload)
-    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
-           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-      FROM unnest($4::text[], $5::smallint[], $6::float8[], $7::int[], $8::float8[],
-                  $9::float8[], $10::float8[], $11::text[], $12::text[])
-           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
-                                backoff_coefficient, max_interval, job_id, payload, ord)
-     WHERE EXISTS (SELECT 1 FROM job)
-     ORDER BY u.ord
-    RETURNING id
+    SELECT {schema}.enqueue_v1(
+        $4::text[], $5::smallint[], $6::float8[], $7::int[],
+        $8::float8[], $9::float8[], $10::float8[],
+        $11::text[], $12::text[]
+    ) AS id FROM job
 ), closing AS (
-    INSERT INTO {schema}.stream_messages
-        (stream, priority, visible_at, max_attempts, initial_interval, backoff_coefficient,
-         max_interval, job_id, payload)
-    SELECT u.stream, u.priority, now() + make_interval(secs => u.delay), u.max_attempts,
-           u.initial_interval, u.backoff_coefficient, u.max_interval, u.job_id, u.payload
-      FROM unnest($17::text[], $18::smallint[], $19::float8[], $20::int[], $21::float8[],
-                  $22::float8[], $23::float8[], $24::text[], $25::text[])
-           WITH ORDINALITY AS u(stream, priority, delay, max_attempts, initial_interval,
-                                backoff_coefficient, max_interval, job_id, payload, ord)
-     WHERE EXISTS (SELECT 1 FROM job WHERE semaphore <= 0)
-     ORDER BY u.ord
-    RETURNING id
+    SELECT {schema}.enqueue_v1(
+        $17::text[], $18::smallint[], $19::float8[], $20::int[],
+        $21::float8[], $22::float8[], $23::float8[],
+        $24::text[], $25::text[]
+    ) AS id
+      FROM job WHERE semaphore <= 0
 )
 SELECT (SELECT semaphore FROM job),
        ARRAY(SELECT id FROM sent ORDER BY id) || ARRAY(SELECT id FROM closing ORDER BY id),
