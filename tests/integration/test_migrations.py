@@ -118,8 +118,9 @@ EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",
 }  # fmt: skip
 EXPECTED_FUNCTIONS = {
-    "notify_streams_v2", "enqueue_v1", "worker_streams", "worker_claim", "worker_ack", "worker_extend",
-    "worker_retry", "worker_dead_letter", "worker_respond", "worker_depth", "worker_setting",
+    "notify_streams_v2", "enqueue_v1", "worker_streams", "worker_claim", "worker_ack",
+    "worker_extend", "worker_retry", "worker_dead_letter", "worker_respond", "worker_depth",
+    "worker_setting",
 }  # fmt: skip
 EXPECTED_TRIGGERS = {("stream_messages", "stream_messages_notify")}
 

@@ -207,7 +207,7 @@ class SecuredBackend(PostgresBackend):
     def __init__(self, driver: Driver, app_id: str) -> None:
         super().__init__(driver, app_id)
         queries = Queries(self.schema)
-        self.vacuumer = _NoVacuum(driver, self.schema)
+        self.vacuumer = _NoVacuum(driver, self.schema, sweep_sql="")
         self._store = SecuredStore(driver, queries, self.vacuumer)
         self._stream = SecuredStream(driver, queries, self.vacuumer)
 
