@@ -66,3 +66,17 @@ def test_queries_differ_only_by_schema() -> None:
 def test_channel_literal_is_quotable() -> None:
     schema = schema_name("orders")
     assert quote_literal(channel_name("w", schema)) == "'hotmesh_w_orders'"
+
+
+def test_claim_with_job_claims_exactly_like_claim() -> None:
+    """claim_with_job repeats claim's CTE chain (SQL cannot share it); they must not drift."""
+    queries = Queries("app")
+
+    def chain(sql: str) -> str:
+        return sql[sql.index("WITH picked AS MATERIALIZED") : sql.index("SELECT c.*")]
+
+    plain = queries.claim  # type: ignore[attr-defined]
+    with_job = queries.claim_with_job  # type: ignore[attr-defined]
+    assert plain.endswith("SELECT * FROM claimed;")
+    assert chain(with_job) == plain[plain.index("WITH picked") : plain.index("SELECT * FROM")]
+    assert "LEFT JOIN" in with_job and "jobs j" in with_job
