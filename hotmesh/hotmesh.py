@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 
@@ -567,6 +567,51 @@ class HotMesh:
             TopicNotFound: no hook of the active version listens to ``topic``.
         """
         return await self._require_engine().signal(topic, data, status, code)
+
+    async def get_stats(self, topic: str, query: Mapping[str, Any]) -> dict[str, Any]:
+        """The trigger stats of ``topic``'s jobs over a time window (spec 2.10.3).
+
+        ``query``: ``data`` (resolves the trigger's ``stats.key``), and exactly two of
+        ``start``, ``end`` (``'NOW'`` allowed) and ``range`` (``'30m'``, ``'1h'``, ``'2d'``);
+        none with granularity ``infinity``. ``sparse: True`` leaves out the segments.
+
+        Returns:
+            ``{key, granularity, range, start, end, count, measures: [{target, type,
+            value}], segments: [{time, count, measures}]}`` — one segment per bucket.
+
+        Raises:
+            TopicNotFound: no graph subscribes to ``topic``.
+            ConfigError: the trigger keeps no stats, or the query is ill-formed.
+        """
+        return await self._require_engine().get_stats(topic, query)
+
+    async def get_ids(
+        self, topic: str, query: Mapping[str, Any], facets: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The ids of ``topic``'s jobs filed under index ``facets`` (like ``'color:red'``;
+        default: the index facets ``query["data"]`` gives), over the query's window.
+
+        Returns:
+            ``{key, facets, granularity, range, start, end, counts: [{facet, count}],
+            segments: [{time, measures: [{type: 'ids', target, time, count, ids}]}]}``.
+        """
+        return await self._require_engine().get_ids(topic, query, facets)
+
+    async def signal_all(
+        self,
+        hook_topic: str,
+        data: Mapping[str, Any],
+        query: Mapping[str, Any],
+        facets: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Signal ``hook_topic`` for every job indexed under ``facets`` (spec 2.8.4).
+
+        The jobs are found through the stats index of the graph that holds the hook (its
+        trigger's ``stats.key`` resolved from ``query["data"]``); each gets the signal
+        ``{**data, "id": <job id>}``. Returns the job ids signalled (the reference returns
+        its index list keys).
+        """
+        return await self._require_engine().signal_all(hook_topic, data, query, facets)
 
     def _store(self) -> Any:
         return self._any_backend().store

@@ -15,7 +15,8 @@ import asyncio
 import copy
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from attrs import define, field
@@ -43,6 +44,13 @@ from hotmesh.engine.state import (
     data_key,
     job_data,
     now_stamp,
+)
+from hotmesh.engine.stats import (
+    facets_for,
+    ids_response,
+    resolve_query,
+    stats_response,
+    stats_update,
 )
 from hotmesh.engine.steps import (
     ENGINE_STREAM,
@@ -233,8 +241,9 @@ class Engine:
         record(step, context, trigger.id, ",0", n2=0, done=True)
         children = next_transitions(graph, trigger, context, 200)
         step.state.update(ext.fields)
+        counted = stats_update(trigger, payload, datetime.now(UTC))
         if ext.pending is not None:  # created, never started: no children run
-            created = await self.store.create_job(jid, step.state, semaphore=PENDING)
+            created = await self.store.create_job(jid, step.state, semaphore=PENDING, stats=counted)
             if not created:
                 raise DuplicateJob(f"duplicate job: {jid}", value=jid)
             await self.store.apply_step(jid, {}, expire=ext.pending)
@@ -244,7 +253,7 @@ class Engine:
         self._expand(graph, context, step, children, ",0,0")
         semaphore = len(children) + step.semaphore
         created = await self.store.create_job(
-            jid, step.state, semaphore=semaphore, messages=step.messages
+            jid, step.state, semaphore=semaphore, messages=step.messages, stats=counted
         )
         if not created:
             raise DuplicateJob(f"duplicate job: {jid}", value=jid)
@@ -304,6 +313,9 @@ class Engine:
             return
         if kind == "webhook":
             await self._deliver_signal(message)
+            return
+        if kind == "signal_all":
+            await self._fan_out(message)
             return
         jid, aid = body.get("jid"), body.get("aid")
         job = message.job  # read by the claim, in the same statement
@@ -426,7 +438,10 @@ class Engine:
             signal = map_rules(dict(activity.signal_maps or {}), context) or {}
             status = resolve(activity.status, context) or "success"
             code = resolve(activity.code, context) or 200
-            step.messages.append(self._signal_message(topic, signal, str(status), int(code)))
+            if activity.subtype == "all":
+                step.messages.append(self._signal_all_message(activity, context, topic, signal))
+            else:
+                step.messages.append(self._signal_message(topic, signal, str(status), int(code)))
         elif isinstance(activity, InterruptActivity):
             self._interrupt_leg1(graph, activity, context, dad, step)
         elif isinstance(activity, TriggerActivity):
@@ -668,6 +683,111 @@ class Engine:
             [self._signal_message(topic, data, status, code)]
         )
         return msg_id
+
+    def _signal_all_message(
+        self,
+        activity: SignalActivity,
+        context: Mapping[str, Any],
+        topic: str,
+        signal: Mapping[str, Any],
+    ) -> OutgoingMessage:
+        """Signal subtype ``all`` (2.8.4): the fan-out runs when this message is processed.
+
+        The resolver maps give the stats query (``data``, ``range``...; ``scrub``), and the
+        facet is ``<key_name>:<key_value>`` (every index facet of the query without them).
+        """
+        resolver = map_rules(dict(activity.resolver_maps or {}), context) or {}
+        name, value = resolve(activity.key_name, context), resolve(activity.key_value, context)
+        facets = None if name in (None, "") else [f"{name}:{'' if value is None else value}"]
+        scrub = resolver.pop("scrub", None)
+        if scrub is None:
+            scrub = resolve(activity.scrub, context)
+        body = {
+            "topic": topic,
+            "data": dict(signal),
+            "query": resolver,
+            "facets": facets,
+            "scrub": scrub is True,
+        }
+        return engine_message("signal_all", "", body)
+
+    async def _fan_out(self, message: StreamMessage) -> None:
+        body = message.payload
+        facets = body.get("facets")
+        try:
+            await self.signal_all(
+                str(body.get("topic")),
+                dict(body.get("data") or {}),
+                dict(body.get("query") or {}),
+                None if facets is None else [str(f) for f in facets],
+                scrub=bool(body.get("scrub")),
+                ack=message,
+            )
+        except (ConfigError, TopicNotFound) as err:
+            log.warning("signal all failed: %s", err, extra={"topic": body.get("topic")})
+            await self.backend.stream.ack([message])
+
+    # -- stats ----------------------------------------------------------------------------
+
+    async def _stats_trigger(self, topic: str) -> TriggerActivity:
+        manifest = await self.manifest()
+        return manifest.graph_for_topic(topic).trigger_activity
+
+    async def get_stats(self, topic: str, query: Mapping[str, Any]) -> dict[str, Any]:
+        """The counters of the jobs of ``topic`` whose stats key ``query["data"]`` gives."""
+        resolved = resolve_query(await self._stats_trigger(topic), query)
+        counters = await self.store.get_stats(resolved.key, resolved.buckets)
+        return stats_response(resolved, counters, bool(query.get("sparse")))
+
+    async def get_ids(
+        self, topic: str, query: Mapping[str, Any], facets: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """The ids of the jobs of ``topic`` filed under ``facets`` (default: the index facets
+        of ``query["data"]``), per time bucket."""
+        trigger = await self._stats_trigger(topic)
+        resolved = resolve_query(trigger, query)
+        chosen = list(facets) if facets else facets_for(trigger, query.get("data") or {})
+        ids = await self.store.get_ids(resolved.key, resolved.buckets, chosen)
+        return ids_response(resolved, chosen, ids)
+
+    async def signal_all(
+        self,
+        hook_topic: str,
+        data: Mapping[str, Any],
+        query: Mapping[str, Any],
+        facets: Sequence[str] | None = None,
+        *,
+        scrub: bool = False,
+        ack: StreamMessage | None = None,
+    ) -> list[str]:
+        """Signal ``hook_topic`` once per job id indexed under ``facets`` (2.8.4).
+
+        The graph is the one holding the hook rule's target; its trigger's stats key and
+        granularity give the buckets. Each job gets ``{**data, "id": <job id>}``; all the
+        signals are published in one statement (with ``ack``, acking it). With ``scrub`` the
+        counters of the buckets and the facets' ids are removed afterwards. Returns the ids.
+        """
+        manifest = await self.manifest()
+        rules = manifest.hook_rules.get(hook_topic)
+        if not rules:
+            raise TopicNotFound(f"no hook listens to signal topic {hook_topic!r}", value=hook_topic)
+        trigger = manifest.graph_of(rules[0].to).trigger_activity
+        resolved = resolve_query(trigger, query)
+        chosen = list(facets) if facets else facets_for(trigger, query.get("data") or {})
+        found = await self.store.get_ids(resolved.key, resolved.buckets, chosen)
+        job_ids = list(
+            dict.fromkeys(
+                jid for by_facet in found.values() for ids in by_facet.values() for jid in ids
+            )
+        )
+        signals = [
+            self._signal_message(hook_topic, {**data, "id": jid}, "success", 200) for jid in job_ids
+        ]
+        if signals or ack is not None:
+            await self.backend.stream.publish(signals, ack=ack)
+        if scrub:
+            await self.store.delete_stats(resolved.key, resolved.buckets, chosen)
+        return job_ids
 
     async def _deliver_signal(self, message: StreamMessage) -> None:
         body = message.payload

@@ -16,6 +16,7 @@ __all__ = [
     "JobRecord",
     "OutgoingMessage",
     "RetryPolicy",
+    "StatsUpdate",
     "StepResult",
     "StreamDepth",
     "StreamMessage",
@@ -96,6 +97,24 @@ class JobRecord:
     job_id: str
     state: dict[str, JSON] = field(factory=dict)
     semaphore: int = 0
+
+
+@define(frozen=True)
+class StatsUpdate:
+    """What a new job adds to its trigger's stats (written with the job, or not at all).
+
+    ``fields`` are added to the counters of ``(key, bucket)`` (``count``, ``sum:price``,
+    ``count:color:red``...); ``job_id`` is filed under each of ``facets`` (``color:red``).
+
+    Example:
+        >>> StatsUpdate("red", "202601010000", {"count": 1.0}, ("color:red",)).bucket
+        '202601010000'
+    """
+
+    key: str
+    bucket: str
+    fields: dict[str, float] = field(factory=dict)
+    facets: tuple[str, ...] = ()
 
 
 @define(frozen=True)

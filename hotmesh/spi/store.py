@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from hotmesh.spi._types import JobRecord, OutgoingMessage, StepResult, StreamMessage
+from hotmesh.spi._types import (
+    JobRecord,
+    OutgoingMessage,
+    StatsUpdate,
+    StepResult,
+    StreamMessage,
+)
 
 __all__ = ["Store"]
 
@@ -71,8 +77,12 @@ class Store(Protocol):
         *,
         semaphore: int = 0,
         messages: Sequence[OutgoingMessage] = (),
+        stats: StatsUpdate | None = None,
     ) -> bool:
-        """Insert a job with its first messages; False (and no write) if it exists."""
+        """Insert a job with its first messages; False (and no write) if it exists.
+
+        ``stats`` are added in the same transaction, only when the job is created.
+        """
         ...
 
     async def get_job(self, job_id: str) -> JobRecord | None:
@@ -128,4 +138,18 @@ class Store(Protocol):
 
     async def delete_job(self, job_id: str) -> bool:
         """Remove the job and its pending messages; True if it existed."""
+        ...
+
+    async def get_stats(self, key: str, buckets: Sequence[str]) -> dict[str, dict[str, float]]:
+        """The counters of ``key`` per bucket (buckets without any are left out)."""
+        ...
+
+    async def get_ids(
+        self, key: str, buckets: Sequence[str], facets: Sequence[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """bucket -> facet -> the job ids filed there (empty ones are left out)."""
+        ...
+
+    async def delete_stats(self, key: str, buckets: Sequence[str], facets: Sequence[str]) -> None:
+        """Remove the counters of those buckets and the ids filed under ``facets`` there."""
         ...

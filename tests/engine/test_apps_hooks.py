@@ -74,7 +74,6 @@ async def test_signal_one_pending_then_success(mesh: MeshFactory, app_id: str) -
     assert await hm.get_status("signalone123") == 0
 
 
-@pytest.mark.xfail(strict=True, reason="signal subtype 'all' (signalAll) is not implemented")
 async def test_signal_all(mesh: MeshFactory, app_id: str) -> None:
     """Scenario 3: signal all via the stats index of the child jobs."""
     text = app_text("signal-v1", app_id, {"sleep: 5": "sleep: 0.3"})
@@ -82,6 +81,13 @@ async def test_signal_all(mesh: MeshFactory, app_id: str) -> None:
     parent = await Collector().attach(hm, "signal.tested.signalall123")
     await hm.pub("signal.test", {"job_id": "signalall123", "child_flow_id": "abc123"})
     await parent.wait_for(lambda outs: bool(parent.final()), timeout=2)
+    assert await hm.get_status("abc123") == 0
+    child = await hm.get_state("hook.test", "abc123")
+    assert child.data["parent_job_id"] == "signalall123" and child.data["done"] is True
+    # scrub: true removed the index entries the fan-out used.
+    query = {"data": {"parent_job_id": "signalall123"}}
+    ids = await hm.get_ids("hook.test", query)
+    assert ids["counts"] == [{"facet": "parent_job_id:signalall123", "count": 0}]
 
 
 # -- §6.7 hook and the signal race -------------------------------------------------------------

@@ -1,8 +1,4 @@
-"""§6.1: the seed app ``test-app`` (deployed from a file with ``$ref``s).
-
-Not covered: scenario 6's stats side (9 ``getStats``, 10 ``getIds``) and 13 ``signalAll``;
-the engine does not implement stats queries or ``signal_all``.
-"""
+"""§6.1: the seed app ``test-app`` (deployed from a file with ``$ref``s)."""
 
 from __future__ import annotations
 
@@ -105,6 +101,46 @@ async def test_scheduled_orders_routed_by_signal(seeded: HotMesh) -> None:
     # ord_1054 was never scheduled: its signal is parked, nothing else moves.
     assert await seeded.get_status("ord_1021") == 1
     assert await seeded.get_status("ord_1002") == 1
+
+
+RED_PRIMARY_LG = {"data": {"color": "red", "primacy": "primary", "size": "lg"}}
+
+
+async def test_stats_ids_and_signal_all(seeded: HotMesh) -> None:
+    """Scenarios 9, 10 and 13: stats and the index of order.scheduled, then signal all."""
+    for n in range(27):  # one order of each kind; n = 2 is red/primary/lg
+        await seeded.pub("order.scheduled", scheduled(f"ord_{1001 + n}", n))
+    await seeded.pub("order.scheduled", scheduled("ord_10000002", 2))
+    query = {**RED_PRIMARY_LG, "range": "1h", "end": "NOW"}
+
+    stats = await seeded.get_stats("order.scheduled", query)
+    assert stats["key"] == "redprimarylg" and stats["granularity"] == "5m"
+    assert len(stats["segments"]) == 13
+    assert stats["count"] == 2
+    assert {m["target"]: m["value"] for m in stats["measures"]} == {
+        "count:color:red": 2,
+        "count:primacy:primary": 2,
+    }
+    assert sum(seg["count"] for seg in stats["segments"]) == 2
+    assert "segments" not in await seeded.get_stats("order.scheduled", {**query, "sparse": True})
+
+    ids = await seeded.get_ids("order.scheduled", query)
+    assert ids["facets"] == ["color:red", "primacy:primary"]
+    assert ids["counts"] == [
+        {"facet": "color:red", "count": 2},
+        {"facet": "primacy:primary", "count": 2},
+    ]
+    found = [m["ids"] for seg in ids["segments"] for m in seg["measures"] if m["ids"]]
+    assert sorted(found[0]) == ["ord_10000002", "ord_1003"]
+
+    data = {"facility": "acme", "actual_release_series": "202304110015"}
+    signalled = await seeded.signal_all("order.routed", data, query, ["color:red"])
+    assert sorted(signalled) == ["ord_10000002", "ord_1003"]
+    for job_id in signalled:
+        await assert_eventually(lambda j=job_id: seeded.get_status(j), lambda s: s == 0)
+        state = await seeded.get_state("order.scheduled", job_id)
+        assert state.data["facility"] == "acme"
+    assert await seeded.get_status("ord_1004") == 1  # another key: untouched
 
 
 async def test_finalize_runs_worker(seeded: HotMesh) -> None:

@@ -106,13 +106,17 @@ EXPECTED_TABLES = {
         "payload text",
     ],
     "sub_payloads": ["id int8", "created_at timestamptz", "payload text"],
+    "stats": ["key text", "bucket text", "field text", "value numeric"],
+    "stats_index": [
+        "key text", "bucket text", "facet text", "job_id text", "created_at timestamptz",
+    ],
 }  # fmt: skip
 EXPECTED_INDEXES = {
     "app_versions_pkey", "dead_letters_pkey", "dead_letters_stream_idx",
     "hotmesh_migrations_pkey", "jobs_pkey", "settings_pkey", "stream_messages_pkey",
     "stream_messages_claim_idx", "stream_messages_job_idx", "sub_payloads_pkey",
     "jobs_expires_idx", "hook_signals_pkey", "worker_credentials_pkey",
-    "worker_credentials_role_name_key",
+    "worker_credentials_role_name_key", "stats_pkey", "stats_index_pkey",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",

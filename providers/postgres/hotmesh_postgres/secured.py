@@ -24,7 +24,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
-from hotmesh.errors import StreamError
+from hotmesh.errors import ConfigError, StreamError
 from hotmesh.spi import OutgoingMessage, StreamDepth, StreamMessage
 from hotmesh_postgres.backend import PostgresBackend
 from hotmesh_postgres.driver import Driver
@@ -199,6 +199,20 @@ class SecuredStore(PostgresStore):
         """A ``throttle:...`` setting, or None."""
         text = await _guard(key, lambda: self._driver.fetchval(self._q.secured_setting, key))
         return None if text is None else json.loads(text)
+
+    async def get_stats(self, key: str, buckets: Sequence[str]) -> dict[str, dict[str, float]]:
+        """Not for workers."""
+        raise ConfigError("a secured worker cannot read stats", value=key)
+
+    async def get_ids(
+        self, key: str, buckets: Sequence[str], facets: Sequence[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """Not for workers."""
+        raise ConfigError("a secured worker cannot read stats", value=key)
+
+    async def delete_stats(self, key: str, buckets: Sequence[str], facets: Sequence[str]) -> None:
+        """Not for workers."""
+        raise ConfigError("a secured worker cannot change stats", value=key)
 
 
 class SecuredBackend(PostgresBackend):

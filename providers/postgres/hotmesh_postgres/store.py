@@ -8,7 +8,7 @@ from typing import Any
 
 from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.serializer import decode_state, decode_value, encode_state, encode_value
-from hotmesh.spi import JobRecord, OutgoingMessage, StepResult, StreamMessage
+from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
@@ -86,14 +86,21 @@ class PostgresStore:
         *,
         semaphore: int = 0,
         messages: Sequence[OutgoingMessage] = (),
+        stats: StatsUpdate | None = None,
     ) -> bool:
-        """Insert a job with its first messages; False (and no write) if it exists."""
+        """Insert a job with its first messages (and its stats); False if it exists."""
+        fields = {} if stats is None else stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
             job_id,
             _json(encode_state(state), "job state"),
             semaphore,
             *message_arrays(messages),
+            None if stats is None else stats.key,
+            None if stats is None else stats.bucket,
+            list(fields),
+            [float(v) for v in fields.values()],
+            [] if stats is None else list(dict.fromkeys(stats.facets)),
         )
         return bool(row and row[0])
 
@@ -186,3 +193,24 @@ class PostgresStore:
     async def delete_job(self, job_id: str) -> bool:
         """Remove the job and its pending messages; True if it existed."""
         return bool(await self._driver.fetchval(self._q.delete_job, job_id))
+
+    async def get_stats(self, key: str, buckets: Sequence[str]) -> dict[str, dict[str, float]]:
+        """The counters of ``key`` per bucket (buckets without any are left out)."""
+        out: dict[str, dict[str, float]] = {}
+        for bucket, name, value in await self._driver.fetch(self._q.get_stats, key, list(buckets)):
+            out.setdefault(bucket, {})[name] = float(value)
+        return out
+
+    async def get_ids(
+        self, key: str, buckets: Sequence[str], facets: Sequence[str]
+    ) -> dict[str, dict[str, list[str]]]:
+        """bucket -> facet -> the job ids filed there, oldest first."""
+        rows = await self._driver.fetch(self._q.get_ids, key, list(buckets), list(facets))
+        out: dict[str, dict[str, list[str]]] = {}
+        for bucket, facet, job_id in rows:
+            out.setdefault(bucket, {}).setdefault(facet, []).append(job_id)
+        return out
+
+    async def delete_stats(self, key: str, buckets: Sequence[str], facets: Sequence[str]) -> None:
+        """Remove the counters of those buckets and the ids filed under ``facets`` there."""
+        await self._driver.execute(self._q.delete_stats, key, list(buckets), list(facets))

@@ -209,6 +209,20 @@ WITH job AS (
         $8::float8[], $9::float8[], $10::float8[],
         $11::text[], $12::text[]
     ) AS id FROM job
+), counted AS (
+    -- Trigger stats ($13 key, $14 bucket): only for a job created here. Data-modifying
+    -- CTEs run whether or not they are referenced.
+    INSERT INTO {schema}.stats AS s (key, bucket, field, value)
+    SELECT $13, $14, u.field, u.value
+      FROM unnest($15::text[], $16::float8[]) AS u(field, value)
+     WHERE EXISTS (SELECT 1 FROM job)
+    ON CONFLICT (key, bucket, field) DO UPDATE SET value = s.value + excluded.value
+), indexed AS (
+    INSERT INTO {schema}.stats_index (key, bucket, facet, job_id)
+    SELECT $13, $14, u.facet, $1
+      FROM unnest($17::text[]) AS u(facet)
+     WHERE EXISTS (SELECT 1 FROM job)
+    ON CONFLICT DO NOTHING
 )
 SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
 
@@ -347,3 +361,19 @@ SELECT * FROM {schema}.worker_depth($1::text[]);
 
 -- name: secured_setting
 SELECT {schema}.worker_setting($1);
+
+-- name: get_stats
+SELECT bucket, field, value::float8 FROM {schema}.stats
+ WHERE key = $1 AND bucket = ANY($2::text[]);
+
+-- name: get_ids
+SELECT bucket, facet, job_id FROM {schema}.stats_index
+ WHERE key = $1 AND bucket = ANY($2::text[]) AND facet = ANY($3::text[])
+ ORDER BY bucket, facet, created_at, job_id;
+
+-- name: delete_stats
+WITH counters AS (
+    DELETE FROM {schema}.stats WHERE key = $1 AND bucket = ANY($2::text[])
+)
+DELETE FROM {schema}.stats_index
+ WHERE key = $1 AND bucket = ANY($2::text[]) AND facet = ANY($3::text[]);
