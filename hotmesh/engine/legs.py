@@ -1,0 +1,380 @@
+"""What an activity does when it starts (leg 1) or hears back (leg 2), computed in memory.
+
+These are pure: from the job's context and the message that caused the step they build a
+:class:`~hotmesh.engine.steps.Step` (state delta, semaphore change, messages, after-commit
+actions) without touching the database; :class:`hotmesh.engine.runtime.Engine` commits
+it in one statement. A step also starts its children here (their leg 1 joins the step).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh.engine.mapper import map_rules, resolve
+from hotmesh.engine.model import (
+    Activity,
+    AwaitActivity,
+    CycleActivity,
+    Graph,
+    HookActivity,
+    InterruptActivity,
+    SignalActivity,
+    TriggerActivity,
+    WorkerActivity,
+)
+from hotmesh.engine.model import RetryPolicy as ActivityRetry
+from hotmesh.engine.state import build_context, dad_at_depth
+from hotmesh.engine.steps import (
+    Step,
+    apply_job_maps,
+    engine_message,
+    error_text,
+    next_transitions,
+    record,
+    set_job_error,
+)
+from hotmesh.errors import ConfigError
+from hotmesh.spi import OutgoingMessage, RetryPolicy
+
+__all__ = ["StepPlanner", "guid"]
+
+#: Context key: the job's semaphore as the step being computed sees it (before its delta).
+_JS = "__js__"
+SIGNAL_TTL = 3600.0
+MAX_SEEN = 64
+#: Worker messages may be delivered this often (crash loops); the worker's own retry
+#: policy decides how often a failing callback is retried.
+WORKER_DELIVERY = RetryPolicy(max_attempts=50)
+
+
+def guid(size: int = 22) -> str:
+    """A new id: ``"H"`` and ``size`` random URL-safe characters (``[A-Za-z0-9_-]``)."""
+    return "H" + secrets.token_urlsafe(size)[:size]
+
+
+def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:
+    """An activity ``retry`` block as workers receive it (``{"500": [3], ...}``)."""
+    out: dict[str, Any] = {code: [count] for code, count in policy.per_code.items()}
+    for name, value in (
+        ("maximumAttempts", policy.maximum_attempts),
+        ("backoffCoefficient", policy.backoff_coefficient),
+        ("maximumInterval", policy.maximum_interval),
+        ("initialInterval", policy.initial_interval),
+    ):
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class StepPlanner:
+    """The in-memory half of the engine: legs of every activity type."""
+
+    def _transition(self, jid: str, gid: str, aid: str, dad: str) -> OutgoingMessage:
+        return engine_message("transition", jid, {"jid": jid, "gid": gid, "aid": aid, "dad": dad})
+
+    def _expand(
+        self,
+        graph: Graph,
+        context: dict[str, Any],
+        step: Step,
+        children: list[str],
+        child_dad: str,
+    ) -> None:
+        """Start ``children`` inside this step: their leg 1 runs now, in memory, and its
+        effects join this step's single commit (no transition message, no extra hop)."""
+        meta = context["metadata"]
+        base = context.get("__state__", {})
+        for child in children:
+            activity = graph.activity(child)
+            merged = {**base, **step.state}
+            child_context = build_context(graph, merged, child, child_dad)
+            child_context["__state__"] = merged
+            # The semaphore as this child sees it: the step's base plus its deltas so far.
+            child_context[_JS] = int(context.get(_JS, 0)) + step.semaphore
+            body = {"jid": meta["jid"], "gid": meta["gid"], "aid": child, "dad": child_dad}
+            child_step = self._leg1(graph, activity, child_context, body)
+            step.state.update(child_step.state)
+            step.semaphore += child_step.semaphore
+            step.messages.extend(child_step.messages)
+            step.after.extend(child_step.after)
+            step.emit = step.emit or child_step.emit
+            if child_step.error is not None:
+                step.error = child_step.error
+
+    # -- leg 1: an activity starts ------------------------------------------------------------
+
+    def _leg1(
+        self, graph: Graph, activity: Activity, context: dict[str, Any], body: Mapping[str, Any]
+    ) -> Step:
+        jid, gid, dad = body["jid"], body["gid"], str(body["dad"])
+        step = Step()
+        if self._declines(activity, context, step):
+            return step
+        if isinstance(activity, WorkerActivity):
+            payload = self._input(activity, context)
+            topic = str(resolve(activity.topic, context) or activity.subtype or "")
+            metadata = {
+                "jid": jid, "gid": gid, "aid": activity.id, "dad": dad, "topic": topic,
+                "guid": guid(), "try": 0,
+            }  # fmt: skip
+            request: dict[str, Any] = {"metadata": metadata, "data": payload}
+            if activity.retry is not None:  # the worker applies the activity's policy
+                request["policies"] = {"retry": _retry_policies(activity.retry)}
+            step.messages.append(
+                OutgoingMessage(topic, request, priority=1, job_id=jid, retry=WORKER_DELIVERY)
+            )
+            record(step, context, activity.id, dad, l1=True, n2=0, seen=[])
+        elif isinstance(activity, AwaitActivity):
+            payload = self._input(activity, context)
+            topic = str(resolve(activity.topic, context) or activity.subtype or "")
+            detached = resolve(activity.await_result, context) is False
+            parent = {"pj": jid, "pg": gid, "pd": dad, "pa": activity.id}
+            if detached:
+                parent["px"] = True
+            step.messages.append(
+                engine_message(
+                    "await", jid,
+                    {"topic": topic, "data": payload, "parent": parent, "child": guid()},
+                )
+            )  # fmt: skip
+            record(step, context, activity.id, dad, l1=True, n2=0, seen=[])
+        elif isinstance(activity, HookActivity):
+            self._hook_leg1(graph, activity, context, body, step)
+        elif isinstance(activity, CycleActivity):
+            payload = self._input(activity, context) if activity.input_maps else context["data"]
+            ancestor = graph.activity(activity.ancestor)
+            target = dad_at_depth(dad, ancestor.depth)
+            step.messages.append(
+                engine_message(
+                    "response", jid,
+                    {"jid": jid, "gid": gid, "aid": ancestor.id, "dad": target,
+                     "data": payload, "guid": guid(), "cycle": True},
+                )
+            )  # fmt: skip
+            record(step, context, activity.id, dad, l1=True, done=True)
+        elif isinstance(activity, SignalActivity):
+            self._passthrough(graph, activity, context, dad, step, code=200)
+            topic = str(resolve(activity.topic, context) or "")
+            signal = map_rules(dict(activity.signal_maps or {}), context) or {}
+            status = resolve(activity.status, context) or "success"
+            code = resolve(activity.code, context) or 200
+            if activity.subtype == "all":
+                step.messages.append(self._signal_all_message(activity, context, topic, signal))
+            else:
+                step.messages.append(self._signal_message(topic, signal, str(status), int(code)))
+        elif isinstance(activity, InterruptActivity):
+            self._interrupt_leg1(graph, activity, context, dad, step)
+        elif isinstance(activity, TriggerActivity):
+            pass
+        else:  # pragma: no cover - the compiler only produces the types above
+            raise ConfigError(f"unknown activity type for {activity.id!r}", value=activity.id)
+        return step
+
+    def _declines(self, activity: Activity, context: Mapping[str, Any], step: Step) -> bool:
+        """``statusThreshold`` (2.9.3): whether ``activity`` declines to start.
+
+        With T = the resolved threshold (non-numeric or absent: 0), an activity whose job
+        has at most T open obligations left (its own included) does not run: the job
+        gives them up (its semaphore drops to 0, which completes it) and nothing of the
+        activity is recorded. Every activity type behaves so (the reference lets
+        workers, awaits, cycles and self-interrupts run anyway, quirk 17).
+        """
+        if activity.status_threshold is None or isinstance(activity, TriggerActivity):
+            return False
+        threshold = _number(resolve(activity.status_threshold, context)) or 0.0
+        if threshold <= 0:
+            return False
+        current = int(context.get(_JS, 0))
+        if current > threshold:
+            return False
+        step.semaphore -= max(current, 0)
+        return True
+
+    def _input(self, activity: Activity, context: dict[str, Any]) -> dict[str, Any]:
+        mapped = map_rules(dict(activity.input_maps or {}), context) or {}
+        mapped = mapped if isinstance(mapped, dict) else {"value": mapped}
+        context[activity.id]["input"] = {"data": mapped}
+        return mapped
+
+    def _passthrough(
+        self,
+        graph: Graph,
+        activity: Activity,
+        context: dict[str, Any],
+        dad: str,
+        step: Step,
+        *,
+        code: int,
+    ) -> None:
+        """A single-leg activity: transitions, output and job maps, children, done."""
+        children = next_transitions(graph, activity, context, code)
+        if activity.output_maps:
+            mapped = map_rules(dict(activity.output_maps), context) or {}
+            output = context[activity.id].setdefault("output", {})
+            output["data"] = {**output.get("data", {}), **mapped}
+        apply_job_maps(activity, context, step)
+        step.semaphore += len(children) - 1
+        step.emit = step.emit or resolve(activity.emit, context) is True
+        # A cycle pivot stays open for re-entry; its first pass used index 0.
+        record(step, context, activity.id, dad, l1=True, n2=1, seen=[], done=not activity.cycle)
+        self._expand(graph, context, step, children, f"{dad},0")
+
+    def _hook_leg1(
+        self,
+        graph: Graph,
+        activity: HookActivity,
+        context: dict[str, Any],
+        body: Mapping[str, Any],
+        step: Step,
+    ) -> None:
+        jid, gid, dad = body["jid"], body["gid"], str(body["dad"])
+        sleep = resolve(activity.sleep, context) if activity.sleep is not None else None
+        seconds = _number(sleep)
+        waits = bool(activity.hook_topic) or (seconds is not None and seconds > 0)
+        if not waits:  # passthrough (a cycle pivot's first pass too)
+            self._passthrough(graph, activity, context, dad, step, code=200)
+            return
+        if activity.output_maps:
+            mapped = map_rules(dict(activity.output_maps), context) or {}
+            context[activity.id].setdefault("output", {})["data"] = mapped
+        apply_job_maps(activity, context, step)
+        if seconds is not None and seconds > 0:
+            step.messages.append(
+                engine_message(
+                    "timehook", jid, {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad,
+                                      "guid": guid()}, delay=seconds,
+                )
+            )  # fmt: skip
+        key = None
+        if activity.hook_topic:
+            manifest_rules = graph.hooks.get(activity.hook_topic) or ()
+            rule = next((r for r in manifest_rules if r.to == activity.id), None)
+            expected = resolve(rule.expected, context) if rule is not None else jid
+            key = f"{activity.hook_topic}:{expected}"
+            step.after.append(
+                (
+                    "register_hook",
+                    {
+                        "key": key,
+                        "target": {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad},
+                        "ttl": max(float(graph.expire), SIGNAL_TTL),
+                    },
+                )
+            )
+        record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key)
+
+    def _interrupt_leg1(
+        self,
+        graph: Graph,
+        activity: InterruptActivity,
+        context: dict[str, Any],
+        dad: str,
+        step: Step,
+    ) -> None:
+        meta = context["metadata"]
+        target = resolve(activity.target, context) if activity.target is not None else None
+        options = {
+            "reason": resolve(activity.reason, context),
+            "throw": resolve(activity.throw, context) is not False,
+            "code": _number(resolve(activity.code, context)) or 410,
+            "stack": resolve(activity.stack, context),
+        }
+        if target in (None, "", meta["jid"]):
+            apply_job_maps(activity, context, step)
+            record(step, context, activity.id, dad, l1=True, done=True)
+            step.semaphore -= 1
+            step.after.append(("interrupt", {"jid": meta["jid"], **options}))
+            return
+        step.after.append(("interrupt", {"jid": str(target), **options}))
+        self._passthrough(graph, activity, context, dad, step, code=200)
+
+    # -- leg 2: an activity hears back ---------------------------------------------------------
+
+    def _leg2(
+        self,
+        graph: Graph,
+        activity: Activity,
+        context: dict[str, Any],
+        body: Mapping[str, Any],
+        own: Mapping[str, Any],
+        event: str,
+    ) -> Step:
+        kind = body.get("type")
+        dad = str(body["dad"])
+        status = str(body.get("status") or "success")
+        code = int(body.get("code") or 200)
+        data = body.get("data") or {}
+        step = Step()
+        this = context[activity.id]
+        if kind in ("timehook", "webhook"):
+            this["hook"] = {"data": data}
+            if kind == "timehook" and own.get("hook_key"):
+                step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
+        elif status == "error":
+            this.setdefault("output", {})["metadata"] = {"err": error_text(data)}
+            this["output"]["data"] = data
+        else:
+            this["output"] = {"data": data, "metadata": this.get("output", {}).get("metadata", {})}
+        index = int(own.get("n2", 0))
+        children = next_transitions(graph, activity, context, code)
+        if status == "error" and not children:
+            set_job_error(step, context["metadata"], {**data, "is_stream_error": True})
+            step.error = data
+        apply_job_maps(activity, context, step)
+        pending = status == "pending"
+        step.semaphore += len(children) - (0 if pending else 1)
+        seen = [*list(own.get("seen", ()))[-MAX_SEEN + 1 :], event]
+        final = not pending and not activity.cycle
+        record(
+            step, context, activity.id, dad,
+            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"),
+        )  # fmt: skip
+        step.emit = step.emit or resolve(activity.emit, context) is True
+        self._expand(graph, context, step, children, f"{dad},{index}")
+        if kind == "webhook" and code == 200 and isinstance(activity, HookActivity):
+            step.after.append(("forget_hook_key", {"key": body.get("key")}))
+        return step
+
+    def _signal_message(
+        self, topic: str, data: Mapping[str, Any], status: str, code: int
+    ) -> OutgoingMessage:
+        body = {"topic": topic, "data": dict(data), "status": status, "code": code, "guid": guid()}
+        return engine_message("webhook", "", body)
+
+    def _signal_all_message(
+        self,
+        activity: SignalActivity,
+        context: Mapping[str, Any],
+        topic: str,
+        signal: Mapping[str, Any],
+    ) -> OutgoingMessage:
+        """Signal subtype ``all`` (2.8.4): the fan-out runs when this message is processed.
+
+        The resolver maps give the stats query (``data``, ``range``...; ``scrub``), and the
+        facet is ``<key_name>:<key_value>`` (every index facet of the query without them).
+        """
+        resolver = map_rules(dict(activity.resolver_maps or {}), context) or {}
+        name, value = resolve(activity.key_name, context), resolve(activity.key_value, context)
+        facets = None if name in (None, "") else [f"{name}:{'' if value is None else value}"]
+        scrub = resolver.pop("scrub", None)
+        if scrub is None:
+            scrub = resolve(activity.scrub, context)
+        body = {
+            "topic": topic,
+            "data": dict(signal),
+            "query": resolver,
+            "facets": facets,
+            "scrub": scrub is True,
+        }
+        return engine_message("signal_all", "", body)
