@@ -113,6 +113,7 @@ class Router:
         self._pressure_checked = -1e9
         self._loops: list[asyncio.Task[None]] = []
         self._to_ack: list[StreamMessage] = []
+        self._acks_closing = False
         self._ack_wakeup = asyncio.Event()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -142,10 +143,16 @@ class Router:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
-        self._ack_wakeup.set()
-        for loop in self._loops:
+        # The acker is not cancelled: it may be half-way through acking a batch it has
+        # already taken off the queue, and those acks would be lost. It is told to finish
+        # and awaited; the other loops are cancelled.
+        others = self._loops[:-1]  # start() puts the acker last
+        for loop in others:
             loop.cancel()
-        await asyncio.gather(*self._loops, return_exceptions=True)
+        await asyncio.gather(*others, return_exceptions=True)
+        self._acks_closing = True
+        self._ack_wakeup.set()
+        await asyncio.gather(*self._loops[-1:], return_exceptions=True)
         self._loops = []
         await self._flush_acks()
 
@@ -365,7 +372,7 @@ class Router:
 
     async def _acker(self) -> None:
         """Acks successes in batches: one statement for whatever finished meanwhile."""
-        while True:
+        while not self._acks_closing:
             await self._ack_wakeup.wait()
             self._ack_wakeup.clear()
             await self._flush_acks()

@@ -34,6 +34,9 @@ _DISCONNECTED = (
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
     asyncpg.InterfaceError,
+    # A connection whose server end was terminated mid-operation can be left in a broken
+    # protocol state ("cannot switch to state ...; another operation is in progress").
+    asyncpg.InternalClientError,
     ConnectionError,
 )
 
