@@ -80,9 +80,6 @@ def _number(value: Any) -> float | None:
 class StepPlanner:
     """The in-memory half of the engine: legs of every activity type."""
 
-    def _transition(self, jid: str, gid: str, aid: str, dad: str) -> OutgoingMessage:
-        return engine_message("transition", jid, {"jid": jid, "gid": gid, "aid": aid, "dad": dad})
-
     def _expand(
         self,
         graph: Graph,

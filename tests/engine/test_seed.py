@@ -156,3 +156,19 @@ async def test_per_role_connections(hotmesh_provider: str, hotmesh_dsn: str, app
         assert result.data["status"] == "fulfilled"
     finally:
         await hm.stop()
+
+
+async def test_unsub_and_punsub_stop_delivery(mesh: MeshFactory, app_id: str) -> None:
+    hm = await mesh([("order.process", process)])
+    await hm.deploy(app_yaml(SEED, app_id))
+    await hm.activate("1")
+    dropped: list[str] = []
+    kept: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    await hm.sub("order.done.U-1", lambda topic, out: dropped.append(topic))
+    await hm.psub("order.done.*", lambda topic, out: dropped.append(topic))
+    await hm.unsub("order.done.U-1")
+    await hm.punsub("order.done.*")
+    await hm.psub("order.*.U-1", lambda topic, out: kept.done() or kept.set_result(topic))
+    await hm.pub("order.placed", {"id": "U-1"})
+    assert await asyncio.wait_for(kept, 10) == "order.done.U-1"
+    assert dropped == [], "unsubscribed callbacks must not be called"
