@@ -246,6 +246,11 @@ class HotMesh:
         await self._require_quorum().activate(str(version), timeout)
         return True
 
+    async def active_version(self) -> str | None:
+        """The app's active version as stored, or None when none was activated yet."""
+        version = await self._store().active_version()
+        return None if version is None else str(version)
+
     # -- the mesh (quorum) ----------------------------------------------------------------
 
     def _require_quorum(self) -> Quorum:
