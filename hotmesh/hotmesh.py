@@ -557,7 +557,8 @@ class HotMesh:
 
     async def cancel(self, job_id: str) -> None:
         """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
-        await self._store().apply_step(job_id, {"-cancelled-": "1"})
+        # The flag is also job data so that a worker's `{$job.data}` input carries it.
+        await self._store().apply_step(job_id, {"-cancelled-": "1", "d/-cancelled-": "1"})
 
     async def scrub(self, job_id: str) -> None:
         """Delete the job and its pending messages."""

@@ -31,7 +31,9 @@ def _lock() -> asyncio.Lock:
     return _LOCK
 
 
-async def engine_for(connection: Mapping[str, Any], namespace: str) -> HotMesh:
+async def engine_for(
+    connection: Mapping[str, Any], namespace: str, *, lease: float | None = None
+) -> HotMesh:
     """This process's engine for ``namespace`` on ``connection`` (started and deployed
     once; it also advances workflows)."""
     key = (connection_key(connection), namespace)
@@ -41,7 +43,10 @@ async def engine_for(connection: Mapping[str, Any], namespace: str) -> HotMesh:
     async with _lock():
         hm = _ENGINES.get(key)
         if hm is None:
-            hm = await HotMesh.init(app_id=namespace, engine={"connection": dict(connection)})
+            engine: dict[str, Any] = {"connection": dict(connection)}
+            if lease is not None:
+                engine["lease"] = lease
+            hm = await HotMesh.init(app_id=namespace, engine=engine)
             try:
                 await ensure_deployed(hm, namespace)
                 _WAITERS[id(hm)] = {}
@@ -94,12 +99,19 @@ def release_activity_queue(connection: Mapping[str, Any], namespace: str, queue:
 
 
 async def start_workers(
-    connection: Mapping[str, Any], namespace: str, workers: Sequence[dict[str, Any]]
+    connection: Mapping[str, Any],
+    namespace: str,
+    workers: Sequence[dict[str, Any]],
+    *,
+    lease: float | None = None,
 ) -> HotMesh:
     """A HotMesh running ``workers`` (callbacks) for ``namespace``; stopped by shutdown."""
     hm = await HotMesh.init(
         app_id=namespace,
-        workers=[{**w, "connection": dict(connection)} for w in workers],
+        workers=[
+            {**w, "connection": dict(connection), **({"lease": lease} if lease else {})}
+            for w in workers
+        ],
     )
     _MESHES.append(hm)
     return hm

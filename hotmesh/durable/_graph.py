@@ -49,7 +49,7 @@ def _marker(out: str, source: str = "worker.output.data", fields: str | None = N
                   - ['{{@object.create}}']"""
 
 
-_ITEM = "c_pivot.output.data.item"
+_ITEM = "c_item.output.data.item"
 _CALLS = ("sleeper", "waiter", "childer", "proxyer", "signaler", "interrupter")
 _CODES = dict(zip(_CALLS, (588, 595, 590, 591, 593, 594), strict=True))
 
@@ -216,7 +216,12 @@ app:
                   - '@pipe':
                       - ['{{trigger.output.data.items}}']
                   - *cur
-                  - ['{{@array.get}}']{_calls("c_", _ITEM)}
+                  - ['{{@array.get}}']
+        c_item:
+          type: hook
+          output:
+            maps:
+              item: *item{_calls("c_", _ITEM)}
         c_cycler:
           type: cycle
           ancestor: c_pivot
@@ -248,6 +253,7 @@ app:
                   actual: '{{trigger.output.data.mode}}'
         cycle_hook:
           - to: worker
+        c_item:{item_routes}
         worker:{worker_routes}
           - to: collator
             conditions:
@@ -255,7 +261,8 @@ app:
           - to: continuer
             conditions:
               code: 592{call_edges}
-        c_pivot:{item_routes}
+        c_pivot:
+          - to: c_item
           - to: c_cycler
             conditions:
               match:

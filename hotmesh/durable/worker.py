@@ -63,9 +63,13 @@ class Worker:
         workflow: Callable[..., Any],
         activities: Activities | None = None,
         namespace: str = "durable",
+        lease: float | None = None,
     ) -> Worker:
         """Start consuming ``task_queue`` for ``workflow`` (one function per call) and
         serve the queue's activities.
+
+        ``lease`` (seconds, default 30) is how long a crashed process holds a claimed
+        turn or activity before another process takes it over (renewed while running).
 
         Raises:
             ConfigError: a bad task queue, workflow or activities value.
@@ -79,7 +83,7 @@ class Worker:
             )
         if activities is not None:
             _registry.register_activities(activities)
-        await _engines.engine_for(connection, namespace)
+        await _engines.engine_for(connection, namespace, lease=lease)
         workers: list[dict[str, Any]] = [
             {
                 "topic": f"{queue}-{name}",
@@ -90,7 +94,7 @@ class Worker:
         if serve_activities:
             workers.append({"topic": f"{queue}-activity", "callback": run_activity})
         try:
-            mesh = await _engines.start_workers(connection, namespace, workers)
+            mesh = await _engines.start_workers(connection, namespace, workers, lease=lease)
         except BaseException:
             if serve_activities:
                 _engines.release_activity_queue(connection, namespace, queue)
