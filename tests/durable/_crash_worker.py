@@ -10,7 +10,7 @@ hangs, so the test can SIGKILL the process in the middle of that activity.
 from __future__ import annotations
 
 import asyncio
-import os
+import pathlib
 import sys
 import tempfile
 from typing import Any
@@ -23,6 +23,11 @@ from hotmesh.durable import workflow as wf
 DSN, PROVIDER, QUEUE, HANG = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 
 
+def _touch(suffix: str) -> None:
+    """Tell the test where this process is (a file the test polls for)."""
+    pathlib.Path(tempfile.gettempdir(), f"{QUEUE}.{suffix}").touch()
+
+
 async def step(n: int) -> int:
     connection = await asyncpg.connect(DSN)
     try:
@@ -32,7 +37,7 @@ async def step(n: int) -> int:
     finally:
         await connection.close()
     if n == HANG:
-        open(os.path.join(tempfile.gettempdir(), f"{QUEUE}.hang"), "w").close()
+        _touch("hang")
         await asyncio.sleep(3600)
     return n
 
@@ -45,7 +50,7 @@ async def four_steps() -> list[Any]:
 async def sleepy_steps() -> list[Any]:
     acts = wf.proxy_activities()
     first = [await acts.step(1), await acts.step(2)]
-    open(os.path.join(tempfile.gettempdir(), f"{QUEUE}.sleeping"), "w").close()
+    _touch("sleeping")
     await wf.sleep(3)
     return [*first, await acts.step(3), await acts.step(4)]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -55,7 +56,7 @@ async def test_changed_code_fails_with_nondeterminism_error(
     for _ in range(600):  # wait until the first activity is recorded
         if "-proxy-0-" in await handle.state():
             break
-        await __import__("asyncio").sleep(0.05)
+        await asyncio.sleep(0.05)
     VERSION["code"] = 2
     try:
         await handle.signal(signal_id, "go")
@@ -139,7 +140,7 @@ def test_every_listed_name_is_importable() -> None:
     assert errors.WorkflowInterrupted.code == 410
     assert issubclass(errors.DurableSuspend, BaseException)
     assert not issubclass(errors.DurableSuspend, Exception)
-    with pytest.raises(NotImplementedError, match="wf.hook"):
+    with pytest.raises(NotImplementedError, match=r"wf\.hook"):
         wf.hook(workflow="x")
     with pytest.raises(RuntimeError, match="inside an activity"):
         activity.get_context()
