@@ -22,9 +22,18 @@ pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+def _exists(path: str) -> bool:
+    return os.path.exists(path)
+
+
+def _remove(path: str) -> None:
+    if os.path.exists(path):
+        os.remove(path)
+
+
 async def _wait_file(path: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
-    while not os.path.exists(path):
+    while not _exists(path):
         assert proc.poll() is None, "the worker process died on its own"
         assert time.monotonic() < deadline, f"{path} never appeared"
         await asyncio.sleep(0.05)
@@ -88,5 +97,4 @@ async def test_worker_killed_and_restarted(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=30)
-        if os.path.exists(marker):
-            os.remove(marker)
+        _remove(marker)
