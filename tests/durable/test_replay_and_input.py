@@ -94,7 +94,7 @@ async def test_unknown_activity_and_bad_result_fail_clearly(
         await Worker.create(
             connection=connection, task_queue=queue, workflow=fn, activities={"echo": echo}
         )
-    with pytest.raises(WorkflowFailed, match="unknown activity 'not_registered'.*echo"):
+    with pytest.raises(WorkflowFailed, match=r"unknown activity 'not_registered'.*echo"):
         await client.workflow.execute(calls_unknown, task_queue=queue, timeout=30)
     with pytest.raises(WorkflowFailed, match="result of workflow 'returns_object'"):
         await client.workflow.execute(
