@@ -168,6 +168,9 @@ app:
           type: trigger
           stats:
             id: '{{$self.input.data.workflowId}}'
+          job:
+            maps:
+              'search[-]': '{{$self.input.data.search}}'
         cycle_hook:
           type: hook
           cycle: true

@@ -118,6 +118,8 @@ class WorkflowClient:
             "retry": retry.to_wire() if retry else {},
             "entity": entity,
             "signalIn": signal_in,
+            # Search fields as job data too (`_name`), so handle.query can read them.
+            "search": {f"_{k}": str(v) for k, v in (search or {}).items()},
         }
         extended = {"search": dict(search)} if search else None
         await hm.pub(f"{self._client.namespace}.execute", data, extended=extended)
@@ -285,7 +287,7 @@ class WorkflowHandle:
         output = await self._output()
         found: dict[str, str | None] = {}
         for name in fields:
-            value = output.data.get(f"_{name}", output.data.get(name))
+            value = output.data.get(f"_{name}")
             found[name] = None if value is None else str(value)
         return found
 

@@ -1,0 +1,60 @@
+"""Version drift (durable.md §1.4), search fields through handle.query (D8), export."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from hotmesh import HotMesh
+from hotmesh.durable import Client, Worker
+from hotmesh.durable import workflow as wf
+from hotmesh.durable._graph import APP_VERSION, graph_yaml
+
+
+async def noop() -> str:
+    await wf.sleep(0.1)
+    return "ok"
+
+
+async def test_an_older_deployed_version_is_replaced(connection: dict[str, Any]) -> None:
+    namespace = f"drift-{uuid.uuid4().hex[:8]}"
+    old = str(int(APP_VERSION) - 1)
+    raw = await HotMesh.init(app_id=namespace, engine={"connection": connection})
+    try:
+        await raw.deploy(
+            graph_yaml(namespace).replace(f"version: '{APP_VERSION}'", f"version: '{old}'")
+        )
+        await raw.activate(old)
+        assert await raw.active_version() == old
+        client = Client(connection, namespace=namespace)
+        await Worker.create(
+            connection=connection, task_queue="drift", workflow=noop, namespace=namespace
+        )
+        assert await raw.active_version() == APP_VERSION
+        assert await client.workflow.execute(noop, task_queue="drift", timeout=30) == "ok"
+    finally:
+        await raw.stop()
+        from hotmesh import durable
+
+        await durable.shutdown()
+
+
+async def test_query_reads_search_fields_and_export_lists_the_history(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(connection=connection, task_queue=queue, workflow=noop)
+    handle = await client.workflow.start(
+        noop, task_queue=queue, search={"fred": "flintstone", "barney": "rubble"}
+    )
+    assert await handle.result(timeout=30) == "ok"
+    assert await handle.query("fred", "barney", "wilma") == {
+        "fred": "flintstone",
+        "barney": "rubble",
+        "wilma": None,
+    }
+    exported = await handle.export()
+    assert exported["data"] == {"fred": "flintstone", "barney": "rubble"}
+    assert [entry["key"] for entry in exported["timeline"]] == ["-sleep-0-"]
+    assert exported["state"]["data"]["done"] is True and exported["status"] == "0"
+    # Finished workflows stay inspectable (retention is days, not a second).
+    assert (await handle.state())["response"] == "ok" and await handle.status() == 0
