@@ -100,8 +100,7 @@ class WorkflowClient:
                 f"retry must be a hotmesh.durable.RetryPolicy, not {type(retry).__name__}",
                 value=retry,
             )
-        if expire is not None:
-            seconds(expire, name="expire")
+        retention = None if expire is None else seconds(expire, name="expire")
         if workflow_id is not None and (not isinstance(workflow_id, str) or not workflow_id):
             raise ConfigError("workflow_id must be a non-empty string", value=workflow_id)
         if search is not None:
@@ -122,7 +121,11 @@ class WorkflowClient:
             "search": {f"_{k}": str(v) for k, v in (search or {}).items()},
         }
         extended = {"search": dict(search)} if search else None
-        await hm.pub(f"{self._client.namespace}.execute", data, extended=extended)
+        # `expire`: seconds the finished workflow stays inspectable (default 7 days).
+        context = {"expire": max(int(retention), 1)} if retention is not None else None
+        await hm.pub(
+            f"{self._client.namespace}.execute", data, context=context, extended=extended
+        )
         return WorkflowHandle(self._client, job_id, queue=queue, name=name)
 
     async def execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -9,6 +10,7 @@ from hotmesh import HotMesh
 from hotmesh.durable import Client, Worker
 from hotmesh.durable import workflow as wf
 from hotmesh.durable._graph import APP_VERSION, graph_yaml
+from hotmesh.errors import JobNotFound
 
 
 async def noop() -> str:
@@ -58,3 +60,19 @@ async def test_query_reads_search_fields_and_export_lists_the_history(
     assert exported["state"]["data"]["done"] is True and exported["status"] == "0"
     # Finished workflows stay inspectable (retention is days, not a second).
     assert (await handle.state())["response"] == "ok" and await handle.status() == 0
+
+
+async def test_expire_sets_how_long_a_finished_workflow_stays(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(connection=connection, task_queue=queue, workflow=noop)
+    handle = await client.workflow.start(noop, task_queue=queue, expire=1)
+    assert await handle.result(timeout=30) == "ok"
+    for _ in range(600):
+        try:
+            await handle.state()
+        except JobNotFound:
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the finished workflow never expired")
