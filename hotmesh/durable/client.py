@@ -123,9 +123,7 @@ class WorkflowClient:
         extended = {"search": dict(search)} if search else None
         # `expire`: seconds the finished workflow stays inspectable (default 7 days).
         context = {"expire": max(int(retention), 1)} if retention is not None else None
-        await hm.pub(
-            f"{self._client.namespace}.execute", data, context=context, extended=extended
-        )
+        await hm.pub(f"{self._client.namespace}.execute", data, context=context, extended=extended)
         return WorkflowHandle(self._client, job_id, queue=queue, name=name)
 
     async def execute(
