@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotmesh import HotMesh, JobOutput
@@ -91,6 +91,17 @@ def claim_activity_queue(connection: Mapping[str, Any], namespace: str, queue: s
         return False
     _ACTIVITY_QUEUES.add(key)
     return True
+
+
+def served(connection: Mapping[str, Any], namespace: str) -> Callable[[str], bool]:
+    """``served(topic)``: does this process serve the activity stream ``topic``?"""
+    key = connection_key(connection)
+
+    def check(topic: str) -> bool:
+        queue = topic.removesuffix("-activity")
+        return queue != topic and (key, namespace, queue) in _ACTIVITY_QUEUES
+
+    return check
 
 
 def release_activity_queue(connection: Mapping[str, Any], namespace: str, queue: str) -> None:

@@ -148,7 +148,7 @@ def graph_yaml(namespace: str) -> str:
                       - ['{{@object.get}}']"""
         for name, code in _CODES.items()
     )
-    cyclers = "".join(_cycler(f"{name}_cycler") for name in (*_CALLS, "collator"))
+    cyclers = "".join(_cycler(f"{name}_cycler") for name in (*_CALLS, "collator", "inline"))
     call_edges = "".join(
         f"""
         {name}:
@@ -186,7 +186,8 @@ app:
             maps:
               done: '{{$self.output.data.done}}'
               response: '{{$self.output.data.response}}'
-              error: '{{$self.output.data.error}}'{_calls("", "worker.output.data")}
+              error: '{{$self.output.data.error}}'
+              'marker[-]': '{{$self.output.data.marker}}'{_calls("", "worker.output.data")}
         collator:
           type: await
           topic: {{NS}}.execute
@@ -263,7 +264,10 @@ app:
               code: 589
           - to: continuer
             conditions:
-              code: 592{call_edges}
+              code: 592
+          - to: inline_cycler
+            conditions:
+              code: 587{call_edges}
         c_pivot:
           - to: c_item
           - to: c_cycler

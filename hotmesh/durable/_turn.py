@@ -5,49 +5,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
-from hotmesh import RetryPolicy as StreamRetry
 from hotmesh.durable._context import TurnContext, bind, parse_markers, unbind
 from hotmesh.durable._errors_wire import error_to_wire
 from hotmesh.durable._payload import check_json
-from hotmesh.durable._types import WORKFLOW_RETRY_DEFAULTS
+from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
+from hotmesh.durable.activity import Retryable, execute_call, runs_here
 from hotmesh.durable.errors import DurableError, DurableSuspend
 from hotmesh.types import WorkerMessage
 
-__all__ = ["RetryLater", "run_turn", "stream_retry"]
+__all__ = ["run_turn"]
 
 log = logging.getLogger(__name__)
 
 #: Loop turns the runner waits, after the function ended, for gathered siblings.
 DRAIN_TURNS = 50
-#: Codes that end a workflow (or an activity) without retrying.
-FINAL_CODES = frozenset({596, 597, 598})
-
-
-class RetryLater(Exception):
-    """Raised to the stream worker: redeliver this message after the policy's backoff."""
-
-    def __init__(self, message: str, retry_policy: StreamRetry) -> None:
-        super().__init__(message)
-        self.retry_policy = retry_policy
-        self.code = 599
-
-
-def merged_policy(policy: dict[str, Any] | None) -> dict[str, Any]:
-    """A wire retry policy with the workflow defaults filled in."""
-    return {**WORKFLOW_RETRY_DEFAULTS, **{k: v for k, v in (policy or {}).items() if v is not None}}
-
-
-def stream_retry(policy: dict[str, Any]) -> StreamRetry:
-    """The stream worker's retry policy for a merged wire policy."""
-    return StreamRetry(
-        max_attempts=int(policy["maximumAttempts"]),
-        initial_interval=float(policy["initialInterval"]),
-        backoff_coefficient=float(policy["backoffCoefficient"]),
-        max_interval=float(policy["maximumInterval"]),
-    )
 
 
 def _context(fn_name: str, namespace: str, message: WorkerMessage) -> TurnContext:
@@ -73,9 +48,17 @@ def _context(fn_name: str, namespace: str, message: WorkerMessage) -> TurnContex
 
 
 async def run_turn(
-    fn: Callable[..., Any], namespace: str, message: WorkerMessage
+    fn: Callable[..., Any],
+    namespace: str,
+    serves: Callable[[str], bool],
+    message: WorkerMessage,
 ) -> dict[str, Any]:
-    """The workflow worker's callback: one turn of ``fn`` for ``message``."""
+    """The workflow worker's callback: one turn of ``fn`` for ``message``.
+
+    ``serves(activity_topic)`` tells whether this process serves that activity queue: a
+    lone activity call for such a queue runs inline, in this turn, and its outcome is
+    recorded with the turn's answer (one hop less than the activity worker's round trip).
+    """
     ctx = _context(fn.__name__, namespace, message)
     policy = merged_policy(ctx.start.get("retry"))
     attempt = int(message.metadata.get("try") or 0) + 1
@@ -108,7 +91,30 @@ async def run_turn(
             return {"data": {"done": True, "response": result}}
     if error is not None:
         return _failure(ctx, error, attempt, policy)
+    lone = ctx.registry[0] if len(ctx.registry) == 1 else None
+    if (
+        lone is not None
+        and lone["code"] == 591
+        and serves(lone["activityTopic"])
+        and runs_here(lone["call"])
+    ):
+        return await _inline(ctx, lone)
     return _dispatch(ctx)
+
+
+async def _inline(ctx: TurnContext, item: dict[str, Any]) -> dict[str, Any]:
+    """Run the turn's lone activity call here; answer with its marker (code 587), or hand
+    its retries to the activity worker after the first failure."""
+    call = item["call"]
+    try:
+        outcome = await execute_call(call, 1)
+    except Retryable:
+        first_retry = stream_retry(merged_policy(call.get("retry"))).delay(1)
+        retry_call = {**call, "attemptOffset": 1, "notBefore": time.time() + first_retry}
+        retry_item = {k: v for k, v in item.items() if k != "code"}
+        return {"code": 591, "data": {**_echo(ctx), **retry_item, "call": retry_call}}
+    marker = {item["key"]: {"op": item["op"], "out": outcome}}
+    return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
 
 
 def _current_cancelling() -> bool:

@@ -13,17 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import time
 from typing import Any
 
 from hotmesh.durable import _registry
 from hotmesh.durable._errors_wire import error_to_wire
 from hotmesh.durable._payload import check_json
-from hotmesh.durable._turn import FINAL_CODES, RetryLater, merged_policy, stream_retry
+from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
 from hotmesh.durable._types import ActivityContext
 from hotmesh.durable.errors import DurableError, DurableFatalError, DurableTimeoutError
 from hotmesh.types import WorkerMessage
 
-__all__ = ["get_context", "run_activity"]
+__all__ = ["Retryable", "execute_call", "get_context", "run_activity", "runs_here"]
 
 _ACTIVITY: contextvars.ContextVar[ActivityContext] = contextvars.ContextVar(
     "hotmesh_durable_activity"
@@ -45,12 +46,29 @@ def get_context() -> ActivityContext:
 
 
 def _error(err: BaseException, code: int | None = None) -> dict[str, Any]:
-    return {"data": {"error": error_to_wire(err, code)}}
+    return {"error": error_to_wire(err, code)}
 
 
-async def run_activity(message: WorkerMessage) -> dict[str, Any]:
-    """The activity worker's callback: run one proxied activity call."""
-    call = dict(message.data.get("call") or {})
+class Retryable(Exception):
+    """The activity failed and has attempts left (``cause`` is its error)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.cause = cause
+
+
+def runs_here(call: dict[str, Any]) -> bool:
+    """True when this process has the activity of ``call`` registered."""
+    return _registry.activity(str(call.get("activityName") or "")) is not None
+
+
+async def execute_call(call: dict[str, Any], attempt: int) -> dict[str, Any]:
+    """Run one activity call; return its recorded outcome (``{"response": value}`` or
+    ``{"error": {...}}``).
+
+    Raises:
+        Retryable: it failed, is retryable and has attempts left.
+    """
     name = str(call.get("activityName") or "")
     fn = _registry.activity(name)
     if fn is None:
@@ -61,7 +79,6 @@ async def run_activity(message: WorkerMessage) -> dict[str, Any]:
                 "with Worker.create(activities=...) or register_activity_worker)"
             )
         )
-    attempt = int(message.metadata.get("try") or 0) + 1
     policy = merged_policy(call.get("retry"))
     args = list(call.get("arguments") or [])
     timeout = call.get("timeout")
@@ -85,17 +102,40 @@ async def run_activity(message: WorkerMessage) -> dict[str, Any]:
                 f"activity {name!r} did not finish within its start_to_close_timeout of {timeout}s"
             )
         )
-    except DurableError as err:
-        if err.code in FINAL_CODES:
-            return _error(err)
-        return _retry_or_give_up(err, attempt, policy)
     except Exception as err:
-        return _retry_or_give_up(err, attempt, policy)
+        if isinstance(err, DurableError) and err.code in FINAL_CODES:
+            return _error(err)
+        if attempt < int(policy["maximumAttempts"]):
+            raise Retryable(err) from err
+        # D2: exhausted retries surface as DurableMaxedError (597), with the last message.
+        return _error(err, 597)
     try:
         check_json(result, f"result of activity {name!r}")
     except Exception as err:
         return _error(err, 598)
-    return {"data": {"response": result}}
+    return {"response": result}
+
+
+async def run_activity(message: WorkerMessage) -> dict[str, Any]:
+    """The activity worker's callback: run one proxied activity call.
+
+    A call the workflow turn already tried inline carries ``attemptOffset`` (attempts
+    made) and ``notBefore`` (epoch seconds of its first retry).
+    """
+    call = dict(message.data.get("call") or {})
+    offset = int(call.get("attemptOffset") or 0)
+    wait = float(call.get("notBefore") or 0) - time.time()
+    if wait > 0 and int(message.metadata.get("try") or 0) == 0:
+        await asyncio.sleep(wait)
+    try:
+        outcome = await execute_call(call, offset + int(message.metadata.get("try") or 0) + 1)
+    except Retryable as retry:
+        policy = merged_policy(call.get("retry"))
+        if offset:  # continue the backoff where the inline attempt left it
+            policy["initialInterval"] *= float(policy["backoffCoefficient"]) ** offset
+            policy["maximumAttempts"] = int(policy["maximumAttempts"]) - offset
+        raise RetryLater(str(retry), stream_retry(policy)) from retry.cause
+    return {"data": outcome}
 
 
 class _Overran(Exception):
@@ -115,10 +155,3 @@ async def _invoke(fn: Any, args: list[Any], timeout: Any) -> Any:
         if scope.expired():
             raise _Overran() from None
         raise
-
-
-def _retry_or_give_up(err: Exception, attempt: int, policy: dict[str, Any]) -> dict[str, Any]:
-    if attempt < int(policy["maximumAttempts"]):
-        raise RetryLater(f"{type(err).__name__}: {err}", stream_retry(policy)) from err
-    # D2: exhausted retries surface as DurableMaxedError (597), with the last message.
-    return _error(err, 597)

@@ -87,7 +87,9 @@ class Worker:
         workers: list[dict[str, Any]] = [
             {
                 "topic": f"{queue}-{name}",
-                "callback": functools.partial(run_turn, workflow, namespace),
+                "callback": functools.partial(
+                    run_turn, workflow, namespace, _engines.served(connection, namespace)
+                ),
             }
         ]
         serve_activities = _engines.claim_activity_queue(connection, namespace, queue)

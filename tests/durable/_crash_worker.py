@@ -1,6 +1,8 @@
 """A durable worker process for the crash tests (run with ``python -m``).
 
-Usage: python -m tests.durable._crash_worker DSN PROVIDER QUEUE HANG_STEP
+Usage: python -m tests.durable._crash_worker DSN PROVIDER QUEUE HANG_STEP [activities]
+
+With ``activities`` the process serves only the activity queue QUEUE (no workflow).
 
 Activity ``step(n)`` records a side effect row in ``durable_side_effects``; when
 ``n == HANG_STEP`` it first creates the file ``<QUEUE>.hang`` (in the temp dir) and then
@@ -17,7 +19,7 @@ from typing import Any
 
 import asyncpg
 
-from hotmesh.durable import Worker
+from hotmesh.durable import Worker, register_activity_worker
 from hotmesh.durable import workflow as wf
 
 DSN, PROVIDER, QUEUE, HANG = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -57,6 +59,10 @@ async def sleepy_steps() -> list[Any]:
 
 async def main() -> None:
     connection = {"class": PROVIDER, "options": {"dsn": DSN}}
+    if sys.argv[5:] == ["activities"]:
+        await register_activity_worker(connection=connection, activities=[step], task_queue=QUEUE)
+        print("ready", flush=True)
+        await asyncio.Event().wait()
     for fn in (four_steps, sleepy_steps):
         await Worker.create(
             connection=connection, task_queue=QUEUE, workflow=fn, activities=[step], lease=2.0

@@ -16,7 +16,8 @@ from typing import Any
 import asyncpg
 import pytest
 
-from hotmesh.durable import Client
+from hotmesh.durable import Client, Worker
+from hotmesh.durable import workflow as wf
 
 pytestmark = pytest.mark.slow
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -39,10 +40,10 @@ async def _wait_file(path: str, proc: subprocess.Popen[bytes], timeout: float = 
         await asyncio.sleep(0.05)
 
 
-def _spawn(dsn: str, provider: str, queue: str, hang: int) -> subprocess.Popen[bytes]:
+def _spawn(dsn: str, provider: str, queue: str, hang: int, *mode: str) -> subprocess.Popen[bytes]:
+    module = "tests.durable._crash_worker"
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.durable._crash_worker", dsn, provider, queue, str(hang)],
-        cwd=ROOT,
+        [sys.executable, "-m", module, dsn, provider, queue, str(hang), *mode], cwd=ROOT
     )
 
 
@@ -98,3 +99,32 @@ async def test_worker_killed_and_restarted(
                 proc.kill()
                 proc.wait(timeout=30)
         _remove(marker)
+
+
+async def remote_steps(queue: str) -> list[Any]:
+    acts = wf.proxy_activities(task_queue=queue)
+    return [await acts.step(1), await acts.step(2)]
+
+
+async def test_activities_served_by_another_process(
+    client: Client,
+    connection: dict[str, Any],
+    hotmesh_dsn: str,
+    hotmesh_provider: str,
+    effects_table: None,
+) -> None:
+    """A lone activity whose queue this process does not serve goes to the activity
+    worker of another process (not inline)."""
+    remote = f"remote{uuid.uuid4().hex[:8]}"
+    proc = _spawn(hotmesh_dsn, hotmesh_provider, remote, 0, "activities")
+    try:
+        queue = f"local{uuid.uuid4().hex[:8]}"
+        await Worker.create(connection=connection, task_queue=queue, workflow=remote_steps)
+        result = await client.workflow.execute(
+            remote_steps, args=[remote], task_queue=queue, timeout=60
+        )
+        assert result == [1, 2]
+        assert await _counts(hotmesh_dsn, remote) == {1: 1, 2: 1}
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
