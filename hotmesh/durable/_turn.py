@@ -66,6 +66,8 @@ async def run_turn(
     token = bind(ctx)
     try:
         task = asyncio.ensure_future(fn(*ctx.arguments))
+    except Exception as err:  # e.g. the arguments do not fit the function's signature
+        return _failure(ctx, err, attempt, policy)
     finally:
         unbind(token)
     result: Any = None

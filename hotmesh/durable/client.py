@@ -260,7 +260,7 @@ class WorkflowHandle:
             if throw_on_error:
                 raise WorkflowInterrupted(self.workflow_id, err)
             return err
-        error = output.data.get("error")
+        error = output.data.get("error") or _parse(output.metadata.get("err"))
         if error:
             if throw_on_error:
                 raise WorkflowFailed(self.workflow_id, dict(error))

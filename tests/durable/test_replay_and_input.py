@@ -146,3 +146,18 @@ def test_every_listed_name_is_importable() -> None:
         activity.get_context()
     with pytest.raises(RuntimeError, match="inside a workflow"):
         wf.random()
+
+
+async def test_arguments_that_do_not_fit_fail_the_workflow(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(connection=connection, task_queue=queue, workflow=returns_object)
+    with pytest.raises(WorkflowFailed, match="positional argument") as failed:
+        await client.workflow.execute(
+            returns_object,
+            args=[1, 2],
+            task_queue=queue,
+            retry=RetryPolicy(maximum_attempts=1),
+            timeout=30,
+        )
+    assert failed.value.type_name == "TypeError"
