@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -356,8 +357,6 @@ def start_child(
 
 async def all(*awaitables: Awaitable[Any]) -> list[Any]:
     """Await durable calls together; results in argument order (like ``asyncio.gather``)."""
-    import asyncio
-
     return list(await asyncio.gather(*awaitables))
 
 
