@@ -18,7 +18,7 @@ import attrs
 
 from hotmesh.durable.errors import CancelledFailure, DurableSuspend, NondeterminismError
 
-__all__ = ["Recorded", "TurnContext", "current", "parse_markers"]
+__all__ = ["Recorded", "TurnContext", "current", "parse_markers", "parse_patches"]
 
 _MARKER = re.compile(r"^-([a-z]+)(\$\d+)?-(\d+)-$")
 #: Loop turns a suspended call waits so that its gathered siblings register too.
@@ -32,6 +32,12 @@ class Recorded:
     kind: str
     op: str
     out: Any
+
+
+def parse_patches(data: dict[str, Any], dimension: str) -> set[str]:
+    """The ``wf.patched`` ids recorded in one generation (keys ``-patch{dim}-{id}-``)."""
+    prefix = f"-patch{dimension}-"
+    return {k[len(prefix) : -1] for k in data if k.startswith(prefix) and k.endswith("-")}
 
 
 def parse_markers(data: dict[str, Any], dimension: str) -> dict[int, Recorded]:
@@ -65,6 +71,9 @@ class TurnContext:
     counter: int = 0
     registry: list[dict[str, Any]] = attrs.field(factory=list)
     non_cancellable: int = 0
+    #: ``wf.patched`` ids recorded in this generation, and those recorded by this turn.
+    patches: set[str] = attrs.field(factory=set)
+    new_patches: dict[str, str] = attrs.field(factory=dict)
     suspended: set[asyncio.Task[Any]] = attrs.field(factory=set)
 
     @property

@@ -9,14 +9,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
-    "deprecate_patch",
     "emit",
     "enrich",
     "entity",
     "exec_hook",
     "hook",
     "not_implemented",
-    "patched",
     "search",
     "trace",
 ]
@@ -42,6 +40,4 @@ emit = not_implemented("wf.emit")
 enrich = not_implemented("wf.enrich")
 search = not_implemented("wf.search")
 entity = not_implemented("wf.entity")
-patched = not_implemented("wf.patched")
-deprecate_patch = not_implemented("wf.deprecate_patch")
 trace = not_implemented("wf.trace")

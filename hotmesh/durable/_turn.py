@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from hotmesh.durable._context import TurnContext, bind, parse_markers, unbind
+from hotmesh.durable._context import TurnContext, bind, parse_markers, parse_patches, unbind
 from hotmesh.durable._errors_wire import error_to_wire
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
@@ -43,6 +43,7 @@ def _context(fn_name: str, namespace: str, message: WorkerMessage) -> TurnContex
         replay={},
     )
     context.replay = parse_markers(recorded, context.dimension)
+    context.patches = parse_patches(recorded, context.dimension)
     context.cancelled = "-cancelled-" in recorded
     return context
 
@@ -90,7 +91,7 @@ async def run_turn(
         except Exception as err:
             error = err
         else:
-            return {"data": {"done": True, "response": result}}
+            return {"data": {"done": True, "response": result, "marker": ctx.new_patches}}
     if error is not None:
         return _failure(ctx, error, attempt, policy)
     lone = ctx.registry[0] if len(ctx.registry) == 1 else None
@@ -115,7 +116,7 @@ async def _inline(ctx: TurnContext, item: dict[str, Any]) -> dict[str, Any]:
         retry_call = {**call, "attemptOffset": 1, "notBefore": time.time() + first_retry}
         retry_item = {k: v for k, v in item.items() if k != "code"}
         return {"code": 591, "data": {**_echo(ctx), **retry_item, "call": retry_call}}
-    marker = {item["key"]: {"op": item["op"], "out": outcome}}
+    marker = {**ctx.new_patches, item["key"]: {"op": item["op"], "out": outcome}}
     return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
 
 
@@ -137,7 +138,12 @@ async def _drain(ctx: TurnContext) -> None:
 
 def _echo(ctx: TurnContext) -> dict[str, Any]:
     """Fields every suspension carries so the cycle keeps generation and arguments."""
-    return {"done": False, "generation": ctx.generation, "arguments": ctx.arguments}
+    return {
+        "done": False,
+        "generation": ctx.generation,
+        "arguments": ctx.arguments,
+        "marker": ctx.new_patches,
+    }
 
 
 def _dispatch(ctx: TurnContext) -> dict[str, Any]:

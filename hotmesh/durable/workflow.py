@@ -28,13 +28,11 @@ from hotmesh.durable._context import Done, TurnContext, current
 from hotmesh.durable._errors_wire import error_from_wire
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._stubs import (
-    deprecate_patch,
     emit,
     enrich,
     entity,
     exec_hook,
     hook,
-    patched,
     search,
     trace,
 )
@@ -411,6 +409,37 @@ def interrupt(
             "throw": throw,
         }
     )
+
+
+def patched(change_id: str) -> bool:
+    """True when this execution runs the code guarded by ``change_id``.
+
+    An execution that had already made durable calls before the patch was deployed gets
+    False (it keeps replaying the old code path); a new one records the patch and gets
+    True on every turn. Call it before the first durable call of the code it guards.
+
+    Example:
+        >>> async def order(acts):  # doctest: +SKIP
+        ...     if wf.patched("validate-v2"):
+        ...         await acts.validate_v2()
+        ...     else:
+        ...         await acts.validate()
+    """
+    ctx = current("wf.patched")
+    if not isinstance(change_id, str) or not change_id:
+        raise ConfigError("change_id must be a non-empty string", value=change_id)
+    if change_id in ctx.patches:
+        return True
+    if ctx.replay:  # started before this code: stay on the old path
+        return False
+    ctx.new_patches[f"-patch{ctx.dimension}-{change_id}-"] = "1"
+    ctx.patches.add(change_id)
+    return True
+
+
+def deprecate_patch(change_id: str) -> None:
+    """Mark ``change_id`` as no longer needed (no effect at run time)."""
+    current("wf.deprecate_patch")
 
 
 _SCALE = 10000.0

@@ -161,3 +161,41 @@ async def test_arguments_that_do_not_fit_fail_the_workflow(
             timeout=30,
         )
     assert failed.value.type_name == "TypeError"
+
+
+PATCHED = {"deployed": False}
+
+
+async def patchable(signal_id: str) -> str:
+    acts = wf.proxy_activities()
+    if PATCHED["deployed"] and wf.patched("v2"):
+        first = await acts.echo("v2")
+    else:
+        first = await acts.echo("v1")
+    await wf.condition(signal_id)
+    return str(first)
+
+
+async def test_patched_keeps_old_executions_on_the_old_path(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(
+        connection=connection, task_queue=queue, workflow=patchable, activities=[echo]
+    )
+    old_signal, new_signal = uuid.uuid4().hex, uuid.uuid4().hex
+    PATCHED["deployed"] = False
+    try:
+        old = await client.workflow.start(patchable, args=[old_signal], task_queue=queue)
+        for _ in range(600):
+            if "-proxy-0-" in await old.state():
+                break
+            await asyncio.sleep(0.05)
+        PATCHED["deployed"] = True  # the new code is deployed while `old` runs
+        new = await client.workflow.start(patchable, args=[new_signal], task_queue=queue)
+        await old.signal(old_signal)
+        await new.signal(new_signal)
+        assert await old.result(timeout=30) == "v1"
+        assert await new.result(timeout=30) == "v2"
+        assert "-patch-v2-" in await new.state() and "-patch-v2-" not in await old.state()
+    finally:
+        PATCHED["deployed"] = False
