@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from hotmesh.durable._types import WorkflowInfo
 from hotmesh.durable.errors import CancelledFailure, DurableSuspend, NondeterminismError
 
 __all__ = ["Recorded", "TurnContext", "current", "parse_markers", "parse_patches"]
@@ -80,6 +81,17 @@ class TurnContext:
     def dimension(self) -> str:
         """``""`` for the first generation, ``"$N"`` after N ``continue_as_new``."""
         return f"${self.generation}" if self.generation else ""
+
+    def info(self) -> WorkflowInfo:
+        """What ``wf.workflow_info()`` returns."""
+        return WorkflowInfo(
+            self.workflow_id,
+            self.workflow_name,
+            self.task_queue,
+            self.namespace,
+            self.dimension,
+            self.can_retry,
+        )
 
     def key(self, kind: str, index: int) -> str:
         """The marker key of the call ``index`` of ``kind`` in this generation."""

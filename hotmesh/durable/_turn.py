@@ -11,6 +11,7 @@ from typing import Any
 
 from hotmesh.durable._context import TurnContext, bind, parse_markers, parse_patches, unbind
 from hotmesh.durable._errors_wire import error_to_wire
+from hotmesh.durable._interceptors import inbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
 from hotmesh.durable.activity import Retryable, execute_call, runs_here
@@ -66,7 +67,8 @@ async def run_turn(
     ctx.can_retry = attempt < int(policy["maximumAttempts"])
     token = bind(ctx)
     try:
-        task = asyncio.ensure_future(fn(*ctx.arguments))
+        turn = inbound_chain(ctx.info(), lambda: fn(*ctx.arguments))
+        task = asyncio.ensure_future(turn())
     except Exception as err:  # e.g. the arguments do not fit the function's signature
         return _failure(ctx, err, attempt, policy)
     finally:

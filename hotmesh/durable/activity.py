@@ -18,6 +18,7 @@ from typing import Any
 
 from hotmesh.durable import _registry
 from hotmesh.durable._errors_wire import error_to_wire
+from hotmesh.durable._interceptors import activity_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
 from hotmesh.durable._types import ActivityContext
@@ -93,7 +94,7 @@ async def execute_call(call: dict[str, Any], attempt: int) -> dict[str, Any]:
     token = _ACTIVITY.set(context)
     try:
         try:
-            result = await _invoke(fn, args, timeout)
+            result = await activity_chain(name, args, lambda: _invoke(fn, args, timeout))()
         finally:
             _ACTIVITY.reset(token)
     except _Overran:

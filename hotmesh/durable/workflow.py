@@ -26,6 +26,7 @@ from typing import Any, NoReturn, TypeVar
 from hotmesh.durable import _registry
 from hotmesh.durable._context import Done, TurnContext, current
 from hotmesh.durable._errors_wire import error_from_wire
+from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._stubs import (
     emit,
@@ -36,7 +37,7 @@ from hotmesh.durable._stubs import (
     search,
     trace,
 )
-from hotmesh.durable._types import Duration, RetryPolicy, WorkflowInfo, seconds
+from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
     CancelledFailure,
     DurableFatalError,
@@ -108,6 +109,19 @@ class ActivityProxy:
 
     def _call(self, name: str, args: list[Any]) -> Awaitable[Any]:
         ctx = current(f"activity {name!r}")
+        call = ActivityCall(name, args, {"headers": dict(self._headers)})
+        chain = outbound_chain(
+            call,
+            workflow_info(),
+            lambda: self._record(ctx, call.activity_name, call.args, call.options),
+        )
+        if chain is None:  # no interceptor: register now, at call time
+            return self._record(ctx, name, args, call.options)
+        return chain()
+
+    def _record(
+        self, ctx: TurnContext, name: str, args: list[Any], options: dict[str, Any]
+    ) -> Awaitable[Any]:
         index, recorded = ctx.claim("proxy", name)
         if recorded is not None:
             return _settle(recorded.out, self._retry, "activity", name)
@@ -124,7 +138,7 @@ class ActivityProxy:
             "activityId": f"-{ctx.workflow_id}-${name}{ctx.dimension}-{index}",
             "retry": policy,
             "timeout": self._timeout,
-            "headers": self._headers,
+            "headers": dict(options.get("headers") or {}),
         }
         return ctx.suspend(
             {
@@ -473,15 +487,7 @@ def uuid4() -> str:
 
 def workflow_info() -> WorkflowInfo:
     """The running workflow's id, name, task queue, namespace, dimension and can_retry."""
-    ctx = current("wf.workflow_info")
-    return WorkflowInfo(
-        ctx.workflow_id,
-        ctx.workflow_name,
-        ctx.task_queue,
-        ctx.namespace,
-        ctx.dimension,
-        ctx.can_retry,
-    )
+    return current("wf.workflow_info").info()
 
 
 @contextlib.asynccontextmanager
