@@ -72,9 +72,12 @@ class TurnContext:
     counter: int = 0
     registry: list[dict[str, Any]] = attrs.field(factory=list)
     non_cancellable: int = 0
-    #: ``wf.patched`` ids recorded in this generation, and those recorded by this turn.
+    #: ``wf.patched`` ids recorded in this generation.
     patches: set[str] = attrs.field(factory=set)
-    new_patches: dict[str, str] = attrs.field(factory=dict)
+    #: Markers this turn adds without suspending (patches, emits), sent with its answer.
+    new_markers: dict[str, Any] = attrs.field(factory=dict)
+    #: Publishes a quorum message for ``wf.emit`` (set by the worker that runs the turn).
+    publish: Any = None
     suspended: set[asyncio.Task[Any]] = attrs.field(factory=set)
 
     @property

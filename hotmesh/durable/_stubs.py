@@ -9,14 +9,12 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
-    "emit",
     "enrich",
     "entity",
     "exec_hook",
     "hook",
     "not_implemented",
     "search",
-    "trace",
 ]
 
 
@@ -36,8 +34,6 @@ def not_implemented(name: str) -> Callable[..., NoReturn]:
 
 hook = not_implemented("wf.hook")
 exec_hook = not_implemented("wf.exec_hook")
-emit = not_implemented("wf.emit")
 enrich = not_implemented("wf.enrich")
 search = not_implemented("wf.search")
 entity = not_implemented("wf.entity")
-trace = not_implemented("wf.trace")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from hotmesh.durable._context import TurnContext, bind, parse_markers, parse_patches, unbind
@@ -53,6 +53,7 @@ async def run_turn(
     fn: Callable[..., Any],
     namespace: str,
     serves: Callable[[str], bool],
+    publish: Callable[[dict[str, Any]], Awaitable[Any]] | None,
     message: WorkerMessage,
 ) -> dict[str, Any]:
     """The workflow worker's callback: one turn of ``fn`` for ``message``.
@@ -62,6 +63,7 @@ async def run_turn(
     recorded with the turn's answer (one hop less than the activity worker's round trip).
     """
     ctx = _context(fn.__name__, namespace, message)
+    ctx.publish = publish
     policy = merged_policy(ctx.start.get("retry"))
     attempt = int(message.metadata.get("try") or 0) + 1
     ctx.can_retry = attempt < int(policy["maximumAttempts"])
@@ -93,7 +95,7 @@ async def run_turn(
         except Exception as err:
             error = err
         else:
-            return {"data": {"done": True, "response": result, "marker": ctx.new_patches}}
+            return {"data": {"done": True, "response": result, "marker": ctx.new_markers}}
     if error is not None:
         return _failure(ctx, error, attempt, policy)
     lone = ctx.registry[0] if len(ctx.registry) == 1 else None
@@ -118,7 +120,7 @@ async def _inline(ctx: TurnContext, item: dict[str, Any]) -> dict[str, Any]:
         retry_call = {**call, "attemptOffset": 1, "notBefore": time.time() + first_retry}
         retry_item = {k: v for k, v in item.items() if k != "code"}
         return {"code": 591, "data": {**_echo(ctx), **retry_item, "call": retry_call}}
-    marker = {**ctx.new_patches, item["key"]: {"op": item["op"], "out": outcome}}
+    marker = {**ctx.new_markers, item["key"]: {"op": item["op"], "out": outcome}}
     return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
 
 
@@ -144,7 +146,7 @@ def _echo(ctx: TurnContext) -> dict[str, Any]:
         "done": False,
         "generation": ctx.generation,
         "arguments": ctx.arguments,
-        "marker": ctx.new_patches,
+        "marker": ctx.new_markers,
     }
 
 

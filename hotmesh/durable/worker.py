@@ -83,12 +83,16 @@ class Worker:
             )
         if activities is not None:
             _registry.register_activities(activities)
-        await _engines.engine_for(connection, namespace, lease=lease)
+        engine = await _engines.engine_for(connection, namespace, lease=lease)
         workers: list[dict[str, Any]] = [
             {
                 "topic": f"{queue}-{name}",
                 "callback": functools.partial(
-                    run_turn, workflow, namespace, _engines.served(connection, namespace)
+                    run_turn,
+                    workflow,
+                    namespace,
+                    _engines.served(connection, namespace),
+                    engine.pub_quorum,
                 ),
             }
         ]

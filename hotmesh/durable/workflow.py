@@ -29,13 +29,11 @@ from hotmesh.durable._errors_wire import error_from_wire
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._stubs import (
-    emit,
     enrich,
     entity,
     exec_hook,
     hook,
     search,
-    trace,
 )
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
@@ -446,7 +444,7 @@ def patched(change_id: str) -> bool:
         return True
     if ctx.replay:  # started before this code: stay on the old path
         return False
-    ctx.new_patches[f"-patch{ctx.dimension}-{change_id}-"] = "1"
+    ctx.new_markers[f"-patch{ctx.dimension}-{change_id}-"] = "1"
     ctx.patches.add(change_id)
     return True
 
@@ -454,6 +452,37 @@ def patched(change_id: str) -> bool:
 def deprecate_patch(change_id: str) -> None:
     """Mark ``change_id`` as no longer needed (no effect at run time)."""
     current("wf.deprecate_patch")
+
+
+async def emit(events: Mapping[str, Any], *, once: bool = True) -> bool:
+    """Publish each ``{topic: message}`` as a quorum message ``{"type": "user", "topic",
+    "message"}`` (``sub_quorum`` subscribers hear it; not durable).
+
+    With ``once`` (default) it takes a place in the history and is not repeated by later
+    turns (at-least-once if the process dies before the turn's answer is recorded).
+    """
+    ctx = current("wf.emit")
+    check_json(dict(events), "events of wf.emit")
+    if once:
+        index, recorded = ctx.claim("emit", "")
+        if recorded is not None:
+            return True
+        ctx.new_markers[ctx.key("emit", index)] = {"op": "", "out": True}
+    if ctx.publish is not None:
+        for topic, message in events.items():
+            await ctx.publish({"type": "user", "topic": topic, "message": message})
+    return True
+
+
+async def trace(attributes: Mapping[str, Any], *, once: bool = True) -> bool:
+    """Telemetry span with ``attributes``; returns False: no OpenTelemetry export is wired
+    to Durable yet (it still takes its place in the history with ``once``)."""
+    ctx = current("wf.trace")
+    if once:
+        index, recorded = ctx.claim("trace", "")
+        if recorded is None:
+            ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": False}
+    return False
 
 
 _SCALE = 10000.0

@@ -3,6 +3,7 @@ queues, activities from a module, headers."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -90,3 +91,30 @@ async def test_interrupt_child_failing_child_remote_and_module_activities(
     with pytest.raises(WorkflowFailed) as failed:
         await client.workflow.execute(failing_child, args=["direct"], task_queue=queue)
     assert failed.value.code == 598 and failed.value.type_name == "DurableFatalError"
+
+
+async def announcer(order: str) -> bool:
+    first = await wf.emit({"order.ready": {"order": order}})
+    traced = await wf.trace({"order": order})
+    await wf.sleep(0.1)  # a second turn replays the emit without repeating it
+    return first and not traced
+
+
+async def test_emit_publishes_once_per_execution(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(connection=connection, task_queue=queue, workflow=announcer)
+    engine = await client.get_hotmesh_client()
+    heard: list[Any] = []
+    done = asyncio.Event()
+
+    async def on_message(_topic: str, message: dict[str, Any]) -> None:
+        if message.get("topic") == "order.ready":
+            heard.append(message["message"])
+            done.set()
+
+    await engine.sub_quorum(on_message)
+    order = uuid.uuid4().hex
+    assert await client.workflow.execute(announcer, args=[order], task_queue=queue) is True
+    await asyncio.wait_for(done.wait(), 30)
+    assert [m for m in heard if m == {"order": order}] == [{"order": order}]
