@@ -76,6 +76,8 @@ class TurnContext:
     patches: set[str] = attrs.field(factory=set)
     #: Markers this turn adds without suspending (patches, emits), sent with its answer.
     new_markers: dict[str, Any] = attrs.field(factory=dict)
+    #: The job data as the turn began (search fields ``_name``, ``entity``...).
+    data: dict[str, Any] = attrs.field(factory=dict)
     #: Publishes a quorum message for ``wf.emit`` (set by the worker that runs the turn).
     publish: Any = None
     suspended: set[asyncio.Task[Any]] = attrs.field(factory=set)
@@ -117,6 +119,12 @@ class TurnContext:
                 f"{kind}:{op}" if op else kind,
             )
         return index, recorded
+
+    def field(self, name: str) -> Any:
+        """A job data field as this turn sees it (including what it wrote itself)."""
+        if name in self.new_markers:
+            return self.new_markers[name]
+        return self.data.get(name)
 
     def check_cancelled(self) -> None:
         """Raise :class:`CancelledFailure` if the workflow was cancelled (outside a

@@ -9,12 +9,9 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
-    "enrich",
-    "entity",
     "exec_hook",
     "hook",
     "not_implemented",
-    "search",
 ]
 
 
@@ -34,6 +31,3 @@ def not_implemented(name: str) -> Callable[..., NoReturn]:
 
 hook = not_implemented("wf.hook")
 exec_hook = not_implemented("wf.exec_hook")
-enrich = not_implemented("wf.enrich")
-search = not_implemented("wf.search")
-entity = not_implemented("wf.entity")

@@ -46,6 +46,7 @@ def _context(fn_name: str, namespace: str, message: WorkerMessage) -> TurnContex
     context.replay = parse_markers(recorded, context.dimension)
     context.patches = parse_patches(recorded, context.dimension)
     context.cancelled = "-cancelled-" in recorded
+    context.data = recorded
     return context
 
 

@@ -28,12 +28,10 @@ from hotmesh.durable._context import Done, TurnContext, current
 from hotmesh.durable._errors_wire import error_from_wire
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
+from hotmesh.durable._sessions import enrich, entity, search
 from hotmesh.durable._stubs import (
-    enrich,
-    entity,
     exec_hook,
     hook,
-    search,
 )
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (

@@ -76,3 +76,63 @@ async def test_expire_sets_how_long_a_finished_workflow_stays(
         await asyncio.sleep(0.1)
     else:
         raise AssertionError("the finished workflow never expired")
+
+
+async def documents() -> dict[str, Any]:
+    s = await wf.search()
+    new = await s.set({"custom1": "durable", "custom2": 55})
+    await wf.sleep(0.1)  # the next turn replays every operation above from the history
+    counter = await s.incr("counter", 11)
+    multer = await s.mult("multer", 12)
+    multer = await s.mult("multer", 10)
+    await wf.enrich({"jimbo": "jones"})
+    values = await s.mget("custom1", "custom2", "jimbo", "nope")
+    e = await wf.entity()
+    await e.set({"user": {"name": "Ada"}, "tags": []})
+    await e.merge({"user": {"age": 36}})
+    await e.append("tags", "b")
+    await e.prepend("tags", "a")
+    await e.increment("metrics.count", 2)
+    await wf.sleep(0.1)
+    flag = await e.toggle("metrics.flag")
+    kept = await e.set_if_not_exists("user.name", "Bob")
+    await e.delete("user.age")
+    return {
+        "new": new,
+        "counter": counter,
+        "multer": multer,
+        "values": values,
+        "flag": flag,
+        "kept": kept,
+        "entity": await e.get(),
+        "name": await e.get("user.name"),
+    }
+
+
+async def test_search_fields_and_entity_document(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await Worker.create(connection=connection, task_queue=queue, workflow=documents)
+    handle = await client.workflow.start(documents, task_queue=queue, search={"fred": "flint"})
+    result = await handle.result(timeout=30)
+    assert result == {
+        "new": 2,
+        "counter": 11.0,
+        "multer": 120.0,
+        "values": ["durable", "55", "jones", ""],
+        "flag": True,
+        "kept": "Ada",
+        "entity": {
+            "user": {"name": "Ada"},
+            "tags": ["a", "b"],
+            "metrics": {"count": 2, "flag": True},
+        },
+        "name": "Ada",
+    }
+    assert await handle.query("fred", "custom2", "counter", "multer") == {
+        "fred": "flint",
+        "custom2": "55",
+        "counter": "11",
+        "multer": "120",
+    }
+    assert (await handle.state())["entity"]["metrics"] == {"count": 2, "flag": True}
