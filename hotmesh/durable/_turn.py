@@ -16,6 +16,7 @@ from hotmesh.durable._payload import check_json
 from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
 from hotmesh.durable.activity import Retryable, execute_call, runs_here
 from hotmesh.durable.errors import DurableError, DurableSuspend
+from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.types import WorkerMessage
 
 __all__ = ["run_turn"]
@@ -172,6 +173,8 @@ def _failure(
     code = getattr(error, "code", None)
     if isinstance(error, DurableError) and code in FINAL_CODES:
         return {"code": code, "data": {"done": True, "error": error_to_wire(error)}}
+    if isinstance(error, PayloadError | ConfigError):  # bad input: the same on every retry
+        return {"code": 598, "data": {"done": True, "error": error_to_wire(error, 598)}}
     if attempt < int(policy["maximumAttempts"]):
         log.info(
             "workflow turn failed; retrying",
