@@ -399,7 +399,7 @@ class HotMesh:
         """Called by the engine when a job completes (or emits)."""
         metadata = output.metadata
         ngn = metadata.get("ngn")
-        if final and ngn:
+        if ngn:  # a pubsub resolves with the first state published: interim or final
             if ngn == self.guid:
                 self._deliver(output)
             elif self._engine_backend is not None:
@@ -407,7 +407,7 @@ class HotMesh:
         publishes = await self._publishes(str(metadata.get("tpc", "")))
         if publishes and self._engine_backend is not None:
             await self._engine_backend.sub.publish(
-                f"{publishes}.{metadata.get('jid')}", output.to_dict()
+                f"{publishes}.{metadata.get('jid')}", {"topic": publishes, **output.to_dict()}
             )
 
     async def _publishes(self, topic: str) -> str | None:
@@ -434,15 +434,20 @@ class HotMesh:
                 del self._early[jid]
 
     async def sub(self, topic: str, callback: JobCallback) -> None:
-        """Receive job results published to ``topic`` (``<publishes>.<job id>``).
+        """Receive the results and interim (``emit``) states of every job of the graph that
+        ``publishes`` ``topic``, or of one job with ``"<publishes>.<job id>"``.
+
+        The callback gets ``(publishes topic, JobOutput)``, as the reference passes it.
 
         Example:
-            >>> await hm.sub(f"order.fulfilled.{job_id}", on_done)  # doctest: +SKIP
+            >>> await hm.sub("order.fulfilled", on_any_order)  # doctest: +SKIP
+            >>> await hm.sub(f"order.fulfilled.{job_id}", on_one_order)  # doctest: +SKIP
         """
         await self._subscribe(topic, callback, pattern=False)
 
     async def psub(self, pattern: str, callback: JobCallback) -> None:
-        """Receive job results on every topic matching the glob ``pattern``.
+        """Receive job results on every channel (``<publishes>.<job id>``) matching the glob
+        ``pattern``; the callback gets ``(publishes topic, JobOutput)``.
 
         Unlike the reference, this works on Postgres: ``psub("order.fulfilled.*", cb)``.
         """
@@ -459,14 +464,18 @@ class HotMesh:
     async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
         backend = self._any_backend()
 
-        async def relay(t: str, message: dict[str, Any]) -> None:
+        async def relay(channel: str, message: dict[str, Any]) -> None:
+            published = str(message.get("topic") or channel)
+            if not pattern and topic not in (channel, published):
+                return  # a longer topic that merely starts with ``topic``
             output = JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {}))
-            result = callback(t, output)
+            result = callback(published, output)
             if result is not None:
                 await result
 
-        subscribe = backend.sub.psubscribe if pattern else backend.sub.subscribe
-        self._subs[(topic, pattern)] = await subscribe(topic, relay)
+        # ``sub(t)`` hears channel ``t`` itself and every job channel ``t.<job id>``.
+        glob = topic if pattern else _glob_escape(topic) + "*"
+        self._subs[(topic, pattern)] = await backend.sub.psubscribe(glob, relay)
 
     async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
         handle = self._subs.pop((topic, pattern), None)
@@ -488,7 +497,7 @@ class HotMesh:
         """
         status = await self._store().get_status(job_id)
         if status is None:
-            raise JobNotFound(f"job {job_id} not found", value=job_id)
+            raise JobNotFound(value=job_id)
         return int(status)
 
     async def get_state(self, topic: str, job_id: str) -> JobOutput:
@@ -499,14 +508,14 @@ class HotMesh:
         """
         job = await self._store().get_job(job_id)
         if job is None:
-            raise JobNotFound(f"{job_id} Not Found", value=job_id)
+            raise JobNotFound(value=job_id)
         return job_output(job.state, job.semaphore)
 
     async def export(self, job_id: str) -> JobExport:
         """The job's full record, with every activity's state by dimension."""
         job = await self._store().get_job(job_id)
         if job is None:
-            raise JobNotFound(f"job {job_id} not found", value=job_id)
+            raise JobNotFound(value=job_id)
         output = job_output(job.state, job.semaphore)
         process: dict[str, Any] = {"metadata": output.metadata, "data": output.data}
         activities = []
@@ -659,3 +668,8 @@ def _parse_error(err: Any) -> dict[str, Any]:
     except ValueError:
         return {"message": str(err)}
     return value if isinstance(value, dict) else {"message": str(value)}
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` as a glob matching only itself (``*``, ``?`` and ``[`` bracketed)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

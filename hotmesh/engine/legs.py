@@ -15,6 +15,7 @@ from typing import Any
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import (
     Activity,
+    ActivityRetry,
     AwaitActivity,
     CycleActivity,
     Graph,
@@ -24,7 +25,6 @@ from hotmesh.engine.model import (
     TriggerActivity,
     WorkerActivity,
 )
-from hotmesh.engine.model import RetryPolicy as ActivityRetry
 from hotmesh.engine.state import build_context, dad_at_depth
 from hotmesh.engine.steps import (
     Step,
@@ -46,7 +46,7 @@ SIGNAL_TTL = 3600.0
 MAX_SEEN = 64
 #: Worker messages may be delivered this often (crash loops); the worker's own retry
 #: policy decides how often a failing callback is retried.
-WORKER_DELIVERY = RetryPolicy(max_attempts=50)
+WORKER_DELIVERY = RetryPolicy(maximum_attempts=50)
 
 
 def guid(size: int = 22) -> str:
@@ -57,14 +57,8 @@ def guid(size: int = 22) -> str:
 def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:
     """An activity ``retry`` block as workers receive it (``{"500": [3], ...}``)."""
     out: dict[str, Any] = {code: [count] for code, count in policy.per_code.items()}
-    for name, value in (
-        ("maximumAttempts", policy.maximum_attempts),
-        ("backoffCoefficient", policy.backoff_coefficient),
-        ("maximumInterval", policy.maximum_interval),
-        ("initialInterval", policy.initial_interval),
-    ):
-        if value is not None:
-            out[name] = value
+    if policy.backoff is not None:
+        out.update(policy.backoff.to_camel())
     return out
 
 
@@ -319,14 +313,16 @@ class StepPlanner:
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
         elif status == "error":
-            this.setdefault("output", {})["metadata"] = {"err": error_text(data)}
+            this.setdefault("output", {})["metadata"] = {"err": error_text(data, code)}
             this["output"]["data"] = data
         else:
             this["output"] = {"data": data, "metadata": this.get("output", {}).get("metadata", {})}
         index = int(own.get("n2", 0))
         children = next_transitions(graph, activity, context, code)
         if status == "error" and not children:
-            set_job_error(step, context["metadata"], {**data, "is_stream_error": True})
+            set_job_error(
+                step, context["metadata"], {"code": code, **data, "is_stream_error": True}
+            )
             step.error = data
         apply_job_maps(activity, context, step)
         pending = status == "pending"

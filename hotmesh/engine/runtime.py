@@ -245,7 +245,7 @@ class Engine(StepPlanner):
             )
             await self._finish(result.state, result.semaphore or 0)
         elif resolve(trigger.emit, context) is True or step.emit:
-            await self._notify(job_output(step.state, semaphore), False)
+            await self._emit(job_output(step.state, semaphore))
         return jid
 
     # -- processing messages ----------------------------------------------------------------
@@ -325,7 +325,15 @@ class Engine(StepPlanner):
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
             snapshot = {META: metadata, **{data_key(k): v for k, v in context["data"].items()}}
-            await self._notify(job_output(snapshot, result.semaphore or 0), False)
+            await self._emit(job_output(snapshot, result.semaphore or 0))
+
+    async def _emit(self, output: JobOutput) -> None:
+        """Publish a running job's interim state (``emit: true``): to its subscribers and
+        pubsub waiter, and to an awaiting parent as a pending (202) result."""
+        metadata = output.metadata
+        if metadata.get("pj") and not metadata.get("px"):
+            await self._send_parent_result(metadata, output.data, 202, "pending", event=guid())
+        await self._notify(output, False)
 
     # -- children, signals, interrupts -----------------------------------------------------
 
@@ -372,11 +380,12 @@ class Engine(StepPlanner):
         data: Mapping[str, Any],
         code: int,
         status: str,
+        event: str | None = None,
     ) -> None:
         body = {
             "jid": metadata.get("pj"), "gid": metadata.get("pg"), "aid": metadata.get("pa"),
             "dad": metadata.get("pd"), "data": dict(data), "code": code, "status": status,
-            "guid": f"result:{metadata.get('jid')}:{status}",
+            "guid": event or f"result:{metadata.get('jid')}:{status}",
         }  # fmt: skip
         await self.backend.stream.publish([engine_message("result", str(body["jid"]), body)])
 
@@ -554,7 +563,7 @@ class Engine(StepPlanner):
         """Stop a running job: mark it interrupted, drop its pending messages, notify."""
         job = await self.store.get_job(job_id)
         if job is None or job.semaphore <= 0:
-            raise JobNotFound(f"job {job_id} is not running", value=job_id)
+            raise JobNotFound(f"Job {job_id} is not running", value=job_id)
         metadata = dict(job.state.get(META, {}))
         state: dict[str, Any] = {}
         if throw:

@@ -134,9 +134,22 @@ def record(
     return value
 
 
-def error_text(error: Mapping[str, Any]) -> str:
-    """The job ``err`` field: the error as JSON text (as the reference stores it)."""
-    return json.dumps(dict(error), separators=(",", ":"), default=str)
+def error_text(error: Mapping[str, Any], code: int | None = None) -> str:
+    """An error as the JSON text the reference stores (the job's and an activity's ``err``).
+
+    Keys come in the reference's order: ``message``, ``code``, then the rest as given;
+    ``code`` (the response's code) fills in a missing ``code``.
+
+    Example:
+        >>> error_text({"reason": "no account", "message": "invalid"}, 402)
+        '{"message":"invalid","code":402,"reason":"no account"}'
+    """
+    fields = dict(error)
+    if code is not None:
+        fields.setdefault("code", code)
+    ordered: dict[str, Any] = {k: fields[k] for k in ("message", "code") if k in fields}
+    ordered.update(fields)  # the rest keep their order; message and code keep their place
+    return json.dumps(ordered, separators=(",", ":"), default=str)
 
 
 def set_job_error(step: Step, metadata: dict[str, Any], error: Mapping[str, Any]) -> None:

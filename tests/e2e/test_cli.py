@@ -237,7 +237,7 @@ def test_throttle_pauses_and_resumes_a_topic(shop: Shop) -> None:
         (["pubsub", "order.placed", "[1, 2]"], 1, "error: the job data must be a JSON object"),
         (["pub", "no.such.topic", "{}"], 1, "error: no graph of app "),
         (["pubsub", "order.placed", '{"total": 1}'], 1, "error: input for 'order.placed' is"),
-        (["status", "no-such-job"], 1, "error: job no-such-job not found"),
+        (["status", "no-such-job"], 1, "error: Job no-such-job not found"),
         (["deploy", "no/such/app.yaml"], 1, "error: cannot read no/such/app.yaml: no such file"),
         (["throttle", "-2"], 2, "error: SECONDS must be >= 0, or -1 to pause"),
         (["pub"], 2, "error: Missing argument 'TOPIC'. (see 'hotmesh pub --help')"),
