@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from hotmesh import roles, serializer
+from hotmesh._job_reads import JobReads
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
@@ -18,7 +19,7 @@ from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
-from hotmesh.types import JobExport, JobOutput
+from hotmesh.types import JobOutput
 from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
@@ -29,7 +30,7 @@ JobCallback = Callable[[str, JobOutput], Awaitable[None] | None]
 _EARLY_TTL = 30.0
 
 
-class HotMesh:
+class HotMesh(JobReads):
     """A point of presence: an engine, workers, or both, for one app.
 
     Example:
@@ -506,34 +507,8 @@ class HotMesh:
         Raises:
             JobNotFound: no live job has this id.
         """
-        job = await self._store().get_job(job_id)
-        if job is None:
-            raise JobNotFound(value=job_id)
+        job = await self._job(job_id)
         return job_output(job.state, job.semaphore)
-
-    async def export(self, job_id: str) -> JobExport:
-        """The job's full record, with every activity's state by dimension."""
-        job = await self._store().get_job(job_id)
-        if job is None:
-            raise JobNotFound(value=job_id)
-        output = job_output(job.state, job.semaphore)
-        process: dict[str, Any] = {"metadata": output.metadata, "data": output.data}
-        activities = []
-        for key, value in sorted(job.state.items()):
-            if not key.startswith("a/"):
-                continue
-            aid, _, dims = key[2:].partition(",")
-            node = process
-            for segment in dims.split(","):
-                node = node.setdefault(segment, {})
-            node[aid] = {"input": value.get("input", {}), "output": value.get("output", {}),
-                         "hook": value.get("hook", {})}  # fmt: skip
-            activities.append(
-                {"name": aid, "dimension": "/".join(dims.split(",")),
-                 "input": value.get("input", {}).get("data"),
-                 "output": value.get("output", {}).get("data")}
-            )  # fmt: skip
-        return JobExport(status=str(job.semaphore), process=process, activities=activities)
 
     async def interrupt(
         self,

@@ -313,7 +313,8 @@ class StepPlanner:
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
         elif status == "error":
-            this.setdefault("output", {})["metadata"] = {"err": error_text(data, code)}
+            output = this.setdefault("output", {})
+            output["metadata"] = {**output.get("metadata", {}), "err": error_text(data, code)}
             this["output"]["data"] = data
         else:
             this["output"] = {"data": data, "metadata": this.get("output", {}).get("metadata", {})}

@@ -46,6 +46,7 @@ from hotmesh.engine.stats import (
 from hotmesh.engine.steps import (
     ENGINE_STREAM,
     Step,
+    answer_message,
     apply_job_maps,
     engine_message,
     error_text,
@@ -388,6 +389,12 @@ class Engine(StepPlanner):
             "guid": event or f"result:{metadata.get('jid')}:{status}",
         }  # fmt: skip
         await self.backend.stream.publish([engine_message("result", str(body["jid"]), body)])
+
+    async def add(self, message: Mapping[str, Any]) -> int:
+        """Enqueue a raw worker answer (``HotMesh.add``); return its message id."""
+        answer = answer_message(message, guid())
+        [msg_id] = await self.backend.stream.publish([answer])
+        return int(msg_id)
 
     async def signal(self, topic: str, data: Mapping[str, Any], status: str, code: int) -> int:
         """Deliver ``data`` to the hook waiting on ``topic``; return the message id."""

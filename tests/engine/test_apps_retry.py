@@ -106,7 +106,7 @@ async def test_calc_timeout_subscribe_export_scrub(mesh: MeshFactory, app_id: st
     assert output.data == {"result": 5} and output.metadata["jid"] == jid
     state = await hm.get_state("calculate", jid)
     assert state.data["result"] == 5 and await hm.get_status(jid) == 0
-    export = await hm.export(jid)
+    export = await hm.export(jid, enrich_inputs=True)
     assert export.dependencies == [] and "calculate" in export.process["0"]
     assert {a["name"] for a in export.activities} == {"calculate", "operate"}
     assert all({"name", "dimension", "input"} <= set(a) for a in export.activities)

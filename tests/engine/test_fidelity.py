@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, WorkerMessage
-from hotmesh.errors import JobNotFound
+from hotmesh.errors import ConfigError, JobNotFound
 from hotmesh.types import JobOutput
 from tests.engine._app_files import eventually
 from tests.engine.conftest import MeshFactory, app_yaml
@@ -315,3 +315,145 @@ async def test_job_not_found_messages_start_with_job(mesh: MeshFactory, app_id: 
 
 def test_job_not_found_default_message() -> None:
     assert str(JobNotFound(value="H1")) == "Job H1 not found"
+
+
+# -- export options, get_raw, get_query_state, add, mdn -------------------------------------
+
+
+async def test_export_options_and_started_at(mesh: MeshFactory, app_id: str) -> None:
+    hm = await mesh([("order.process", fulfil)])
+    await hm.deploy(app_yaml(SEED, app_id))
+    await hm.activate("1")
+    out = await hm.pubsub("order.placed", {"id": "E-1"}, timeout=10)
+    plain = await hm.export(out.job_id)
+    assert [a["name"] for a in plain.activities] == ["t1", "w1"]  # by start time
+    for entry in plain.activities:
+        assert entry["started_at"].endswith("Z") and entry["completed_at"] >= entry["started_at"]
+        assert entry["duration_ms"] >= 0 and entry["error"] is None and "input" not in entry
+    assert plain.activities[1]["output"] == {"orderId": "E-1"}
+    enriched = await hm.export(out.job_id, enrich_inputs=True)
+    assert enriched.activities[1]["input"] == {"id": "E-1"}
+    allowed = await hm.export(out.job_id, allow=["status", "activities"], block=["activities"])
+    assert allowed.to_dict() == {"status": "0"}
+    assert allowed.process == {} and allowed.activities == []
+    shape = await hm.export(out.job_id, values=False)
+    assert shape.process["data"] == {} and shape.process["metadata"]["jid"] == "E-1"
+    assert shape.process["0"]["0"]["w1"]["output"]["data"] == {}
+    assert all(a["output"] == {} for a in shape.activities)
+    with pytest.raises(ConfigError, match="'timeline'"):
+        await hm.export(out.job_id, allow=["timeline"])
+
+
+async def test_get_raw_and_get_query_state(mesh: MeshFactory, app_id: str) -> None:
+    hm = await mesh([("order.process", fulfil)])
+    await hm.deploy(app_yaml(SEED, app_id))
+    await hm.activate("1")
+    extended = {"search": {"color": "red", "size": 3}, "marker": {"-vip-": True}}
+    jid = await hm.pub("order.placed", {"id": "Q-1"}, extended=extended)
+
+    async def done() -> bool:
+        return await hm.get_status(jid) == 0
+
+    await eventually(done, timeout=10)
+    raw = await hm.get_raw(jid)
+    assert raw[":"] == 0 and raw["_color"] == "red" and raw["-vip-"] == "true"
+    assert raw["meta"]["jid"] == "Q-1"
+    fields = await hm.get_query_state(jid, ["color", "size", '"-vip-"', "nope"])
+    assert fields == {"color": "red", "size": "3", "-vip-": "true", "nope": None}
+    with pytest.raises(JobNotFound, match=r"^Job nope not found"):
+        await hm.get_raw("nope")
+
+
+DEF_V3 = """
+app:
+  id: {APP}
+  version: '1'
+  graphs:
+    - subscribes: def.test
+      expire: 120
+      activities:
+        t1:
+          type: trigger
+        a1:
+          type: worker
+          topic: work.do
+          job:
+            maps:
+              percentage: '{$self.output.data.percentage}'
+        a202:
+          type: hook
+          job:
+            maps:
+              interim: '{a1.output.data.percentage}'
+        a200:
+          type: hook
+          job:
+            maps:
+              final: '{a1.output.data.percentage}'
+      transitions:
+        t1:
+          - to: a1
+        a1:
+          - to: a202
+            conditions:
+              code: 202
+          - to: a200
+            conditions:
+              code: 200
+"""
+
+
+async def test_add_sends_a_later_answer_after_a_pending_one(mesh: MeshFactory, app_id: str) -> None:
+    """§6.5 def v3: the worker answers 202; its 200 answer comes later through ``add``."""
+    asked: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+
+    async def work(message: WorkerMessage) -> dict[str, Any]:
+        asked.put_nowait(dict(message.metadata))
+        return {"status": "pending", "code": 202, "data": {"percentage": 49}}
+
+    hm = await mesh([("work.do", work)])
+    await hm.deploy(app_yaml(DEF_V3, app_id))
+    await hm.activate("1")
+    waiting = asyncio.create_task(hm.pubsub("def.test", {}, timeout=10))
+    metadata = await asyncio.wait_for(asked.get(), 10)
+    jid = str(metadata["jid"])
+
+    async def interim() -> bool:
+        return "interim" in (await hm.get_state("def.test", jid)).data
+
+    await eventually(interim, timeout=10)
+    answer = {"metadata": metadata, "status": "success", "data": {"percentage": 99}}
+    assert isinstance(await hm.add(answer), int)
+    out = await waiting
+    assert out.data == {"percentage": 99, "interim": 49, "final": 99}
+    assert out.metadata["js"] == 0
+    with pytest.raises(ConfigError, match="jid"):
+        await hm.add({"metadata": {}, "data": {}})
+
+
+async def test_mdn_stats_report_the_median(mesh: MeshFactory, app_id: str) -> None:
+    app = """
+app:
+  id: {APP}
+  version: '1'
+  graphs:
+    - subscribes: sale.made
+      activities:
+        t1:
+          type: trigger
+          stats:
+            key: shop
+            measures:
+              - measure: mdn
+                target: '{t1.input.data.price}'
+"""
+    hm = await mesh()
+    await hm.deploy(app_yaml(app, app_id))
+    await hm.activate("1")
+    for price in (8, 1, 4, 1, "n/a"):  # a value that is no number is not counted
+        await hm.pub("sale.made", {"price": price})
+    stats = await hm.get_stats("sale.made", {"range": "1h", "end": "NOW"})
+    assert stats["count"] == 5
+    assert stats["measures"] == [{"target": "mdn:price", "type": "mdn", "value": 2.5}]
+    [busy] = [seg for seg in stats["segments"] if seg["count"]]
+    assert busy["measures"] == stats["measures"]
