@@ -1,5 +1,5 @@
-"""The facade's job reads and raw answers: ``export``, ``get_raw``, ``get_query_state``,
-``add`` (mixed into :class:`hotmesh.HotMesh`)."""
+"""The facade's job reads, raw answers and escalations: ``export``, ``get_raw``,
+``get_query_state``, ``add``, ``escalations`` (mixed into :class:`hotmesh.HotMesh`)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 
 from hotmesh.engine.runtime import Engine
 from hotmesh.errors import JobNotFound
+from hotmesh.escalations import Escalations
 from hotmesh.exporter import export_job, query_state, raw_state
 from hotmesh.spi import JobRecord
 from hotmesh.types import JobExport
@@ -23,6 +24,15 @@ class JobReads:
 
     def _require_engine(self) -> Engine:
         raise NotImplementedError
+
+    @property
+    def escalations(self) -> Escalations:
+        """The app's escalations (human-in-the-loop work items; see :mod:`hotmesh.escalations`).
+
+        Example:
+            >>> pending = await hm.escalations.list(role="approver")  # doctest: +SKIP
+        """
+        return Escalations(self._store())
 
     async def export(
         self,

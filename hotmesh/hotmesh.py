@@ -100,6 +100,7 @@ class HotMesh(JobReads):
             backend = await self._connect(engine_cfg.connection, cache)
             self._engine_backend = backend
             self.engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=self._notify)
+            self.engine.namespace = self.config.namespace
             await backend.sub.subscribe(f"$ngn.{self.guid}", self._on_result)
             if not engine_cfg.readonly:
                 self._router = Router(

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from hotmesh.engine.escalations import escalation_row
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import (
     Activity,
@@ -263,6 +264,13 @@ class StepPlanner:
                     },
                 )
             )
+            if activity.escalation:
+                row = escalation_row(
+                    activity.escalation, context, signal_key=str(expected),
+                    topic=activity.hook_topic, job_id=jid, app_id=context["metadata"]["app"],
+                )  # fmt: skip
+                if row is not None:
+                    step.after.append(("escalate", row))
         record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key)
 
     def _interrupt_leg1(
@@ -312,6 +320,9 @@ class StepPlanner:
             this["hook"] = {"data": data}
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
+                if isinstance(activity, HookActivity) and activity.escalation:
+                    waited = str(own["hook_key"])[len(activity.hook_topic or "") + 1 :]
+                    step.after.append(("expire_escalation", {"signal_key": waited}))
         elif status == "error":
             output = this.setdefault("output", {})
             output["metadata"] = {**output.get("metadata", {}), "err": error_text(data, code)}

@@ -91,6 +91,8 @@ class Engine(StepPlanner):
         self.version_gate = asyncio.Event()
         self.version_gate.set()
         self._signal_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        #: The namespace escalation rows are filed under (the facade sets its own).
+        self.namespace = "hmsh"
 
     # -- versions -------------------------------------------------------------------------
 
@@ -495,7 +497,7 @@ class Engine(StepPlanner):
             return
         scope = {"$self": {"hook": {"data": body.get("data")}}, "$hook": {"data": body.get("data")}}
         actual = resolve(rules[0].actual, scope) if rules[0].match else None
-        key = f"{topic}:{actual}"
+        key = str(body.get("key") or f"{topic}:{actual}")  # an escalation names its key
         target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
         if target is None:
             await self.backend.stream.ack([message])  # parked until the hook registers
@@ -548,6 +550,10 @@ class Engine(StepPlanner):
                 await self.backend.stream.publish([engine_message("webhook", "", parked)])
         elif action == "forget_hook_key" and args.get("key"):
             await self.store.delete_hook(str(args["key"]))
+        elif action == "escalate":  # idempotent: one row per signal key
+            await self.store.create_escalation({**args, "namespace": self.namespace})
+        elif action == "expire_escalation":  # the hook's timer won
+            await self.store.expire_escalation(str(args["signal_key"]))
         elif action == "interrupt":
             jid = args.pop("jid")
             try:

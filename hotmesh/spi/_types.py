@@ -16,6 +16,7 @@ from hotmesh.spi._duration import seconds
 
 __all__ = [
     "DeadLetter",
+    "EscalationResult",
     "JobRecord",
     "OutgoingMessage",
     "RetryPolicy",
@@ -216,3 +217,26 @@ class StepResult:
     semaphore: int | None = None
     message_ids: list[int] = field(factory=list)
     state: dict[str, JSON] | None = None
+
+
+@define(frozen=True)
+class EscalationResult:
+    """The outcome of claiming, releasing or finishing an escalation row.
+
+    Attributes:
+        ok: whether the change was made.
+        entry: the row after the change (``ok``), else None.
+        reason: why not (``ok`` False): ``not-found``, ``conflict`` (claimed by someone
+            else), ``wrong-assignee`` (release), ``already-resolved``,
+            ``already-cancelled``, ``already-expired``.
+        is_extension: a claim by the row's current assignee (it extends their window).
+
+    Example:
+        >>> EscalationResult(ok=False, reason="not-found").entry is None
+        True
+    """
+
+    ok: bool
+    entry: dict[str, JSON] | None = None
+    reason: str | None = None
+    is_extension: bool = False
