@@ -13,6 +13,8 @@ from hotmesh.errors import ConfigError, JobNotFound
 from hotmesh.types import JobOutput
 from tests.engine._app_files import eventually
 from tests.engine.conftest import MeshFactory, app_yaml
+from tests.engine.test_seed import SEED as ORDER_SEED
+from tests.engine.test_seed import process
 
 # A child that emits its interim state after w1, then waits for a signal; a parent that
 # awaits it and routes the pending (202) and final (200) results to different activities.
@@ -214,31 +216,10 @@ async def test_job_error_keys_in_reference_order(mesh: MeshFactory, app_id: str)
 
 # -- sub/psub topics --------------------------------------------------------------------------
 
-SEED = """
-app:
-  id: {APP}
-  version: '1'
-  graphs:
-    - subscribes: order.placed
-      publishes: order.fulfilled
-      expire: 60
-      activities:
-        t1:
-          type: trigger
-          stats:
-            id: '{t1.input.data.id}'
-        w1:
-          type: worker
-          topic: order.process
-          input:
-            maps:
-              id: '{t1.output.data.id}'
-          job:
-            maps:
-              orderId: '{w1.output.data.orderId}'
-      transitions:
-        t1:
-          - to: w1
+# the seed app publishing `order.fulfilled`, and a second graph whose topic extends it
+SEED = (
+    ORDER_SEED.replace("order.done", "order.fulfilled")
+    + """
     - subscribes: order.placed.express
       publishes: order.fulfilled.express
       expire: 60
@@ -247,14 +228,11 @@ app:
           type: trigger
       transitions: {}
 """
-
-
-async def fulfil(message: WorkerMessage) -> dict[str, Any]:
-    return {"data": {"orderId": message.data["id"]}}
+)
 
 
 async def test_sub_topic_receives_every_job_of_the_graph(mesh: MeshFactory, app_id: str) -> None:
-    hm = await mesh([("order.process", fulfil)])
+    hm = await mesh([("order.process", process)])
     await hm.deploy(app_yaml(SEED, app_id))
     await hm.activate("1")
     every: list[tuple[str, str]] = []
@@ -294,7 +272,7 @@ async def test_sub_topic_receives_every_job_of_the_graph(mesh: MeshFactory, app_
 
 
 async def test_job_not_found_messages_start_with_job(mesh: MeshFactory, app_id: str) -> None:
-    hm = await mesh([("order.process", fulfil)])
+    hm = await mesh([("order.process", process)])
     await hm.deploy(app_yaml(SEED, app_id))
     await hm.activate("1")
     calls = [
@@ -321,7 +299,7 @@ def test_job_not_found_default_message() -> None:
 
 
 async def test_export_options_and_started_at(mesh: MeshFactory, app_id: str) -> None:
-    hm = await mesh([("order.process", fulfil)])
+    hm = await mesh([("order.process", process)])
     await hm.deploy(app_yaml(SEED, app_id))
     await hm.activate("1")
     out = await hm.pubsub("order.placed", {"id": "E-1"}, timeout=10)
@@ -330,7 +308,7 @@ async def test_export_options_and_started_at(mesh: MeshFactory, app_id: str) -> 
     for entry in plain.activities:
         assert entry["started_at"].endswith("Z") and entry["completed_at"] >= entry["started_at"]
         assert entry["duration_ms"] >= 0 and entry["error"] is None and "input" not in entry
-    assert plain.activities[1]["output"] == {"orderId": "E-1"}
+    assert plain.activities[1]["output"] == {"orderId": "E-1", "status": "fulfilled"}
     enriched = await hm.export(out.job_id, enrich_inputs=True)
     assert enriched.activities[1]["input"] == {"id": "E-1"}
     allowed = await hm.export(out.job_id, allow=["status", "activities"], block=["activities"])
@@ -345,7 +323,7 @@ async def test_export_options_and_started_at(mesh: MeshFactory, app_id: str) -> 
 
 
 async def test_get_raw_and_get_query_state(mesh: MeshFactory, app_id: str) -> None:
-    hm = await mesh([("order.process", fulfil)])
+    hm = await mesh([("order.process", process)])
     await hm.deploy(app_yaml(SEED, app_id))
     await hm.activate("1")
     extended = {"search": {"color": "red", "size": 3}, "marker": {"-vip-": True}}
