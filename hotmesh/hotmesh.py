@@ -76,7 +76,9 @@ class HotMesh(JobReads):
 
         Takes a :class:`~hotmesh.config.HotMeshConfig`, a mapping, or keywords:
         ``app_id``, ``engine={"connection": ...}``, ``workers=[{"topic", "connection",
-        "callback", "retry"?}]``, ``namespace``, ``guid``, ``log_level``.
+        "callback", "retry"?}]``, ``namespace``, ``guid``, ``log_level``. A worker's
+        ``retry`` is a :class:`~hotmesh.RetryPolicy` or a mapping of its fields
+        (``{"maximum_attempts": 5, "maximum_interval": "30s"}``).
 
         Raises:
             ConfigError: the configuration is invalid (the message names the field).
