@@ -190,6 +190,9 @@ def test_pub_then_status_state_and_export(shop: Shop) -> None:
     assert export["status"] == "0"
     assert sorted(a["name"] for a in export["activities"]) == ["fulfil", "placed"]
     assert export["process"]["data"]["orderId"] == "ORD-P1"
+    assert all("input" not in a and a["started_at"] for a in export["activities"])
+    enriched = json.loads(_ok(shop.run("export", "ORD-P1", "--enrich-inputs")))
+    assert all("input" in a for a in enriched["activities"])
 
 
 def test_activate_switches_every_engine(shop: Shop) -> None:
