@@ -71,6 +71,38 @@ class Escalations:
         }  # fmt: skip
         return await self._store.list_escalations(filters, limit=limit, offset=offset)
 
+    async def create(
+        self,
+        *,
+        role: str | None = None,
+        type: str | None = None,
+        subtype: str | None = None,
+        priority: int = 5,
+        description: str | None = None,
+        entity: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        envelope: Mapping[str, Any] | None = None,
+        namespace: str = "hmsh",
+        app_id: str = "hmsh",
+    ) -> dict[str, Any]:
+        """File a standalone pending row (no hook waits on it: ``signal_key`` is None).
+
+        Raises:
+            ConfigError: ``priority`` is not an integer.
+        """
+        if isinstance(priority, bool) or not isinstance(priority, int):
+            raise ConfigError("priority must be an integer (lower is more urgent)", value=priority)
+        row = {
+            "role": role, "type": type, "subtype": subtype, "priority": priority,
+            "description": description, "entity": entity, "namespace": namespace,
+            "app_id": app_id,
+            "metadata": None if metadata is None else dict(metadata),
+            "envelope": None if envelope is None else dict(envelope),
+        }  # fmt: skip
+        created = await self._store.create_escalation(row)
+        assert created is not None  # only a signal key can collide
+        return created
+
     async def get(self, escalation_id: str) -> dict[str, Any] | None:
         """The row, or None."""
         return await self._store.get_escalation(escalation_id)

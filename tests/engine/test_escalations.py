@@ -132,3 +132,16 @@ async def test_claim_needs_an_assignee_and_a_duration(mesh: MeshFactory, app_id:
     with pytest.raises(ConfigError, match="duration"):
         await hm.escalations.claim("x", assignee="a", duration=0)
     assert (await hm.escalations.claim("x", assignee="a")).reason == "not-found"
+
+
+async def test_standalone_row_resolves_without_a_wake(mesh: MeshFactory, app_id: str) -> None:
+    hm = await escalating(mesh, app_id)
+    row = await hm.escalations.create(role="clerk", type="refund", metadata={"order": "o-1"})
+    assert row["signal_key"] is None and row["status"] == "pending" and row["priority"] == 5
+    assert [r["id"] for r in await hm.escalations.list(metadata={"order": "o-1"})] == [row["id"]]
+    done = await hm.escalations.resolve(row["id"], resolver_payload={"refunded": True})
+    assert done.ok and done.entry is not None and done.entry["status"] == "resolved"
+    expired = await hm.escalations.create(role="clerk")
+    assert (await hm.escalations.expire(expired["id"])).ok
+    with pytest.raises(ConfigError, match="priority"):
+        await hm.escalations.create(role="clerk", priority="high")  # type: ignore[arg-type]
