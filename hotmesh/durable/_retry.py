@@ -30,8 +30,8 @@ def merged_policy(policy: dict[str, Any] | None) -> dict[str, Any]:
 def stream_retry(policy: dict[str, Any]) -> StreamRetry:
     """The stream worker's retry policy for a merged wire policy."""
     return StreamRetry(
-        max_attempts=int(policy["maximumAttempts"]),
+        maximum_attempts=int(policy["maximumAttempts"]),
         initial_interval=float(policy["initialInterval"]),
         backoff_coefficient=float(policy["backoffCoefficient"]),
-        max_interval=float(policy["maximumInterval"]),
+        maximum_interval=float(policy["maximumInterval"]),
     )

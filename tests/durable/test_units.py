@@ -29,7 +29,7 @@ def test_first_retry_waits_the_initial_interval() -> None:
         maximum_attempts=4, initial_interval="2s", backoff_coefficient=3, maximum_interval=10
     ).to_wire()
     policy = stream_retry(merged_policy(wire))
-    assert policy.max_attempts == 4
+    assert policy.maximum_attempts == 4
     assert [policy.delay(n) for n in (1, 2, 3)] == [2.0, 6.0, 10.0]
 
 
