@@ -15,7 +15,15 @@ from typing import Any, cast
 
 from hotmesh.spi import Backend
 
-__all__ = ["DSN_ENV", "admin", "drop_schema", "server_version", "table_stats", "target_dsn"]
+__all__ = [
+    "DSN_ENV",
+    "admin",
+    "drop_schema",
+    "schema_tables",
+    "server_version",
+    "table_stats",
+    "target_dsn",
+]
 
 DSN_ENV = "HOTMESH_BENCH_DSN"
 
@@ -81,3 +89,19 @@ async def table_stats(backend: Backend) -> dict[str, int]:
     if row is None:
         return {}
     return {name: int(value or 0) for name, value in zip(_STAT_NAMES, row, strict=True)}
+
+
+_TABLES = """
+SELECT t.relname, pg_relation_size(t.relid), pg_indexes_size(t.relid),
+       t.n_live_tup, t.n_dead_tup, t.n_tup_hot_upd, t.n_tup_upd, t.autovacuum_count
+  FROM pg_stat_user_tables t
+ WHERE t.schemaname = $1
+ ORDER BY pg_total_relation_size(t.relid) DESC
+"""
+
+
+async def schema_tables(backend: Backend) -> list[dict[str, Any]]:
+    """Size, index size, live/dead tuples and HOT updates of every table of the app schema."""
+    rows = await admin(backend).fetch(_TABLES, cast(Any, backend).schema)
+    names = ("table", "heap_bytes", "index_bytes", "live", "dead", "hot_upd", "upd", "autovac")
+    return [dict(zip(names, row, strict=True)) for row in rows]

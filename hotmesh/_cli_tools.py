@@ -123,7 +123,7 @@ def bench(
     app_id: AppOption = None,
 ) -> None:
     """Benchmark the seed workflow: jobs/s, pubsub latency and commits per job per level."""
-    from hotmesh.bench import run_provider
+    from hotmesh.bench import describe_machine, run_provider
 
     try:
         levels = [int(part) for part in concurrency.split(",") if part.strip()]
@@ -160,10 +160,15 @@ def bench(
         return
     from rich.table import Table
 
-    table = Table(title=f"seed workflow via {provider.value}")
-    for name in ("concurrency", "jobs", "jobs/s", "p50 ms", "p95 ms", "p99 ms", "commits/job"):
+    table = Table(
+        title=f"seed workflow via {provider.value}",
+        caption=describe_machine(rows[0]["machine"]) if rows else None,
+    )
+    columns = ("concurrency", "jobs", "jobs/s", "p50 ms", "p95 ms", "p99 ms", "commits/job")
+    for name in (*columns, "Python CPU ms/job", "Postgres CPU ms/job"):
         table.add_column(name, justify="right")
     for row in rows:
+        pg_cpu = row["postgres_cpu_ms_per_job"]
         table.add_row(
             str(row["concurrency"]),
             str(row["jobs"]),
@@ -172,6 +177,8 @@ def bench(
             f"{row['p95_ms']:.2f}",
             f"{row['p99_ms']:.2f}",
             f"{row['commits_per_job']:.2f}",
+            f"{row['python_cpu_ms_per_job']:.2f}",
+            "n/a (remote)" if pg_cpu is None else f"{pg_cpu:.2f}",
         )
     stdout_console().print(table)
 

@@ -2,8 +2,10 @@
 
 Used by ``hotmesh bench`` and by ``python -m benchmarks.seed``. For each concurrency level
 it runs ``jobs`` ``pubsub`` calls with that many in flight and measures jobs/s, pubsub
-latency percentiles and Postgres transactions per job (``pg_stat_database.xact_commit``;
-every statement of ours is one transaction, so this also counts statements).
+latency percentiles, writing commits per job (the advance of the next transaction id), and
+CPU per job: this process's (client, engine, in-process workers) and, when the server runs
+on this host, all Postgres processes' (:func:`postgres_cpu`). :func:`machine` names the
+machine the figures belong to.
 
 Example:
     >>> import asyncio  # doctest: +SKIP
@@ -15,16 +17,27 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from hotmesh.hotmesh import HotMesh
 from hotmesh.types import WorkerMessage
 
-__all__ = ["SEED", "Progress", "process", "run_level", "run_provider", "seed_app"]
+__all__ = [
+    "SEED",
+    "Progress",
+    "describe_machine",
+    "machine",
+    "postgres_cpu",
+    "process",
+    "run_level",
+    "run_provider",
+    "seed_app",
+]
 
 SEED = """
 app:
@@ -76,6 +89,82 @@ async def _commits(hm: HotMesh) -> int:
     return int(await driver.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))
 
 
+_SETTINGS = (
+    "server_version",
+    "fsync",
+    "synchronous_commit",
+    "shared_buffers",
+    "wal_level",
+    "max_connections",
+)
+
+
+async def machine(hm: HotMesh) -> dict[str, Any]:
+    """What a figure means nothing without: cores, Python, Postgres and its settings.
+
+    ``postgres_local`` tells whether the server runs on this host (then its CPU is measured).
+    """
+    import platform
+
+    driver: Any = cast(Any, hm._any_backend()).driver
+    found: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgres_local": await _postmaster(hm) is not None,
+    }
+    for name in _SETTINGS:
+        found[name] = str(await driver.fetchval(f"SHOW {name}"))
+    return found
+
+
+def describe_machine(found: dict[str, Any]) -> str:
+    """One line naming the machine, e.g. for the top of a benchmark's output."""
+    return (
+        f"machine: {found['cores']} cores, Python {found['python']}, PostgreSQL "
+        f"{found['server_version']} ({'same host' if found['postgres_local'] else 'remote'}), "
+        f"fsync={found['fsync']} synchronous_commit={found['synchronous_commit']} "
+        f"shared_buffers={found['shared_buffers']} wal_level={found['wal_level']}"
+    )
+
+
+async def _postmaster(hm: HotMesh) -> Any:
+    """The ``psutil`` process of the Postgres server when it runs on this host, else None."""
+    import psutil
+
+    driver: Any = cast(Any, hm._any_backend()).driver
+    pid = int(await driver.fetchval("SELECT pg_backend_pid()"))
+    try:
+        backend = psutil.Process(pid)
+        parent = backend.parent()
+        if parent is None or "postgres" not in backend.name() + parent.name():
+            return None
+        return parent
+    except psutil.Error:
+        return None
+
+
+def postgres_cpu(postmaster: Any) -> float:
+    """CPU seconds used so far by a local Postgres server: postmaster and all its children.
+
+    Children that exited are counted through the postmaster's ``children_*`` times.
+    """
+    import psutil
+
+    total = 0.0
+    for proc in [postmaster, *postmaster.children()]:
+        try:
+            t = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
+
+
 async def run_level(
     hm: HotMesh,
     jobs: int,
@@ -97,10 +186,15 @@ async def run_level(
                 progress(label, len(latencies), jobs)
 
     await asyncio.sleep(0.2)
+    postmaster = await _postmaster(hm)
     before = await _commits(hm)
+    pg_before = postgres_cpu(postmaster) if postmaster is not None else 0.0
+    py_before = _own_cpu()
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
+    py_cpu = _own_cpu() - py_before
+    pg_cpu = postgres_cpu(postmaster) - pg_before if postmaster is not None else None
     after = await _commits(hm)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
     return {
@@ -111,6 +205,8 @@ async def run_level(
         "p95_ms": round(q[94], 2),
         "p99_ms": round(q[98], 2),
         "commits_per_job": round((after - before) / jobs, 2),
+        "python_cpu_ms_per_job": round(py_cpu * 1000 / jobs, 3),
+        "postgres_cpu_ms_per_job": None if pg_cpu is None else round(pg_cpu * 1000 / jobs, 3),
     }
 
 
@@ -143,6 +239,7 @@ async def run_provider(
     warmup: int = 200,
     progress: Progress | None = None,
     on_level: Callable[[dict[str, Any]], None] | None = None,
+    finish: Callable[[HotMesh], Awaitable[None]] | None = None,
 ) -> list[dict[str, Any]]:
     """Benchmark one provider at each concurrency level; return one row per level.
 
@@ -157,6 +254,8 @@ async def run_provider(
         warmup: jobs run at concurrency 20 before measuring (prepared statements, caches).
         progress: called after each measured job (see :data:`Progress`).
         on_level: called with each level's row as soon as it is measured.
+        finish: awaited with the engine's instance after the last level (e.g. to read
+            table statistics) before everything stops.
     """
     import multiprocessing
 
@@ -185,6 +284,7 @@ async def run_provider(
             )
         await hm.deploy(seed_app(app_id))
         await hm.activate("1")
+        found = await machine(hm)
         if warmup > 0:
             await run_level(hm, min(warmup, jobs), 20)
         results = []
@@ -196,9 +296,12 @@ async def run_provider(
             figures["provider"] = provider
             figures["workers"] = workers
             figures["worker_processes"] = worker_processes
+            figures["machine"] = found
             if on_level is not None:
                 on_level(figures)
             results.append(figures)
+        if finish is not None:
+            await finish(hm)
         return results
     finally:
         stop.set()
