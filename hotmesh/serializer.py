@@ -5,6 +5,10 @@ it and prefixed with a marker naming the codec, so plain and encoded values coex
 written before a codec was registered still reads after, and encoded data names the codec
 that must read it.
 
+JSON is written and read with orjson when it gives the same result as the json module,
+and by the json module otherwise (:func:`json_text`, :func:`json_value`), so what is stored
+and what is refused do not depend on which one ran.
+
 Job state is stored value by value (:func:`encode_state`): keys stay clear, so Postgres can
 merge a step's writes key by key, and routing values (``meta``) stay clear too.
 
@@ -21,6 +25,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from hotmesh.errors import CodecError, PayloadError
 from hotmesh.spi.codec import Codec
 
@@ -34,6 +40,8 @@ __all__ = [
     "encode_state",
     "encode_value",
     "is_clear_key",
+    "json_text",
+    "json_value",
     "key_id_of",
     "loads_payload",
     "register_codec",
@@ -70,6 +78,73 @@ def _reject_nan(value: str) -> Any:
     raise PayloadError(f"payload contains {value}, which is not valid JSON", value=value)
 
 
+# Everything orjson would write differently from the json module goes to ``default``
+# (subclasses of str/int/dict/list, datetimes, dataclasses), which sends it to json.
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_SUBCLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_DATACLASS
+)
+
+
+def _to_json_module(value: Any) -> Any:
+    raise TypeError(type(value).__name__)
+
+
+def _fast_json(value: Any) -> bytes | None:
+    """orjson's compact UTF-8 JSON of ``value`` when the json module would write the same."""
+    try:
+        data = orjson.dumps(value, default=_to_json_module, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError: non-str keys, huge ints, surrogates, depth
+        return None
+    # orjson writes NaN and infinities as null where json refuses them: let json decide.
+    return None if b"null" in data else data
+
+
+def json_text(value: Any) -> str:
+    """Compact JSON text, exactly as ``json.dumps(value, separators=(",", ":"),
+    ensure_ascii=False, allow_nan=False)`` means it (faster: orjson when it agrees).
+
+    Raises:
+        TypeError: a value JSON cannot carry.
+        ValueError: NaN or an infinity.
+
+    Example:
+        >>> json_text({"a": [1, "é", None], 2: True})
+        '{"a":[1,"é",null],"2":true}'
+    """
+    data = _fast_json(value)
+    if data is None:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return data.decode("utf-8")
+
+
+_LONG_DIGITS = re.compile(r"\d{19}")
+
+
+def json_value(text: str) -> Any:
+    """Parse JSON text as ``json.loads`` does, refusing ``NaN`` and ``Infinity``.
+
+    orjson parses it when it can; what orjson refuses or reads differently (integers of 19
+    digits or more, lone surrogate escapes, the constants) goes to the json module.
+
+    Raises:
+        PayloadError: the text holds ``NaN``, ``Infinity`` or ``-Infinity``.
+        ValueError: the text is not JSON.
+
+    Example:
+        >>> json_value('{"n": 1, "big": 123456789012345678901234567890}')
+        {'n': 1, 'big': 123456789012345678901234567890}
+    """
+    # orjson reads integers past 64 bits as floats: leave any long digit run to json.
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(text, parse_constant=_reject_nan)
+
+
 def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) -> str:
     """Encode a JSON object for storage (through the codec when one is registered).
 
@@ -82,11 +157,15 @@ def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) ->
             f"a payload must be a JSON object (dict), got {type(payload).__name__}",
             value=type(payload).__name__,
         )
-    try:
-        text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as err:
-        raise PayloadError(f"payload is not JSON-serialisable: {err}", value=str(err)) from err
-    size = len(text.encode("utf-8"))
+    data = _fast_json(payload)
+    if data is not None:
+        text, size = data.decode("utf-8"), len(data)
+    else:
+        try:
+            text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as err:
+            raise PayloadError(f"payload is not JSON-serialisable: {err}", value=str(err)) from err
+        size = len(text.encode("utf-8"))
     if size > limit:
         raise PayloadError(f"payload is {size} bytes; the limit is {limit} bytes", value=size)
     if "\x00" in text:
@@ -109,7 +188,7 @@ def loads_payload(text: str, *, job_id: str | None = None) -> dict[str, Any]:
     """
     if text.startswith(MARKER):
         text = _unmark(text, job_id=job_id, field="payload")
-    value = json.loads(text, parse_constant=_reject_nan)
+    value = json_value(text)
     if not isinstance(value, dict):
         raise PayloadError("stored payload is not a JSON object", value=type(value).__name__)
     return value
@@ -169,7 +248,7 @@ def decode_value(value: Any, *, job_id: str | None = None, field: str | None = N
     """
     if not (isinstance(value, str) and value.startswith(MARKER)):
         return value
-    return json.loads(_unmark(value, job_id=job_id, field=field), parse_constant=_reject_nan)
+    return json_value(_unmark(value, job_id=job_id, field=field))
 
 
 def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
@@ -199,7 +278,7 @@ def decode_state(state: Mapping[str, Any], *, job_id: str | None = None) -> dict
 
 def _text(value: Any) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return json_text(value)
     except (TypeError, ValueError) as err:
         raise PayloadError(f"value is not JSON-serialisable: {err}", value=str(err)) from err
 

@@ -7,7 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hotmesh.errors import ConfigError, PayloadError
-from hotmesh.serializer import decode_state, decode_value, encode_state, encode_value
+from hotmesh.serializer import (
+    decode_state,
+    decode_value,
+    encode_state,
+    encode_value,
+    json_text,
+    json_value,
+)
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.escalations import EscalationStore
@@ -20,7 +27,7 @@ __all__ = ["PostgresStore"]
 
 def _json(value: Any, what: str) -> str:
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return json_text(value)
     except (TypeError, ValueError) as err:
         raise PayloadError(f"{what} is not JSON-serialisable: {err}", value=what) from err
 
@@ -110,7 +117,7 @@ class PostgresStore(EscalationStore):
         row = await self._driver.fetchrow(self._q.get_job, job_id)
         if row is None:
             return None
-        state = decode_state(json.loads(row[0]), job_id=job_id)
+        state = decode_state(json_value(row[0]), job_id=job_id)
         return JobRecord(job_id=job_id, state=state, semaphore=int(row[1]))
 
     async def get_status(self, job_id: str) -> int | None:
@@ -148,7 +155,7 @@ class PostgresStore(EscalationStore):
             self._vacuumer.note_deleted(1)
         if row is None or row[0] is None:
             return StepResult(applied=False)
-        final = None if row[2] is None else decode_state(json.loads(row[2]), job_id=job_id)
+        final = None if row[2] is None else decode_state(json_value(row[2]), job_id=job_id)
         return StepResult(
             applied=True,
             semaphore=int(row[0]),

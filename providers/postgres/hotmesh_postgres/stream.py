@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hotmesh.errors import CodecError, PayloadError, StreamError
-from hotmesh.serializer import decode_state, dumps_payload, loads_payload
+from hotmesh.serializer import decode_state, dumps_payload, json_value, loads_payload
 from hotmesh.spi import (
     DEFAULT_RETRY,
     DeadLetter,
@@ -225,7 +225,7 @@ class PostgresStream:
         job = None
         if len(row) > 10 and row[10] is not None:
             try:
-                state = decode_state(json.loads(row[10]), job_id=row[8])
+                state = decode_state(json_value(row[10]), job_id=row[8])
             except CodecError as err:
                 problem = problem or f"job state cannot be decoded: {err}"
                 codec_error = codec_error or err
