@@ -43,6 +43,29 @@ RouterCallback = Callable[[StreamMessage], Awaitable[Any]]
 """Handles one message. Returning acks it (unless ``ack=False``); raising retries it."""
 
 
+class _Slots:
+    """Free callback slots, taken several at a time (a semaphore hands them out one by one:
+    an await, and under load a future, per slot)."""
+
+    def __init__(self, total: int) -> None:
+        self.free = total
+        self._freed = asyncio.Event()
+
+    async def take(self, most: int) -> int:
+        """Wait for at least one free slot; take up to ``most``; return how many."""
+        while self.free <= 0:
+            self._freed.clear()
+            await self._freed.wait()
+        taken = min(self.free, most)
+        self.free -= taken
+        return taken
+
+    def give(self, count: int = 1) -> None:
+        """Return ``count`` slots."""
+        self.free += count
+        self._freed.set()
+
+
 class Router:
     """Consumes one stream with bounded concurrency, lease renewal and retries.
 
@@ -100,7 +123,7 @@ class Router:
         self.pressured = False
         self._inflight: dict[int, StreamMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(concurrency)
+        self._slots = _Slots(concurrency)
         self._stopping = asyncio.Event()
         self._resumed = asyncio.Event()
         self._resumed.set()
@@ -251,18 +274,12 @@ class Router:
                     return
                 if await self._pressured():
                     continue
-                await self._slots.acquire()
-                free = 1
                 # A throttled router takes one message at a time, so nothing waits out a
                 # delay unleased.
-                limit = 1 if self._delay > 0 else self.batch
-                while free < limit and not self._slots.locked():
-                    await self._slots.acquire()
-                    free += 1
+                free = await self._slots.take(1 if self._delay > 0 else self.batch)
                 if not self._resumed.is_set() or self._stopping.is_set():
                     # Paused or held while waiting for a slot: claim nothing.
-                    for _ in range(free):
-                        self._slots.release()
+                    self._slots.give(free)
                     continue
                 self._claiming = True
                 self._quiet.clear()
@@ -281,8 +298,8 @@ class Router:
                     await asyncio.sleep(min(self.poll_interval, 1.0))
                 finally:
                     self._claiming = False
-                for _ in range(free - len(messages)):
-                    self._slots.release()
+                if len(messages) < free:
+                    self._slots.give(free - len(messages))
                 for message in messages:
                     self._inflight[message.id] = message
                     task = asyncio.create_task(self._run(message))
@@ -367,7 +384,7 @@ class Router:
                 self._ack_wakeup.set()
         finally:
             self._inflight.pop(message.id, None)
-            self._slots.release()
+            self._slots.give()
             self._update_quiet()
 
     async def _acker(self) -> None:

@@ -40,6 +40,7 @@ class Notifier:
         self._ready = asyncio.Event()
         self._closed = False
         self._ping_interval = ping_interval
+        self._heard = False
         self.reconnects = 0
 
     async def start(self) -> None:
@@ -113,25 +114,46 @@ class Notifier:
     async def _pump(
         self, conn: ListenConnection, queue: asyncio.Queue[tuple[str, str | None]]
     ) -> None:
-        """Deliver notifications until the connection dies; ping it when idle."""
-        while not self._closed:
+        """Deliver notifications until the connection dies; a side task pings it when idle.
+
+        (No timeout per notification: under load that was a timer armed and cancelled for
+        every wake-up.)
+        """
+        pinger = asyncio.create_task(self._keep_alive(conn, queue), name="hotmesh-notifier-ping")
+        try:
+            while not self._closed:
+                channel, payload = await queue.get()
+                self._heard = True
+                if payload is None:
+                    return
+                handler = self._handlers.get(channel)
+                if handler is None:
+                    continue
+                try:
+                    result = handler(payload)
+                    if result is not None:
+                        await result
+                except Exception:
+                    log.exception("notification handler failed", extra={"channel": channel})
+        finally:
+            pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pinger
+
+    async def _keep_alive(
+        self, conn: ListenConnection, queue: asyncio.Queue[tuple[str, str | None]]
+    ) -> None:
+        """Ping ``conn`` after each ``ping_interval`` without a notification; a failed or
+        slow ping ends the pump (which reconnects)."""
+        while True:
+            self._heard = False
+            await asyncio.sleep(self._ping_interval)
+            if self._heard:
+                continue
             try:
-                # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancel that
-                # races with a completed get(), and close() would then wait forever.
-                async with asyncio.timeout(self._ping_interval):
-                    channel, payload = await queue.get()
-            except TimeoutError:
                 async with asyncio.timeout(self._ping_interval):
                     await conn.ping()
-                continue
-            if payload is None:
-                return
-            handler = self._handlers.get(channel)
-            if handler is None:
-                continue
-            try:
-                result = handler(payload)
-                if result is not None:
-                    await result
             except Exception:
-                log.exception("notification handler failed", extra={"channel": channel})
+                log.warning("listener connection lost", exc_info=True)
+                queue.put_nowait(_LOST)
+                return
