@@ -109,7 +109,7 @@ class _Wakeups:
 
     def on_notify(self, payload: str) -> None:
         try:
-            body = json.loads(payload)
+            body = json_value(payload)
         except ValueError:
             log.warning("ignoring malformed wake-up payload %r", payload[:80])
             return

@@ -21,6 +21,7 @@ from typing import Any
 from attrs import define, field
 
 from hotmesh.errors import PayloadError
+from hotmesh.serializer import json_value
 from hotmesh.spi.sub import SubCallback, Subscription
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.schema import Queries
@@ -100,7 +101,7 @@ class PostgresSub:
                 return
             payload = parked
         try:
-            body = json.loads(payload)
+            body = json_value(payload)
             topic, message = body["t"], body["m"]
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring malformed pub/sub payload %r", payload[:80])
