@@ -11,6 +11,7 @@ import pytest
 from hotmesh import RetryPolicy, virtual
 from hotmesh.errors import ConfigError, DuplicateJob, JobFailed
 
+NOT_A_POLICY: Any = "often"
 FAST_RETRY = RetryPolicy(
     maximum_attempts=3, initial_interval=0.05, backoff_coefficient=2, maximum_interval=1
 )
