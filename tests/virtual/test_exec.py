@@ -217,5 +217,6 @@ async def test_bad_input_is_a_config_error(connection: dict[str, Any], namespace
                            namespace=namespace)  # fmt: skip
     with pytest.raises(ConfigError, match="retry"):
         await virtual.connect(
-            topic="other", connection=connection, callback=print, retry="often", namespace=namespace
-        )  # type: ignore[arg-type]
+            topic="other", connection=connection, callback=print, retry=NOT_A_POLICY,
+            namespace=namespace,
+        )  # fmt: skip
