@@ -87,6 +87,7 @@ async def test_a_failing_cycle_is_retried_logged_and_the_cron_keeps_its_schedule
         await until(lambda: len(ticks.cycles) >= 3)
     assert [run.attempt for run in ticks.runs[:2]] == [1, 2]  # the failing cycle, retried
     assert ticks.runs[0].dimension == ticks.runs[1].dimension
+    assert ticks.runs[0].guid == ticks.runs[1].guid != ticks.runs[2].guid  # per cycle
     assert ticks.runs[2].attempt == 1 and ticks.runs[2].dimension != ticks.runs[0].dimension
     assert "no attempts left" in caplog.text
     assert await virtual.interrupt(**options) is True
