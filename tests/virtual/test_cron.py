@@ -16,6 +16,11 @@ FAST_RETRY = RetryPolicy(
 )
 
 
+def job(topic: str, cron_id: str, connection: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The keywords naming one cron (what ``cron`` and ``interrupt`` share)."""
+    return {"topic": topic, "id": cron_id, "connection": connection, "namespace": namespace}
+
+
 class Ticks:
     """A cron callback recording the context of every run."""
 
@@ -40,9 +45,7 @@ async def test_an_interval_cron_cycles_is_exclusive_and_stops_when_interrupted(
     connection: dict[str, Any], namespace: str
 ) -> None:
     ticks = Ticks()
-    options: dict[str, Any] = {
-        "topic": "tick", "connection": connection, "namespace": namespace, "id": "mycron123",
-    }  # fmt: skip
+    options = job("tick", "mycron123", connection, namespace)
     assert await virtual.cron(**options, interval="1 second", args=["t"], callback=ticks)
     await until(lambda: len(ticks.runs) >= 3)
     assert len(ticks.cycles) == len(ticks.runs)  # one run per cycle, each its own
@@ -56,9 +59,7 @@ async def test_an_interval_cron_cycles_is_exclusive_and_stops_when_interrupted(
 
 async def test_max_cycles_and_delay(connection: dict[str, Any], namespace: str) -> None:
     ticks = Ticks()
-    options: dict[str, Any] = {
-        "topic": "tick", "connection": connection, "namespace": namespace, "id": "twice",
-    }  # fmt: skip
+    options = job("tick", "twice", connection, namespace)
     assert await virtual.cron(
         **options, interval="1 second", args=["t"], callback=ticks, max_cycles=2, delay="1s"
     )
@@ -77,9 +78,7 @@ async def test_a_failing_cycle_is_retried_logged_and_the_cron_keeps_its_schedule
 ) -> None:
     """The reference ends a cron whose callback used up its retries; we keep cycling."""
     ticks = Ticks(fail_cycles=1)
-    options: dict[str, Any] = {
-        "topic": "flaky", "connection": connection, "namespace": namespace, "id": "flaky",
-    }  # fmt: skip
+    options = job("flaky", "flaky", connection, namespace)
     with caplog.at_level(logging.WARNING, logger="hotmesh.virtual"):
         assert await virtual.cron(
             **options, interval="1 second", args=["f"], callback=ticks, retry=FAST_RETRY
@@ -97,10 +96,7 @@ async def test_get_context_inside_a_cron_callback(
     connection: dict[str, Any], namespace: str
 ) -> None:
     ticks = Ticks()
-    options: dict[str, Any] = {
-        "topic": "cron.double.callback.test", "connection": connection,
-        "namespace": namespace, "id": "ctx-cron",
-    }  # fmt: skip
+    options = job("cron.double.callback.test", "ctx-cron", connection, namespace)
     assert await virtual.cron(**options, interval=1, args=["c"], callback=ticks)
     await until(lambda: len(ticks.runs) >= 1)
     assert await virtual.interrupt(**options) is True
@@ -116,9 +112,7 @@ async def test_a_cron_expression_waits_for_its_next_tick(
     connection: dict[str, Any], namespace: str
 ) -> None:
     ticks = Ticks()
-    options: dict[str, Any] = {
-        "topic": "minutely", "connection": connection, "namespace": namespace, "id": "m",
-    }  # fmt: skip
+    options = job("minutely", "m", connection, namespace)
     assert await virtual.cron(**options, interval="* * * * *", args=["m"], callback=ticks)
     assert await virtual.cron(**options, interval="* * * * *") is False
     assert await virtual.interrupt(**options) is True
