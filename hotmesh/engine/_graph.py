@@ -50,7 +50,6 @@ class GraphDraft:
     subscribes: str = ""
     publishes: str | None = None
     expire: int = DEFAULT_EXPIRE_SECONDS
-    expire_rule: str | None = None
     input_schema: dict[str, Any] | None = None
     output_schema: dict[str, Any] | None = None
     trigger: str | None = None
@@ -111,9 +110,7 @@ def _read_fields(draft: GraphDraft) -> None:
     else:
         draft.publishes = publishes
     expire = reader.data.get("expire", DEFAULT_EXPIRE_SECONDS)
-    if isinstance(expire, str) and expire.startswith("{") and expire.endswith("}"):
-        draft.expire_rule = expire  # resolved per job, from the trigger's input
-    elif isinstance(expire, bool) or not isinstance(expire, int):
+    if isinstance(expire, bool) or not isinstance(expire, int):
         reader.error("expire", f"must be a whole number of seconds, not {expire!r}")
     else:
         draft.expire = expire

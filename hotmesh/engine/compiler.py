@@ -445,7 +445,6 @@ class _AppCompiler:
             subscribes=draft.subscribes,
             publishes=draft.publishes,
             expire=draft.expire,
-            expire_rule=draft.expire_rule,
             persistent=reader.data.get("persistent"),
             input_schema=draft.input_schema,
             output_schema=draft.output_schema,

@@ -245,8 +245,6 @@ class Graph:
         subscribes: the topic that starts a job of this graph.
         publishes: topic notified when a job completes or emits, if any.
         expire: seconds a completed job survives; ``<= 0`` means never expire.
-        expire_rule: an expression (``'{$self.input.data.ttl}'``) giving each job its own
-            ``expire`` from the trigger's input; ``expire`` when it resolves to no number.
         persistent: accepted and kept; no run-time effect.
         input_schema, output_schema: JSON Schemas; ``input_schema`` is enforced by
             :func:`hotmesh.engine.compiler.validate_input`.
@@ -262,7 +260,6 @@ class Graph:
     subscribes: str
     publishes: str | None = None
     expire: int = DEFAULT_EXPIRE_SECONDS
-    expire_rule: str | None = None
     persistent: Any = None
     input_schema: Mapping[str, Any] | None = None
     output_schema: Mapping[str, Any] | None = None

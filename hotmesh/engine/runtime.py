@@ -197,11 +197,11 @@ class Engine(StepPlanner):
             "tpc": graph.subscribes,
             "jc": stamp,
             "ju": stamp,
-            "expire": _job_expire(graph, seed),
+            "expire": graph.expire,
         }
         if key not in (None, ""):
             metadata["key"] = str(key)
-        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn"):
+        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn", "expire"):
             if extra.get(name) is not None:
                 metadata[name] = extra[name]
         activity_io = {
@@ -244,7 +244,7 @@ class Engine(StepPlanner):
             await self._after(action, args)
         if semaphore <= 0:
             result = await self.store.apply_step(
-                jid, {}, expire=float(metadata["expire"]), on_close=self._on_close(metadata)
+                jid, {}, expire=float(graph.expire), on_close=self._on_close(metadata)
             )
             await self._finish(result.state, result.semaphore or 0)
         elif resolve(trigger.emit, context) is True or step.emit:
@@ -691,12 +691,3 @@ def _jsonable(value: Any) -> Any:
 
 
 __all__ += ["ENGINE_STREAM", "job_output"]
-
-
-def _job_expire(graph: Graph, seed: Mapping[str, Any]) -> float:
-    """Seconds this job survives once complete: the graph's ``expire``, or what its
-    ``expire`` expression gives for this input (Virtual caches a call for its ``ttl``)."""
-    if graph.expire_rule is None:
-        return graph.expire
-    seconds = _number(resolve(graph.expire_rule, dict(seed)))
-    return graph.expire if seconds is None or seconds != seconds else seconds

@@ -18,7 +18,7 @@ Example:
 
 from __future__ import annotations
 
-from hotmesh import RetryPolicy
+from hotmesh.durable import RetryPolicy
 from hotmesh.virtual._api import connect, cron, exec, flush, interrupt, shutdown
 from hotmesh.virtual._context import VirtualContext, get_context
 from hotmesh.virtual._duration import Duration

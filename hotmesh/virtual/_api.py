@@ -14,7 +14,9 @@ from typing import Any
 
 from cronsim import CronSim, CronSimError
 
-from hotmesh import HotMesh, RetryPolicy
+from hotmesh import HotMesh
+from hotmesh import RetryPolicy as SpiRetryPolicy
+from hotmesh.durable import RetryPolicy
 from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, PubSubTimeout
 from hotmesh.virtual._duration import Duration, to_seconds
 from hotmesh.virtual._meshes import Meshes, retry_policy
@@ -34,7 +36,7 @@ async def connect(
     topic: str,
     connection: Mapping[str, Any],
     callback: Callable[..., Awaitable[Any] | Any],
-    retry: RetryPolicy | None = None,
+    retry: RetryPolicy | SpiRetryPolicy | None = None,
     namespace: str = DEFAULT_NAMESPACE,
 ) -> None:
     """Serve ``topic``: every ``exec`` and cron cycle on it runs ``callback(*args)``.
@@ -89,6 +91,8 @@ async def exec(
     """
     wait = to_seconds(timeout, name="timeout")
     expire = to_seconds(ttl, name="ttl") if ttl is not None else 1.0
+    if expire <= 0:  # an expire of 0 would keep the entry forever
+        raise ConfigError("ttl must be more than 0 seconds", value=ttl)
     arguments = _json_args(args)
     if id is not None and (not isinstance(id, str) or not id):
         raise ConfigError("id must be a non-empty string", value=id)
@@ -105,7 +109,10 @@ async def exec(
                 return value
         try:
             output = await mesh.pubsub(
-                f"{namespace}.call", call, timeout=max(deadline - time.monotonic(), 0.001)
+                f"{namespace}.call",
+                call,
+                context={"expire": expire},  # how long the finished call (the entry) lives
+                timeout=max(deadline - time.monotonic(), 0.001),
             )
         except DuplicateJob:
             if id is None or ttl is None or flush:
@@ -168,7 +175,7 @@ async def cron(
     interval: Duration,
     args: Sequence[Any] = (),
     callback: Callable[..., Awaitable[Any] | Any] | None = None,
-    retry: RetryPolicy | None = None,
+    retry: RetryPolicy | SpiRetryPolicy | None = None,
     max_cycles: int | None = None,
     delay: Duration | None = None,
     namespace: str = DEFAULT_NAMESPACE,

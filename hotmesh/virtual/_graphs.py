@@ -2,7 +2,8 @@
 
 ``{ns}.call`` runs one call: the trigger takes the job id from ``input.id`` (the cache
 key), the worker runs the callback of ``input.topic`` with ``input.args``, the job keeps
-the response and lives ``input.expire`` seconds once complete (the cache entry's ttl).
+the response and lives ``expire`` seconds once complete (the cache entry's ttl, given
+in the job context at publish).
 
 ``{ns}.cron`` runs a callback on a schedule: a cycle pivot, a sleeping hook, the worker,
 and a cycle back to the pivot while ``iterationCount < maxCycles``. Unlike the reference,
@@ -22,7 +23,7 @@ app:
   graphs:
     - subscribes: {ns}.call
       publishes: {ns}.called
-      expire: '{{$self.input.data.expire}}'
+      expire: 1  # each call's own: exec publishes it (its ttl) in the job context
       input:
         schema:
           type: object

@@ -13,6 +13,7 @@ from typing import Any
 from hotmesh import HotMesh, RetryPolicy, WorkerMessage
 from hotmesh.errors import ConfigError
 from hotmesh.virtual._context import CURRENT, VirtualContext
+from hotmesh.virtual._duration import to_seconds
 from hotmesh.virtual._graphs import VERSION, app_yaml
 
 __all__ = ["DEFAULT_RETRY", "Meshes", "retry_policy"]
@@ -27,8 +28,10 @@ _FIELDS = ("maximum_attempts", "initial_interval", "backoff_coefficient", "maxim
 
 
 def retry_policy(retry: Any) -> RetryPolicy:
-    """``retry`` as a :class:`hotmesh.RetryPolicy`; fields it leaves ``None`` (or a
-    ``None`` policy) take Virtual's defaults (3 attempts, coefficient 2, 1 s, 30 s).
+    """``retry`` (a :class:`hotmesh.virtual.RetryPolicy`, a :class:`hotmesh.RetryPolicy`
+    or a mapping of their fields) as the worker's :class:`hotmesh.RetryPolicy`; fields
+    left ``None`` (or no policy) take Virtual's defaults (3 attempts, coefficient 2, 1 s,
+    30 s). ``throw_on_error`` means nothing here: a failed ``exec`` always raises.
 
     Example:
         >>> retry_policy(None).maximum_attempts, retry_policy(None).backoff_coefficient
@@ -44,6 +47,8 @@ def retry_policy(retry: Any) -> RetryPolicy:
         raise ConfigError(f"retry must be a RetryPolicy, not {retry!r}", value=retry)
     chosen = {k: (getattr(DEFAULT_RETRY, k) if v is None else v) for k, v in values.items()}
     try:
+        for name in ("initial_interval", "maximum_interval"):
+            chosen[name] = to_seconds(chosen[name], name=f"retry.{name}")
         return RetryPolicy(**chosen)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"invalid retry policy: {err}", value=retry) from err

@@ -212,6 +212,9 @@ async def test_bad_input_is_a_config_error(connection: dict[str, Any], namespace
     with pytest.raises(ConfigError, match="ttl"):
         await virtual.exec(topic="my.function", connection=connection, id="x", ttl="soon",
                            namespace=namespace)  # fmt: skip
+    with pytest.raises(ConfigError, match="ttl must be more than 0"):
+        await virtual.exec(topic="my.function", connection=connection, id="x", ttl=0,
+                           namespace=namespace)  # fmt: skip
     with pytest.raises(ConfigError, match="JSON"):
         await virtual.exec(topic="my.function", connection=connection, args=[object()],
                            namespace=namespace)  # fmt: skip

@@ -59,3 +59,11 @@ def test_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
     assert 5 <= cron["delay"] <= 15 * 60
     with pytest.raises(ConfigError, match="Invalid cron/interval expression: 5-1 \\* \\* \\* \\*"):
         _schedule("5-1 * * * *", None)
+
+
+def test_the_durable_retry_policy_is_virtuals_and_its_none_fields_take_virtual_defaults() -> None:
+    from hotmesh import durable, virtual
+
+    assert virtual.RetryPolicy is durable.RetryPolicy
+    policy = virtual.RetryPolicy(maximum_attempts=5, initial_interval="500ms")
+    assert retry_policy(policy) == RetryPolicy(5, 0.5, 2.0, 30.0)
