@@ -18,10 +18,9 @@ Example:
 
 from __future__ import annotations
 
-from hotmesh.durable import RetryPolicy
+from hotmesh.durable import Duration, RetryPolicy
 from hotmesh.virtual._api import connect, cron, exec, flush, interrupt, shutdown
 from hotmesh.virtual._context import VirtualContext, get_context
-from hotmesh.virtual._duration import Duration
 
 __all__ = [
     "Duration",

@@ -16,9 +16,8 @@ from cronsim import CronSim, CronSimError
 
 from hotmesh import HotMesh
 from hotmesh import RetryPolicy as SpiRetryPolicy
-from hotmesh.durable import RetryPolicy
+from hotmesh.durable import Duration, RetryPolicy, seconds
 from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, PubSubTimeout
-from hotmesh.virtual._duration import Duration, to_seconds
 from hotmesh.virtual._meshes import Meshes, retry_policy
 
 __all__ = ["connect", "cron", "exec", "flush", "interrupt", "shutdown"]
@@ -89,8 +88,8 @@ async def exec(
         DuplicateJob: ``id`` is live and no ``ttl`` was given.
         ConfigError: a bad duration, id or connection.
     """
-    wait = to_seconds(timeout, name="timeout")
-    expire = to_seconds(ttl, name="ttl") if ttl is not None else 1.0
+    wait = seconds(timeout, name="timeout")
+    expire = seconds(ttl, name="ttl") if ttl is not None else 1.0
     if expire <= 0:  # an expire of 0 would keep the entry forever
         raise ConfigError("ttl must be more than 0 seconds", value=ttl)
     arguments = _json_args(args)
@@ -242,10 +241,10 @@ def _schedule(interval: Any, delay: Any) -> dict[str, Any]:
         wait = (following - datetime.now(UTC)).total_seconds()
         return {"cron": interval, "interval": fidelity, "delay": max(round(wait), fidelity)}
     try:
-        every = to_seconds(interval, name="interval")
+        every = seconds(interval, name="interval")
     except ConfigError as err:
         raise ConfigError(f"Invalid cron/interval expression: {interval}", value=interval) from err
-    first = to_seconds(delay, name="delay") if delay is not None else None
+    first = seconds(delay, name="delay") if delay is not None else None
     return {"cron": None, "interval": max(every, fidelity), "delay": first}
 
 

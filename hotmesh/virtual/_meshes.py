@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotmesh import HotMesh, RetryPolicy, WorkerMessage
+from hotmesh.durable import seconds
 from hotmesh.errors import ConfigError
 from hotmesh.virtual._context import CURRENT, VirtualContext
-from hotmesh.virtual._duration import to_seconds
 from hotmesh.virtual._graphs import VERSION, app_yaml
 
 __all__ = ["DEFAULT_RETRY", "Meshes", "retry_policy"]
@@ -48,7 +48,7 @@ def retry_policy(retry: Any) -> RetryPolicy:
     chosen = {k: (getattr(DEFAULT_RETRY, k) if v is None else v) for k, v in values.items()}
     try:
         for name in ("initial_interval", "maximum_interval"):
-            chosen[name] = to_seconds(chosen[name], name=f"retry.{name}")
+            chosen[name] = seconds(chosen[name], name=f"retry.{name}")
         return RetryPolicy(**chosen)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"invalid retry policy: {err}", value=retry) from err

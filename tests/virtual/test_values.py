@@ -1,44 +1,13 @@
-"""Virtual's value parsing without a database: durations, retry policies, schedules."""
+"""Virtual's value parsing without a database: retry policies and schedules."""
 
 from __future__ import annotations
-
-from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from hotmesh import RetryPolicy
 from hotmesh.errors import ConfigError
 from hotmesh.virtual._api import _schedule
-from hotmesh.virtual._duration import to_seconds
 from hotmesh.virtual._meshes import retry_policy
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (5, 5.0),
-        (0.5, 0.5),
-        (timedelta(minutes=2), 120.0),
-        ("500ms", 0.5),
-        ("500", 0.5),  # a bare number string is milliseconds, as in the ms grammar
-        ("5 seconds", 5.0),
-        ("1 second", 1.0),
-        ("2m", 120.0),
-        ("1 minute", 60.0),
-        ("1.5h", 5400.0),
-        ("7d", 604800.0),
-        ("1 Hour", 3600.0),
-    ],
-)
-def test_durations(value: Any, expected: float) -> None:
-    assert to_seconds(value, name="ttl") == expected
-
-
-@pytest.mark.parametrize("value", ["soon", "5 parsecs", -1, True, None, float("inf"), "-2s"])
-def test_bad_durations_name_the_field(value: Any) -> None:
-    with pytest.raises(ConfigError, match="ttl must be a duration"):
-        to_seconds(value, name="ttl")
 
 
 def test_retry_policy_defaults_fill_missing_fields() -> None:
