@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -66,9 +67,15 @@ async def test_max_cycles_and_delay(connection: dict[str, Any], namespace: str) 
     await until(lambda: len(ticks.runs) >= 2)
     # The finished cron frees its id (about a second later): a new one can start then,
     # and by then the first one has certainly stopped after its two cycles.
-    started = False
-    while not started:
-        started = await virtual.cron(**options, interval="1 second", delay="1 hour")
+    restarted: list[bool] = []
+
+    async def restart() -> bool:
+        restarted.append(await virtual.cron(**options, interval="1 second", delay="1 hour"))
+        return restarted[-1]
+
+    while not await restart():
+        assert len(restarted) < 600, "the finished cron never freed its id"
+        await asyncio.sleep(0.05)
     assert len(ticks.runs) == 2
     assert await virtual.interrupt(**options) is True
 
@@ -125,3 +132,16 @@ async def test_an_invalid_interval_is_a_config_error(
     with pytest.raises(ConfigError, match="Invalid cron/interval expression"):
         await virtual.cron(topic="t", connection=connection, id="bad", interval=interval,
                            namespace=namespace)  # fmt: skip
+
+
+async def test_a_cron_started_without_callback_runs_where_the_topic_is_served(
+    connection: dict[str, Any], namespace: str
+) -> None:
+    options = job("served.later", "later", connection, namespace)
+    assert await virtual.cron(**options, interval="1 second", args=["x"])
+    ticks = Ticks()
+    await virtual.connect(topic="served.later", connection=connection, callback=ticks,
+                          namespace=namespace)  # fmt: skip
+    await until(lambda: len(ticks.runs) >= 1)
+    assert ticks.runs[0].workflow_id == "later"
+    assert await virtual.interrupt(**options) is True
