@@ -8,7 +8,9 @@ For each provider and concurrency level it runs ``--jobs`` ``pubsub`` calls with
 in flight, and reports jobs/s, pubsub latency p50/p95/p99, and Postgres transactions per
 job (``pg_stat_database.xact_commit``; every statement of ours is one transaction, so this
 also counts statements). ``--workers N`` starts N worker instances in this process,
-``--worker-processes N`` in N separate processes.
+``--worker-processes N`` in N separate processes. ``--engine-processes 1,2,4`` repeats
+every level with 1, 2 and 4 engine processes for the app (this one plus N-1 others, each
+running an engine and a worker); CPU per job then counts this process only.
 ``--soak`` runs ``--jobs`` at the first concurrency level in windows of ``--window`` jobs
 (one app, nothing reset between windows), prints each window's jobs/s and its ratio to the
 first, and at the end every table's size, index size and live/dead tuples. Every run
@@ -90,6 +92,11 @@ def main() -> None:
     parser.add_argument(
         "--worker-processes", type=int, default=0, help="worker instances in their own processes"
     )
+    parser.add_argument(
+        "--engine-processes",
+        default="1",
+        help="comma-separated counts of engine processes to run each level with, e.g. 1,2,4",
+    )
     parser.add_argument("--dsn", default=None)
     parser.add_argument("--soak", action="store_true", help="one level, in windows of --window")
     parser.add_argument("--window", type=int, default=100_000, help="jobs per soak window")
@@ -112,18 +119,22 @@ def main() -> None:
     providers = ["asyncpg", "psycopg"] if args.provider == "all" else [args.provider]
     results: list[dict[str, Any]] = []
     for provider in providers:
-        results += asyncio.run(
-            run_provider(
-                provider,
-                dsn,
-                jobs,
-                levels,
-                args.workers,
-                args.worker_processes,
-                on_level=_Printer(args.soak),
-                finish=_print_tables,
+        for engines in [int(x) for x in args.engine_processes.split(",")]:
+            if engines > 1:
+                print(f"-- {engines} engine processes (each with a worker)", flush=True)
+            results += asyncio.run(
+                run_provider(
+                    provider,
+                    dsn,
+                    jobs,
+                    levels,
+                    args.workers,
+                    args.worker_processes,
+                    engine_processes=engines,
+                    on_level=_Printer(args.soak),
+                    finish=_print_tables,
+                )
             )
-        )
     if args.json:
         with open(args.json, "w") as out:
             json.dump({"results": results}, out, indent=2)

@@ -210,15 +210,20 @@ async def run_level(
     }
 
 
-def _worker_process(provider: str, dsn: str, app_id: str, ready: Any, stop: Any) -> None:
-    """A separate OS process running one worker (as a real deployment would)."""
+def _worker_process(
+    provider: str, dsn: str, app_id: str, ready: Any, stop: Any, engine: bool = False
+) -> None:
+    """A separate OS process running one worker, and an engine too when ``engine``."""
 
     async def serve() -> None:
         connection = {"class": provider, "options": {"dsn": dsn, "max_size": 10}}
-        hm = await HotMesh.init(
-            app_id=app_id,
-            workers=[{"topic": "order.process", "connection": connection, "callback": process}],
-        )
+        config: dict[str, Any] = {
+            "app_id": app_id,
+            "workers": [{"topic": "order.process", "connection": connection, "callback": process}],
+        }
+        if engine:
+            config["engine"] = {"connection": connection}
+        hm = await HotMesh.init(config)
         ready.set()
         # stop is a multiprocessing.Event: wait for it in a thread, not on the loop.
         await asyncio.get_running_loop().run_in_executor(None, stop.wait)
@@ -235,6 +240,7 @@ async def run_provider(
     workers: int = 1,
     worker_processes: int = 0,
     *,
+    engine_processes: int = 1,
     app_id: str | None = None,
     warmup: int = 200,
     progress: Progress | None = None,
@@ -250,6 +256,8 @@ async def run_provider(
         levels: the concurrency levels.
         workers: worker instances in this process.
         worker_processes: worker instances in their own processes.
+        engine_processes: engine processes in all: this one, plus ``engine_processes - 1``
+            processes each running an engine and a worker (one app on one host).
         app_id: the app to deploy the seed as (default: a fresh ``bench-<hex>``).
         warmup: jobs run at concurrency 20 before measuring (prepared statements, caches).
         progress: called after each measured job (see :data:`Progress`).
@@ -267,9 +275,11 @@ async def run_provider(
     procs = []
     extra: list[HotMesh] = []
     try:
-        for _ in range(worker_processes):
+        extra_engines = max(engine_processes - 1, 0)
+        for index in range(worker_processes + extra_engines):
             ready = ctx.Event()
-            proc = ctx.Process(target=_worker_process, args=(provider, dsn, app_id, ready, stop))
+            args = (provider, dsn, app_id, ready, stop, index >= worker_processes)
+            proc = ctx.Process(target=_worker_process, args=args)
             proc.start()
             await asyncio.get_running_loop().run_in_executor(None, ready.wait, 60)
             procs.append(proc)
@@ -296,6 +306,7 @@ async def run_provider(
             figures["provider"] = provider
             figures["workers"] = workers
             figures["worker_processes"] = worker_processes
+            figures["engine_processes"] = engine_processes
             figures["machine"] = found
             if on_level is not None:
                 on_level(figures)
