@@ -131,12 +131,29 @@ SELECT s.toplevel, s.calls, s.total_exec_time, s.rows, s.query
 """
 
 
-def _label(query: str) -> str:
-    text = re.sub(r"\s+", " ", query).strip()
-    called = re.search(r"\b(\w+_v\d+|pg_notify|json_object_agg)\s*\(", text)
-    name = called.group(1) if called else ""
-    head = text[:70]
-    return f"{name}: {head}" if name and name not in head else head
+def _shape(sql: str) -> str:
+    """A statement without comments, whitespace, parameters or constants, for matching."""
+    sql = re.sub(r"--[^\n]*", "", sql)
+    return re.sub(r"\$\d+|'[^']*'|\b\d+\b|\s+|;", "", sql)
+
+
+def _label(query: str, names: dict[str, str]) -> str:
+    """``queries.sql`` name of a statement (else what it calls) and its start."""
+    text = re.sub(r"\s+", " ", re.sub(r"--[^\n]*", "", query)).strip()
+    shape = _shape(query)
+
+    def common(known: str) -> int:
+        pairs = enumerate(zip(shape, known, strict=False))
+        return next((i for i, (a, b) in pairs if a != b), min(len(shape), len(known)))
+
+    # The longest common start: exact where the text is ours, close where a provider
+    # builds a variant of a named statement.
+    best = max(names, key=common, default="")
+    name = names[best] if best and common(best) >= 40 else None
+    if name is None:
+        called = re.search(r"\b(\w+_v\d+|pg_notify|json_object_agg)\s*\(", text)
+        name = f"({called.group(1)})" if called else ""
+    return f"{name:15} {text[:60]}"
 
 
 async def _reset_statements(hm: HotMesh) -> str | None:
@@ -155,13 +172,18 @@ async def _print_statements(hm: HotMesh, jobs: int, unavailable: str | None) -> 
     if unavailable is not None:
         print(f"  unavailable: {unavailable}")
         return
-    rows = await admin(hm._any_backend()).fetch(_STATEMENTS, 25)
+    from hotmesh_postgres.schema import Queries
+
+    backend: Any = hm._any_backend()
+    queries = vars(Queries(backend.schema)).items()
+    names = {_shape(sql): name for name, sql in queries if isinstance(sql, str)}
+    rows = await admin(backend).fetch(_STATEMENTS, 25)
     print(f"{'':2} {'calls/job':>9} {'mean ms':>8} {'rows/call':>9} {'ms/job':>7}  statement")
     for top, calls, total, count, query in rows:
         mean = total / calls if calls else 0.0
         print(
             f"{'' if top else 'n':2} {calls / jobs:>9.2f} {mean:>8.3f} "
-            f"{(count / calls if calls else 0):>9.2f} {total / jobs:>7.3f}  {_label(query)}"
+            f"{(count / calls if calls else 0):>9.2f} {total / jobs:>7.3f}  {_label(query, names)}"
         )
 
 
