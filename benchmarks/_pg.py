@@ -7,6 +7,7 @@ dropping the app schema, the server version, and table statistics.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
@@ -29,8 +30,12 @@ DSN_ENV = "HOTMESH_BENCH_DSN"
 
 
 @contextlib.contextmanager
-def target_dsn() -> Iterator[str]:
-    """``$HOTMESH_BENCH_DSN`` when set, else a throwaway embedded cluster for the run."""
+def target_dsn(settings: dict[str, str] | None = None) -> Iterator[str]:
+    """``$HOTMESH_BENCH_DSN`` when set, else a throwaway embedded cluster for the run.
+
+    ``settings`` (e.g. ``shared_preload_libraries``) are set on the embedded cluster with
+    ``ALTER SYSTEM``, and it is restarted once to apply them.
+    """
     dsn = os.environ.get(DSN_ENV)
     if dsn:
         yield dsn
@@ -38,11 +43,27 @@ def target_dsn() -> Iterator[str]:
     from hotmesh.embedded import start
 
     with tempfile.TemporaryDirectory(prefix="hotmesh-bench-") as folder:
-        handle = start(os.path.join(folder, "pgdata"), delete_on_exit=True)
+        data = os.path.join(folder, "pgdata")
+        handle = start(data, delete_on_exit=not settings)
         try:
+            if settings:
+                asyncio.run(_alter_system(handle.dsn, settings))
+                handle.stop()
+                handle = start(data, delete_on_exit=True)
             yield handle.dsn
         finally:
             handle.stop()
+
+
+async def _alter_system(dsn: str, settings: dict[str, str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        for name, value in settings.items():
+            await conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+    finally:
+        await conn.close()
 
 
 def admin(backend: Backend) -> Any:

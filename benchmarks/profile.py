@@ -27,20 +27,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import contextlib
 import os
 import re
-import shutil
-import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
-from benchmarks._pg import DSN_ENV, admin
+from benchmarks._pg import admin, target_dsn
 from hotmesh.bench import describe_machine, machine, run_level, run_provider
 from hotmesh.hotmesh import HotMesh
 
-__all__ = ["AREAS", "area_of", "main", "stat_statements_dsn"]
+__all__ = ["AREAS", "STAT_STATEMENTS", "area_of", "main"]
 
 #: (area, path fragments): the first area whose fragment is in a frame's file path wins.
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -223,37 +219,11 @@ async def _passes(hm: HotMesh, jobs: int, concurrency: int, top: int) -> None:
             print(f"{seconds / busy:>6.1%}  {name}")
 
 
-@contextlib.contextmanager
-def stat_statements_dsn() -> Iterator[str]:
-    """``$HOTMESH_BENCH_DSN``, else an embedded cluster restarted with pg_stat_statements."""
-    dsn = os.environ.get(DSN_ENV)
-    if dsn:
-        yield dsn
-        return
-    from hotmesh.embedded import start
-
-    folder = tempfile.mkdtemp(prefix="hotmesh-profile-")
-    data = os.path.join(folder, "pgdata")
-    handle = start(data)
-    try:
-        asyncio.run(_preload(handle.dsn))
-        handle.stop()
-        handle = start(data)
-        yield handle.dsn
-    finally:
-        handle.stop()
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-async def _preload(dsn: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(dsn)
-    try:
-        await conn.execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
-        await conn.execute("ALTER SYSTEM SET pg_stat_statements.track = 'all'")
-    finally:
-        await conn.close()
+#: What the embedded cluster needs for the statements table.
+STAT_STATEMENTS = {
+    "shared_preload_libraries": "pg_stat_statements",
+    "pg_stat_statements.track": "all",
+}
 
 
 def main() -> None:
@@ -264,7 +234,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--top", type=int, default=0, help="also list the N costliest functions")
     args = parser.parse_args()
-    with stat_statements_dsn() as dsn:
+    with target_dsn(STAT_STATEMENTS) as dsn:
 
         async def passes(hm: HotMesh) -> None:
             await _passes(hm, args.jobs, args.concurrency, args.top)
