@@ -26,6 +26,8 @@ from hotmesh.errors import ConfigError, HotMeshTimeoutError
 
 __all__ = ["Client", "WorkflowClient", "WorkflowHandle"]
 
+#: The job field that marks a workflow started with ``signal_in=False`` (takes no hooks).
+_NO_HOOKS = "-nohooks-"
 #: Re-check intervals while waiting for a result (the completion event is only a hint).
 _RECHECK = (0.25, 1.0, 5.0, 30.0)
 
@@ -77,8 +79,11 @@ class WorkflowClient:
         retry: RetryPolicy | None = None,
         expire: Duration | None = None,
         signal_in: bool | None = None,
+        _parent: str | None = None,
     ) -> WorkflowHandle:
         """Start ``workflow`` on ``task_queue``; return its handle at once.
+
+        ``signal_in=False`` refuses hooks (``client.workflow.hook``) into this workflow.
 
         Raises:
             DuplicateJob: a live workflow already has ``workflow_id``.
@@ -107,7 +112,7 @@ class WorkflowClient:
             check_json(dict(search), "search")
         hm = await self._client.get_hotmesh_client()
         job_id = workflow_id or HotMesh.new_guid()
-        data = {
+        data: dict[str, Any] = {
             "mode": "workflow",
             "workflowId": job_id,
             "workflowName": name,
@@ -120,6 +125,10 @@ class WorkflowClient:
             # Search fields as job data too (`_name`), so handle.query can read them.
             "search": {f"_{k}": str(v) for k, v in (search or {}).items()},
         }
+        if signal_in is False:
+            data["search"][_NO_HOOKS] = "1"
+        if _parent is not None:
+            data["parentWorkflowId"] = _parent
         extended = {"search": dict(search)} if search else None
         # `expire`: seconds the finished workflow stays inspectable (default 7 days).
         context = {"expire": max(int(retention), 1)} if retention is not None else None
@@ -165,11 +174,58 @@ class WorkflowClient:
         """Send signal ``signal_id`` (namespace-wide); kept until a workflow waits for it."""
         return await _send_signal(self._client, signal_id, data)
 
-    async def hook(self, **_: Any) -> str:
-        """Not implemented yet (Durable part 2): hook threads in a running workflow."""
-        raise NotImplementedError(
-            "hotmesh.durable: client.workflow.hook is part 2 of Durable and not implemented yet"
+    async def hook(
+        self,
+        *,
+        workflow_id: str,
+        workflow: str | Callable[..., Any],
+        task_queue: str | None = None,
+        args: Sequence[Any] = (),
+        search: Mapping[str, str] | None = None,
+    ) -> str:
+        """Run hook function ``workflow`` for the running workflow ``workflow_id``; return
+        the hook's own workflow id (``get_handle(hook_id).result()`` gives its result or
+        raises its error). ``search`` seeds the hook's search fields.
+
+        Example:
+            >>> async def main(client):  # doctest: +SKIP
+            ...     hook_id = await client.workflow.hook(
+            ...         workflow_id="order-1", workflow="audit", task_queue="audit")
+            ...     await client.workflow.get_handle(hook_id).result()
+
+        Raises:
+            JobNotFound: no workflow has id ``workflow_id``.
+            ConfigError: no task queue, the workflow has finished or was started with
+                ``signal_in=False``.
+        """
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise ConfigError("workflow_id must be a non-empty string", value=workflow_id)
+        if not isinstance(task_queue, str) or not task_queue:
+            raise ConfigError(
+                "hook() needs the task_queue a Worker for the hook function consumes",
+                value=task_queue,
+            )
+        hm = await self._client.get_hotmesh_client()
+        output = await hm.get_state(f"{self._client.namespace}.execute", workflow_id)
+        if _finished(output):
+            raise ConfigError(
+                f"workflow {workflow_id} has finished; a hook needs a running workflow",
+                value=workflow_id,
+            )
+        if output.data.get(_NO_HOOKS):
+            raise ConfigError(
+                f"workflow {workflow_id} was started with signal_in=False: it takes no hooks",
+                value=workflow_id,
+            )
+        handle = await self.start(
+            workflow,
+            args=args,
+            task_queue=task_queue,
+            workflow_id=f"{workflow_id}-hook-{HotMesh.new_guid()}",
+            search=search,
+            _parent=workflow_id,
         )
+        return handle.workflow_id
 
 
 async def _send_signal(client: Client, signal_id: str, data: Any) -> str:
@@ -331,7 +387,7 @@ class WorkflowHandle:
         timeline = [
             {"key": k, "value": v if values else {}}
             for k, v in sorted(output.data.items())
-            if k.startswith("-")
+            if k.startswith("-") and k != _NO_HOOKS
         ]
         result: dict[str, Any] = {
             "data": {k[1:]: v for k, v in output.data.items() if k.startswith("_")},

@@ -26,13 +26,10 @@ from typing import Any, NoReturn, TypeVar
 from hotmesh.durable import _registry
 from hotmesh.durable._context import Done, TurnContext, current
 from hotmesh.durable._errors_wire import error_from_wire
+from hotmesh.durable._hooks import exec_hook, hook
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._sessions import enrich, entity, search
-from hotmesh.durable._stubs import (
-    exec_hook,
-    hook,
-)
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
     CancelledFailure,
@@ -275,10 +272,12 @@ def _child(
     entity: str | None,
     expire: Duration | None,
     retry: RetryPolicy | None,
+    kind: str | None = None,
+    parent: str | None = None,
 ) -> Awaitable[Any]:
     ctx = current("wf.execute_child")
     name = _registry.workflow_name(workflow)
-    kind = "child" if wait else "start"
+    kind = kind or ("child" if wait else "start")
     index, recorded = ctx.claim(kind, name)
     if recorded is not None:
         if not wait:
@@ -309,7 +308,7 @@ def _child(
                 "workflowTopic": f"{queue}-{name}",
                 "arguments": list(args),
                 "retry": child_retry,
-                "parentWorkflowId": ctx.workflow_id,
+                "parentWorkflowId": parent or ctx.workflow_id,
                 "originJobId": ctx.start.get("originJobId") or ctx.workflow_id,
                 "entity": entity,
             },

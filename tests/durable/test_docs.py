@@ -38,3 +38,8 @@ async def test_the_guide_runs(client: Client, connection: dict[str, Any]) -> Non
     assert tour["subscription"] == 3
     assert tour["refundable"] == "refunded"
     assert "no worker has run it yet" in tour["waited"]
+
+
+async def test_the_guide_hooks(client: Client, connection: dict[str, Any]) -> None:
+    hooks = await _load().hooks_demo(connection)
+    assert hooks == {"published": {"draft": "v1", "verdict": "ship it"}, "watched": "nudged"}
