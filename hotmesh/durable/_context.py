@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import re
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -19,7 +20,7 @@ import attrs
 from hotmesh.durable._types import WorkflowInfo
 from hotmesh.durable.errors import CancelledFailure, DurableSuspend, NondeterminismError
 
-__all__ = ["Recorded", "TurnContext", "current", "parse_markers", "parse_patches"]
+__all__ = ["Recorded", "TurnContext", "current", "now_ms", "parse_markers", "parse_patches"]
 
 _MARKER = re.compile(r"^-([a-z]+)(\$\d+)?-(\d+)-$")
 #: Loop turns a suspended call waits so that its gathered siblings register too.
@@ -134,8 +135,14 @@ class TurnContext:
 
     def suspend(self, item: dict[str, Any]) -> Pending:
         """Register ``item`` for the engine and return an awaitable that suspends."""
+        item["at"] = now_ms()
         self.registry.append(item)
         return Pending(self)
+
+
+def now_ms() -> int:
+    """The time in epoch milliseconds (the history's timestamps; never read by replay)."""
+    return int(time.time() * 1000)
 
 
 _CURRENT: contextvars.ContextVar[TurnContext] = contextvars.ContextVar("hotmesh_durable_turn")

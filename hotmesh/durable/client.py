@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotmesh import HotMesh, JobOutput
-from hotmesh.durable import _engines, _registry
+from hotmesh.durable import _engines, _history, _registry
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._types import Duration, RetryPolicy, seconds
 from hotmesh.durable.errors import WorkflowFailed, WorkflowInterrupted
@@ -399,10 +399,48 @@ class WorkflowHandle:
         keep = set(allow) if allow else set(result)
         return {k: v for k, v in result.items() if k in keep and k not in set(block or ())}
 
-    async def export_execution(self, **_: Any) -> dict[str, Any]:
-        """Not implemented yet (Durable part 2): the Temporal-like execution history."""
-        raise NotImplementedError(
-            "hotmesh.durable: handle.export_execution is part 2 of Durable and not implemented yet"
+    async def export_execution(
+        self,
+        *,
+        mode: str = "sparse",
+        exclude_system: bool = False,
+        omit_results: bool = False,
+        enrich_inputs: bool = False,
+        include_lineage: bool = False,
+        max_depth: int = 5,
+    ) -> dict[str, Any]:
+        """The workflow's history as Temporal-like events (durable.md §6.2).
+
+        ``{workflow_id, workflow_type, task_queue, status, start_time, close_time,
+        duration_ms, result, events, summary}``; each event has ``event_id``,
+        ``event_type``, ``category``, ``event_time`` (ISO UTC), ``duration_ms``,
+        ``is_system`` and ``attributes``. ``mode="verbose"`` adds ``children`` (their
+        histories, ``max_depth`` levels); ``exclude_system`` drops the recorded search,
+        entity, emit and patch markers; ``omit_results`` drops payloads;
+        ``enrich_inputs`` adds activity arguments; ``include_lineage`` adds
+        ``parent_workflow_id`` and ``origin_id``. Saved as JSON, a history (without
+        ``exclude_system`` and ``omit_results``) replays with
+        :func:`hotmesh.durable.testing.replay`.
+
+        Example:
+            >>> history = await handle.export_execution()  # doctest: +SKIP
+            >>> [e["event_type"] for e in history["events"]][:2]  # doctest: +SKIP
+            ['workflow_execution_started', 'activity_task_scheduled']
+
+        Raises:
+            JobNotFound: no workflow has this id.
+            ConfigError: an unknown ``mode``.
+        """
+        return await _history.export_execution(
+            await self._engine(),
+            self._client.namespace,
+            self.workflow_id,
+            mode=mode,
+            exclude_system=exclude_system,
+            omit_results=omit_results,
+            enrich_inputs=enrich_inputs,
+            include_lineage=include_lineage,
+            max_depth=max_depth,
         )
 
 
