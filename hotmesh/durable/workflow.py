@@ -30,6 +30,7 @@ from hotmesh.durable._hooks import exec_hook, hook
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._sessions import enrich, entity, search
+from hotmesh.durable._telemetry import emit_span
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
     CancelledFailure,
@@ -472,14 +473,36 @@ async def emit(events: Mapping[str, Any], *, once: bool = True) -> bool:
 
 
 async def trace(attributes: Mapping[str, Any], *, once: bool = True) -> bool:
-    """Telemetry span with ``attributes``; returns False: no OpenTelemetry export is wired
-    to Durable yet (it still takes its place in the history with ``once``)."""
+    """Record an OpenTelemetry span ``durable.trace`` with ``attributes`` (plus
+    ``durable.workflow_id``, ``durable.workflow_name`` and ``durable.index``).
+
+    With ``once`` (default) it takes a place in the history and replays do not repeat it.
+    Returns whether a span was recorded: False when ``opentelemetry-api`` is not installed
+    (spans go wherever the application's OpenTelemetry SDK sends them).
+
+    Example:
+        >>> async def order():  # doctest: +SKIP
+        ...     await wf.trace({"step": "charged", "amount": 42})
+    """
     ctx = current("wf.trace")
+    check_json(dict(attributes), "attributes of wf.trace")
+    index = ctx.counter
     if once:
         index, recorded = ctx.claim("trace", "")
-        if recorded is None:
-            ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": False}
-    return False
+        if recorded is not None:
+            return bool(recorded.out)
+    emitted = emit_span(
+        "durable.trace",
+        {
+            **attributes,
+            "durable.workflow_id": ctx.workflow_id,
+            "durable.workflow_name": ctx.workflow_name,
+            "durable.index": index,
+        },
+    )
+    if once:
+        ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": emitted}
+    return emitted
 
 
 _SCALE = 10000.0
