@@ -34,6 +34,8 @@ class Recorded:
     kind: str
     op: str
     out: Any
+    #: The whole recorded field (``cancelled`` of a woken sleep...).
+    record: dict[str, Any] = attrs.field(factory=dict)
 
 
 def parse_patches(data: dict[str, Any], dimension: str) -> set[str]:
@@ -51,7 +53,7 @@ def parse_markers(data: dict[str, Any], dimension: str) -> dict[int, Recorded]:
             continue
         if isinstance(value, dict):
             found[int(match.group(3))] = Recorded(
-                match.group(1), str(value.get("op", "")), value.get("out", value)
+                match.group(1), str(value.get("op", "")), value.get("out", value), value
             )
     return found
 

@@ -64,6 +64,8 @@ _CHILD_OUT = (
 )
 
 
+#: A sleep's marker: its duration, and ``cancelled`` when ``handle.cancel`` woke it.
+_SLEEP_OUT = "'out', '{{{source}.duration}}', 'cancelled', '{{$self.hook.data.cancel}}'"
 #: An activity's marker also keeps its arguments (the history's ``enrich_inputs``).
 _PROXY_OUT = "'out', '{{$self.output.data}}', 'in', '{{{source}.call.arguments}}'"
 
@@ -74,7 +76,7 @@ def _calls(prefix: str, source: str) -> str:
     return f"""
         {prefix}sleeper:
           type: hook
-          sleep: '{{{source}.duration}}'{_marker("{" + source + ".duration}", source)}
+          sleep: '{{{source}.duration}}'{_marker("", source, _SLEEP_OUT.format(source=source))}
         {prefix}waiter:
           type: hook
           sleep: '{{{source}.timeout}}'{_marker("{$self.hook.data}", source)}
@@ -299,6 +301,17 @@ app:
             conditions:
               match:
                 - expected: '{{{_ITEM}.signalId}}'
+                  actual: '{{$self.hook.data.id}}'
+        {{NS}}.wfs.wake:
+          - to: sleeper
+            conditions:
+              match:
+                - expected: '{{worker.output.data.wakeId}}'
+                  actual: '{{$self.hook.data.id}}'
+          - to: c_sleeper
+            conditions:
+              match:
+                - expected: '{{{_ITEM}.wakeId}}'
                   actual: '{{$self.hook.data.id}}'
 """
     return text.replace("{NS}", namespace)

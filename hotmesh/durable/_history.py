@@ -170,7 +170,10 @@ def _marker_events(
     elif kind == "wait":
         payload = out if isinstance(out, Mapping) else {}
         events.add("signal_wait_started", "signal", ac, {**base, "signal_name": op})
-        if "id" in payload:
+        if payload.get("cancel") is True and "data" not in payload:
+            woken = {**base, "signal_name": op, "cancelled": True}
+            events.add("signal_wait_cancelled", "signal", au, woken, duration=took)
+        elif "id" in payload:
             heard = {**base, "signal_name": op, "input": payload.get("data")}
             events.add("workflow_execution_signaled", "signal", au, heard, duration=took)
         else:
@@ -181,7 +184,8 @@ def _marker_events(
         seconds = out if isinstance(out, int | float) else None
         length = None if seconds is None else round(seconds * 1000)
         events.add("timer_started", "timer", ac, {**base, "duration_ms": length})
-        events.add("timer_fired", "timer", au, dict(base), duration=took)
+        fired = {**base, "cancelled": True} if record.get("cancelled") else dict(base)
+        events.add("timer_fired", "timer", au, fired, duration=took)
     elif kind == "signal":
         events.add("signal_sent", "signal", au, {**base, "signal_name": op})
     else:  # search, entity, emit, trace, interrupt...: recorded outcomes replay needs

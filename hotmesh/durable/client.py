@@ -358,6 +358,12 @@ class WorkflowHandle:
         hm = await self._engine()
         await hm.get_status(self.workflow_id)  # JobNotFound for an unknown id
         await hm.cancel(self.workflow_id)
+        # Wake the sleeps and waits the workflow is suspended on: they raise
+        # CancelledFailure (a wait in a non_cancellable scope returns False).
+        for topic, wake_id in await _pending_waits(hm, self.workflow_id):
+            await hm.signal(
+                f"{self._client.namespace}.wfs.{topic}", {"id": wake_id, "cancel": True}
+            )
 
     async def interrupt(
         self, *, reason: str | None = None, throw: bool = True, expire: Duration | None = None
@@ -442,6 +448,19 @@ class WorkflowHandle:
             include_lineage=include_lineage,
             max_depth=max_depth,
         )
+
+
+async def _pending_waits(hm: HotMesh, workflow_id: str) -> list[tuple[str, str]]:
+    """``(hook topic, id)`` of the sleeps and waits of the workflow's latest turn (one
+    call, or the members of a gathered group)."""
+    turns = [a for a in (await hm.export(workflow_id)).activities if a["name"] == "worker"]
+    latest = turns[-1]["output"] if turns else None
+    if not isinstance(latest, dict):
+        return []
+    calls = [latest, *[i for i in latest.get("items") or () if isinstance(i, dict)]]
+    found = [("wake", str(c["wakeId"])) for c in calls if c.get("wakeId")]
+    found += [("wait", str(c["signalId"])) for c in calls if c.get("signalId")]
+    return found
 
 
 def _finished(output: JobOutput) -> bool:

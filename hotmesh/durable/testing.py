@@ -94,6 +94,10 @@ def _markers(events: list[Mapping[str, Any]]) -> tuple[dict[str, Any], list[Any]
             entry["out"] = {"id": attrs_.get("signal_name"), "data": _needs(attrs_, "input", event)}
         elif kind == "timer_started":
             entry.update(op="", out=(attrs_.get("duration_ms") or 0) / 1000)
+        elif kind == "timer_fired" and attrs_.get("cancelled"):
+            entry["cancelled"] = True
+        elif kind == "signal_wait_cancelled":
+            entry["out"] = {"id": attrs_.get("signal_name"), "cancel": True}
         elif kind == "signal_sent":
             entry.update(op=attrs_.get("signal_name", ""), out=attrs_.get("signal_name"))
         elif kind == MARKER_EVENT and attrs_.get("marker_kind") == "patch":

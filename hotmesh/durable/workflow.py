@@ -199,15 +199,19 @@ def sleep(duration: Duration) -> Awaitable[float]:
     secs = seconds(duration, name="sleep duration")
     index, recorded = ctx.claim("sleep", "")
     if recorded is not None:
+        if recorded.record.get("cancelled") and not ctx.non_cancellable:
+            return Done(error=CancelledFailure())  # handle.cancel() woke this sleep
         return Done(float(secs))
     ctx.check_cancelled()
+    key = ctx.key("sleep", index)
     return ctx.suspend(
         {
             "code": 588,
             "index": index,
-            "key": ctx.key("sleep", index),
+            "key": key,
             "op": "",
             "duration": max(secs, 0.001),
+            "wakeId": f"{ctx.workflow_id}{key}",
         }
     )
 
@@ -224,6 +228,8 @@ def condition(signal_id: str, timeout: Duration | None = None) -> Awaitable[Any]
     index, recorded = ctx.claim("wait", signal_id)
     if recorded is not None:
         out = recorded.out if isinstance(recorded.out, dict) else {}
+        if out.get("cancel") is True and "data" not in out:  # woken by handle.cancel()
+            return Done(False) if ctx.non_cancellable else Done(error=CancelledFailure())
         if "id" not in out:
             return Done(False)
         return Done(out.get("data"))
