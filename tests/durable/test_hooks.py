@@ -46,6 +46,14 @@ async def asks(question: str) -> dict[str, Any]:
     return {"got": got, "failure": failure, "fired": fired, "heard": heard, "loop": loop}
 
 
+async def asks_twice() -> list[Any]:
+    """Two hooks gathered: each registers its child and then its wait in the same turns."""
+    both = await wf.gather(
+        wf.exec_hook(workflow=answer, args=["one"]), wf.exec_hook(workflow=answer, args=["two"])
+    )
+    return [reply["question"] for reply in both]
+
+
 async def waits(signal_id: str) -> Any:
     return await wf.condition(signal_id)
 
@@ -67,6 +75,14 @@ async def test_exec_hook_returns_the_payload_and_raises_the_hooks_error(
     assert result["heard"] == "fire-and-forget"
     assert await client.workflow.get_handle(result["fired"]).result(timeout=30) == "sent"
     assert "Potential infinite loop" in result["loop"]
+
+
+async def test_gathered_exec_hooks_each_get_their_own_answer(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await serve(connection, queue, asks_twice, answer)
+    result = await client.workflow.execute(asks_twice, task_queue=queue, timeout=60)
+    assert result == ["one", "two"]
 
 
 async def test_client_hook_runs_for_a_running_workflow_and_reports_its_error(
