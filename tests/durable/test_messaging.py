@@ -94,7 +94,7 @@ async def test_interrupt_child_failing_child_remote_and_module_activities(
     assert failed.value.code == 598 and failed.value.type_name == "DurableFatalError"
 
 
-OTEL_API = importlib.util.find_spec("opentelemetry") is not None
+OTEL_API = importlib.util.find_spec("opentelemetry.trace") is not None
 
 
 async def announcer(order: str) -> bool:
