@@ -12,6 +12,11 @@ One graph, ``{ns}.execute``, with two modes chosen by the trigger input's ``mode
   (only markers) into its own. One graph, not two, because a hook topic belongs to one
   graph and gathered waits use the same signal topic as single ones.
 
+Hook topics: ``{ns}.wfs.wait`` (a ``condition``'s signal, by signal id) and
+``{ns}.wfs.wake`` (``handle.cancel`` waking a sleep, by ``{workflow id}{marker key}``).
+Every marker also records ``ac``/``au``, when the call was asked and answered (epoch ms),
+for the execution history; an activity's marker keeps its arguments (``in``).
+
 Any change to the YAML must bump :data:`APP_VERSION`.
 """
 
