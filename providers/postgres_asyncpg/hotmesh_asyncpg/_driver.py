@@ -11,6 +11,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
+from hotmesh_asyncpg._leases import Leases
 from hotmesh_postgres.backend import PostgresProvider
 from hotmesh_postgres.driver import Executor, Row
 from hotmesh_postgres.targets import describe_target
@@ -111,7 +112,7 @@ class AsyncpgDriver:
     """A pool of asyncpg connections behind the shared driver protocol."""
 
     def __init__(self, pool: asyncpg.Pool[Any], connect_args: Mapping[str, Any], target: str):
-        self._pool = pool
+        self._pool = Leases(pool)
         self._connect_args = dict(connect_args)
         self.target = target
 
