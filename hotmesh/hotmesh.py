@@ -19,6 +19,7 @@ from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
 from hotmesh.types import JobExport, JobOutput
+from hotmesh.validation import check_name, check_optional_mapping, check_payload
 from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
@@ -345,6 +346,10 @@ class HotMesh:
             ValidationError: ``data`` violates the graph's ``input.schema`` (nothing stored).
             DuplicateJob: a live job already has the id the trigger derives.
         """
+        check_name(topic, "topic")
+        check_optional_mapping(data, "data")
+        check_optional_mapping(context, "context")
+        check_optional_mapping(extended, "extended")
         return await self._require_engine().pub(topic, data, context=context, extended=extended)
 
     async def pubsub(
@@ -360,6 +365,9 @@ class HotMesh:
             PubSubTimeout: no result within ``timeout`` seconds (the job keeps running).
             JobFailed: the job completed with an error.
         """
+        check_name(topic, "topic")
+        check_optional_mapping(data, "data")
+        check_optional_mapping(context, "context")
         engine = self._require_engine()
         ctx = {**dict(context or {}), "ngn": self.guid}
         started = time.monotonic()
@@ -457,6 +465,7 @@ class HotMesh:
         await self._unsubscribe(pattern, pattern=True)
 
     async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
+        check_name(topic, "pattern" if pattern else "topic")
         backend = self._any_backend()
 
         async def relay(t: str, message: dict[str, Any]) -> None:
@@ -469,6 +478,7 @@ class HotMesh:
         self._subs[(topic, pattern)] = await subscribe(topic, relay)
 
     async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
+        check_name(topic, "pattern" if pattern else "topic")
         handle = self._subs.pop((topic, pattern), None)
         if handle is not None:
             await self._any_backend().sub.unsubscribe(handle)
@@ -486,7 +496,7 @@ class HotMesh:
         Raises:
             JobNotFound: no live job has this id.
         """
-        status = await self._store().get_status(job_id)
+        status = await self._store().get_status(check_name(job_id, "job_id"))
         if status is None:
             raise JobNotFound(f"job {job_id} not found", value=job_id)
         return int(status)
@@ -497,14 +507,14 @@ class HotMesh:
         Raises:
             JobNotFound: no live job has this id.
         """
-        job = await self._store().get_job(job_id)
+        job = await self._store().get_job(check_name(job_id, "job_id"))
         if job is None:
             raise JobNotFound(f"{job_id} Not Found", value=job_id)
         return job_output(job.state, job.semaphore)
 
     async def export(self, job_id: str) -> JobExport:
         """The job's full record, with every activity's state by dimension."""
-        job = await self._store().get_job(job_id)
+        job = await self._store().get_job(check_name(job_id, "job_id"))
         if job is None:
             raise JobNotFound(f"job {job_id} not found", value=job_id)
         output = job_output(job.state, job.semaphore)
@@ -542,6 +552,8 @@ class HotMesh:
         Raises:
             JobNotFound: the job is not running (unless ``suppress``).
         """
+        check_name(topic, "topic")
+        check_name(job_id, "job_id")
         try:
             await self._require_engine().interrupt(
                 job_id, reason=reason, throw=throw, code=code, expire=expire
@@ -552,11 +564,11 @@ class HotMesh:
 
     async def cancel(self, job_id: str) -> None:
         """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
-        await self._store().apply_step(job_id, {"-cancelled-": "1"})
+        await self._store().apply_step(check_name(job_id, "job_id"), {"-cancelled-": "1"})
 
     async def scrub(self, job_id: str) -> None:
         """Delete the job and its pending messages."""
-        await self._store().delete_job(job_id)
+        await self._store().delete_job(check_name(job_id, "job_id"))
 
     async def signal(
         self, topic: str, data: Mapping[str, Any], status: str = "success", code: int = 200
@@ -566,6 +578,8 @@ class HotMesh:
         Raises:
             TopicNotFound: no hook of the active version listens to ``topic``.
         """
+        check_name(topic, "topic")
+        check_payload(data, "data")
         return await self._require_engine().signal(topic, data, status, code)
 
     async def get_stats(self, topic: str, query: Mapping[str, Any]) -> dict[str, Any]:
@@ -583,6 +597,8 @@ class HotMesh:
             TopicNotFound: no graph subscribes to ``topic``.
             ConfigError: the trigger keeps no stats, or the query is ill-formed.
         """
+        check_name(topic, "topic")
+        check_payload(query, "query")
         return await self._require_engine().get_stats(topic, query)
 
     async def get_ids(
@@ -595,6 +611,8 @@ class HotMesh:
             ``{key, facets, granularity, range, start, end, counts: [{facet, count}],
             segments: [{time, measures: [{type: 'ids', target, time, count, ids}]}]}``.
         """
+        check_name(topic, "topic")
+        check_payload(query, "query")
         return await self._require_engine().get_ids(topic, query, facets)
 
     async def signal_all(
@@ -611,6 +629,9 @@ class HotMesh:
         ``{**data, "id": <job id>}``. Returns the job ids signalled (the reference returns
         its index list keys).
         """
+        check_name(hook_topic, "hook_topic")
+        check_payload(data, "data")
+        check_payload(query, "query")
         return await self._require_engine().signal_all(hook_topic, data, query, facets)
 
     def _store(self) -> Any:
