@@ -196,5 +196,5 @@ def _check_leaf(value: Any, where: str) -> None:
             raise _fail(where, f"is {value}, which JSON cannot carry")
     else:
         raise _fail(
-            where, f"is a {type(value).__name__} ({_shown(value)}), which JSON cannot carry"
+            where, f"has type {type(value).__name__} ({_shown(value)}), which JSON cannot carry"
         )

@@ -10,13 +10,38 @@ cast with ``::jsonb`` and select ``::text``), so no driver-specific JSON codec i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-__all__ = ["Driver", "Executor", "ListenConnection", "Row"]
+from hotmesh.errors import DatabaseUnavailable, PayloadError
 
+__all__ = [
+    "REPLAY_MARK",
+    "Driver",
+    "Executor",
+    "ListenConnection",
+    "Loss",
+    "Row",
+    "run_statement",
+]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 Row = Sequence[Any]
+
+#: A line in a named query (queries.sql) saying it may run again after a lost connection:
+#: running it twice has the effect of running it once (a read, a fenced step, a claim, an
+#: upsert...). Statements without it are never re-run once they may have reached the server.
+REPLAY_MARK = "-- replay: safe"
+
+#: How a driver error relates to the statement:
+#: ``unsent``: the connection was unusable before the statement left (safe to run elsewhere);
+#: ``maybe``: the connection died while the statement ran (it may have committed);
+#: ``input``: the database refused a value (bad input, never an outage);
+#: ``None``: any other error, raised unchanged.
+Loss = Literal["unsent", "maybe", "input"] | None
 
 
 class Executor(Protocol):
@@ -60,10 +85,33 @@ class ListenConnection(Protocol):
 
 
 class Driver(Executor, Protocol):
-    """A connection pool plus the means to open a listener."""
+    """A connection pool plus the means to open a listener.
+
+    After a lost connection a statement runs again (once, on a fresh connection) only when
+    it never reached the server, or when it is safe to repeat: its SQL carries
+    :data:`REPLAY_MARK`, or the caller says so with ``replay=True`` (a publish whose
+    messages all carry the key their consumer deduplicates on). Otherwise the caller gets
+    :class:`~hotmesh.errors.DatabaseUnavailable` saying the statement may have been applied.
+    """
 
     #: Where the driver connects, for error messages (host:port or socket path).
     target: str
+
+    async def execute(self, sql: str, *args: Any, replay: bool | None = None) -> int:
+        """Run a statement; return the number of rows it affected."""
+        ...
+
+    async def fetch(self, sql: str, *args: Any, replay: bool | None = None) -> list[Row]:
+        """Run a query; return every row."""
+        ...
+
+    async def fetchrow(self, sql: str, *args: Any, replay: bool | None = None) -> Row | None:
+        """Run a query; return its first row or None."""
+        ...
+
+    async def fetchval(self, sql: str, *args: Any, replay: bool | None = None) -> Any:
+        """Run a query; return the first column of its first row (None without rows)."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         """A connection inside BEGIN … COMMIT (ROLLBACK on exception)."""
@@ -82,3 +130,43 @@ class Driver(Executor, Protocol):
     async def close(self) -> None:
         """Close the pool (idempotent)."""
         ...
+
+
+async def run_statement(
+    attempt: Callable[[], Awaitable[T]],
+    *,
+    sql: str,
+    replay: bool | None,
+    classify: Callable[[BaseException], Loss],
+    reconnect: Callable[[], Awaitable[None]],
+    target: str,
+) -> T:
+    """Run ``attempt``; after a lost connection run it once more only when that is safe.
+
+    ``classify`` sorts the driver's errors (:data:`Loss`); ``reconnect`` drops the pool's
+    broken connections. Refused input becomes :class:`PayloadError`, a connection lost for
+    good :class:`DatabaseUnavailable` (naming ``target``).
+    """
+    for retried in (False, True):
+        try:
+            return await attempt()
+        except Exception as err:
+            kind = classify(err)
+            if kind is None:
+                raise
+            if kind == "input":
+                raise PayloadError(f"the database refused a value: {err}", value=str(err)) from err
+            await reconnect()
+            if retried:
+                raise DatabaseUnavailable(
+                    f"lost the connection to {target}: {err}", value=target
+                ) from err
+            if kind == "maybe" and not (REPLAY_MARK in sql if replay is None else replay):
+                raise DatabaseUnavailable(
+                    f"lost the connection to {target} while a statement that is not safe to "
+                    f"repeat was running; it may or may not have been applied: {err}",
+                    value=target,
+                ) from err
+            log.warning("database connection lost; running the statement again on a new one",
+                        extra={"target": target, "loss": kind})  # fmt: skip
+    raise AssertionError("unreachable")  # pragma: no cover
