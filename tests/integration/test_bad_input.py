@@ -19,6 +19,7 @@ from hotmesh.errors import (
     JobNotFound,
     PayloadError,
 )
+from hotmesh_conformance.harness import BackendFactory
 from tests.engine.conftest import MeshFactory, app_id, mesh
 
 __all__ = ["APP", "app_id", "mesh", "started_app"]
@@ -146,3 +147,24 @@ async def test_bad_signal_and_context_payloads(mesh: MeshFactory, app_id: str) -
     with pytest.raises(PayloadError) as info:
         await hm.pub("bad.test", {}, extended={"search": {"k": "\ud800"}})
     assert info.value.value == "extended.search.k"
+
+
+async def test_values_the_database_refuses_are_payload_errors_not_outages(
+    backends: BackendFactory,
+) -> None:
+    """Below the facade's checks: the driver maps refused values to PayloadError.
+
+    Before, psycopg reported a 1 MB id (program_limit_exceeded, filed under
+    OperationalError) as DatabaseUnavailable and reconnected; asyncpg raised its own error.
+    """
+    backend = await backends.open()
+    await backend.store.create_job("kept", {"meta": {"jid": "kept", "gid": "g"}})
+    with pytest.raises(PayloadError) as info:
+        await backend.store.create_job("x" * 1_000_000, {"meta": {"gid": "g2"}})
+    assert not isinstance(info.value, DatabaseUnavailable)
+    with pytest.raises(PayloadError):
+        await backend.store.create_job("nul", {"d/x": "a\x00b", "meta": {"gid": "g3"}})
+    kept = await backend.store.get_job("kept")
+    assert kept is not None
+    assert kept.state["meta"] == {"jid": "kept", "gid": "g"}
+    assert await backend.store.get_job("nul") is None
