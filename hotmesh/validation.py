@@ -142,8 +142,8 @@ def check_payload(value: Any, path: str = "data") -> Mapping[str, Any]:
 def check_depth(value: Any, path: str, limit: int = MAX_DEPTH) -> None:
     """Raise :class:`PayloadError` when ``value`` nests deeper than ``limit``.
 
-    Only the shape is checked (any leaf type is accepted); used on manifests before the
-    compiler walks them recursively.
+    Only the shape is checked (any leaf but a giant integer is accepted); used on
+    manifests before the compiler walks them recursively.
     """
     _check_tree(value, path, limit, strict=False)
 
@@ -171,6 +171,8 @@ def _check_tree(root: Any, path: str, limit: int, *, strict: bool) -> None:
                     stack.append((item, f"{where}[{index}]", depth + 1))
         elif strict:
             _check_leaf(value, where)
+        elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            raise _fail(where, f"is an integer of {value.bit_length()} bits, too large for JSON")
 
 
 def _check_key(key: Any, where: str) -> None:

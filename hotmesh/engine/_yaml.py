@@ -118,6 +118,8 @@ def load_yaml(
         data = loader.get_single_data()
     except yaml.reader.ReaderError as exc:
         raise ManifestError([_unreadable(text, exc, file)]) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ManifestError([DeployProblem(file or "<yaml>", f"invalid YAML: {exc}")]) from exc
     except RecursionError as exc:
         problem = f"invalid YAML: nested too deeply (more than {MAX_DEPTH} levels)"
         raise ManifestError([DeployProblem(file or "<yaml>", problem)]) from exc
