@@ -151,6 +151,9 @@ class Outcomes:
             await call
         except HotMeshError as err:
             self.counts[name, type(err).__name__] += 1
+        except Exception as err:  # report it short: a deep traceback cannot be printed
+            detail = f"{type(err).__module__}.{type(err).__name__}: {str(err)[:300]}"
+            pytest.fail(f"{name} let an untyped error escape: {detail}", pytrace=False)
         else:
             self.counts[name, "ok"] += 1
 
