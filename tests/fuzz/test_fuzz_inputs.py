@@ -20,10 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hotmesh import HotMesh, WorkerMessage
+from hotmesh import HotMesh
 from hotmesh.errors import HotMeshError
 from hotmesh_conformance.harness import assert_eventually
 from tests.engine.conftest import MeshFactory, app_id, mesh
+from tests.fix_echo_app import echo, echo_app
 
 __all__ = ["app_id", "mesh"]
 
@@ -34,45 +35,6 @@ FUZZ = settings(
     derandomize=os.environ.get("HOTMESH_FUZZ_RANDOM") is None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-
-APP = """
-app:
-  id: {APP}
-  version: '1'
-  graphs:
-    - subscribes: fuzz.test
-      expire: 300
-      activities:
-        t1:
-          type: trigger
-          stats:
-            id: '{$self.input.data.id}'
-        a1:
-          type: worker
-          topic: fuzz.work
-          input:
-            maps:
-              value: '{t1.output.data.value}'
-          job:
-            maps:
-              echoed: '{$self.output.data.value}'
-        h1:
-          type: hook
-          hook:
-            type: object
-      transitions:
-        t1:
-          - to: a1
-        a1:
-          - to: h1
-      hooks:
-        fuzz.signal:
-          - to: h1
-            conditions:
-              match:
-                - expected: '{$job.metadata.jid}'
-                  actual: '{$self.hook.data.id}'
-"""
 
 SPECIAL = ["\x00", "\ud800", "\udfff", "\x85", "\x9f", "\x01", "\x7f", "{", "}", "@", ":"]
 SPECIAL += ["\n", " ", "-", "[", "]", "'", '"', "&", "*", "!", "%", "$"]
@@ -164,14 +126,10 @@ class Outcomes:
         return "\n".join(lines)
 
 
-async def echo(message: WorkerMessage) -> dict[str, Any]:
-    return {"data": {"value": message.data.get("value")}}
-
-
 async def started(mesh: MeshFactory, app_id: str) -> tuple[HotMesh, dict[str, Any]]:
     """A mesh with the fuzz app active and two stored jobs; returns their state."""
     hm = await mesh([("fuzz.work", echo)])
-    await hm.deploy(APP.replace("{APP}", app_id))
+    await hm.deploy(echo_app(app_id, "fuzz.test", "fuzz.work", hook_signal="fuzz.signal"))
     assert await hm.activate("1")
     kept: dict[str, Any] = {}
     for n in range(2):
@@ -252,7 +210,8 @@ def manifest(app: str, fields: dict[str, Any]) -> dict[str, Any]:
 async def test_fuzz_deploy(mesh: MeshFactory, app_id: str) -> None:
     hm, kept = await started(mesh, app_id)
     outcomes = Outcomes()
-    good = APP.replace("{APP}", app_id).replace("version: '1'", "version: '8'")
+    good = echo_app(app_id, "fuzz.test", "fuzz.work", hook_signal="fuzz.signal")
+    good = good.replace("version: '1'", "version: '8'")
 
     for example in drawn(
         at=st.integers(0, 10_000),

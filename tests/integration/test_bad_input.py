@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from hotmesh import HotMesh, WorkerMessage
+from hotmesh import HotMesh
 from hotmesh.errors import (
     DatabaseUnavailable,
     HotMeshError,
@@ -21,44 +21,15 @@ from hotmesh.errors import (
 )
 from hotmesh_conformance.harness import BackendFactory
 from tests.engine.conftest import MeshFactory, app_id, mesh
+from tests.fix_echo_app import echo, echo_app
 
-__all__ = ["APP", "app_id", "mesh", "started_app"]
-
-APP = """
-app:
-  id: {APP}
-  version: '1'
-  graphs:
-    - subscribes: bad.test
-      expire: 120
-      activities:
-        t1:
-          type: trigger
-          stats:
-            id: '{$self.input.data.id}'
-        a1:
-          type: worker
-          topic: bad.work
-          input:
-            maps:
-              value: '{t1.output.data.value}'
-          job:
-            maps:
-              echoed: '{$self.output.data.value}'
-      transitions:
-        t1:
-          - to: a1
-"""
-
-
-async def echo(message: WorkerMessage) -> dict[str, Any]:
-    return {"data": {"value": message.data.get("value")}}
+__all__ = ["app_id", "mesh", "started_app"]
 
 
 async def started_app(mesh: MeshFactory, app_id: str) -> HotMesh:
-    """A started mesh with :data:`APP` active and its echo worker."""
+    """A started mesh with the echo app active and its worker."""
     hm = await mesh([("bad.work", echo)])
-    await hm.deploy(APP.replace("{APP}", app_id))
+    await hm.deploy(echo_app(app_id, "bad.test", "bad.work"))
     assert await hm.activate("1")
     return hm
 

@@ -21,26 +21,7 @@ from hotmesh import HotMesh
 from hotmesh.errors import DatabaseUnavailable
 from hotmesh.spi import Backend, OutgoingMessage
 from hotmesh_conformance.harness import BackendFactory, assert_eventually
-
-APP = """
-app:
-  id: {APP}
-  version: '1'
-  graphs:
-    - subscribes: lost.test
-      expire: 120
-      activities:
-        t1:
-          type: trigger
-          stats:
-            id: '{$self.input.data.id}'
-        a1:
-          type: worker
-          topic: lost.work
-      transitions:
-        t1:
-          - to: a1
-"""
+from tests.fix_echo_app import echo_app
 
 
 @pytest.fixture
@@ -51,12 +32,12 @@ async def proxy(hotmesh_dsn: str) -> AsyncIterator[CutProxy]:
 
 @pytest.fixture
 async def proxied_mesh(hotmesh_provider: str, proxy: CutProxy) -> AsyncIterator[HotMesh]:
-    """An engine connected through the proxy, with :data:`APP` active."""
+    """An engine connected through the proxy, with the echo app active (no worker)."""
     app_id = f"lost{uuid.uuid4().hex[:10]}"
     connection = {"class": hotmesh_provider, "options": {"dsn": proxy.dsn}}
     hm = await HotMesh.init(app_id=app_id, engine={"connection": connection})
     try:
-        await hm.deploy(APP.replace("{APP}", app_id))
+        await hm.deploy(echo_app(app_id, "lost.test", "lost.work"))
         assert await hm.activate("1")
         yield hm
     finally:

@@ -10,8 +10,9 @@ cast with ``::jsonb`` and select ``::text``), so no driver-specific JSON codec i
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, Protocol, TypeVar
 
@@ -24,6 +25,7 @@ __all__ = [
     "ListenConnection",
     "Loss",
     "Row",
+    "lost_in_transaction",
     "run_statement",
 ]
 
@@ -155,7 +157,7 @@ async def run_statement(
             if kind is None:
                 raise
             if kind == "input":
-                raise PayloadError(f"the database refused a value: {err}", value=str(err)) from err
+                raise _refused(err) from err
             await reconnect()
             if retried:
                 raise DatabaseUnavailable(
@@ -170,3 +172,29 @@ async def run_statement(
             log.warning("database connection lost; running the statement again on a new one",
                         extra={"target": target, "loss": kind})  # fmt: skip
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+@contextlib.asynccontextmanager
+async def lost_in_transaction(
+    classify: Callable[[BaseException], Loss],
+    reconnect: Callable[[], Awaitable[None]],
+    target: str,
+) -> AsyncIterator[None]:
+    """Around a transaction (never re-run): refused input becomes :class:`PayloadError`, a
+    lost connection :class:`DatabaseUnavailable` after the pool's broken connections go."""
+    try:
+        yield
+    except Exception as err:
+        kind = classify(err)
+        if kind is None:
+            raise
+        if kind == "input":
+            raise _refused(err) from err
+        await reconnect()
+        raise DatabaseUnavailable(
+            f"lost the connection to {target} during a transaction: {err}", value=target
+        ) from err
+
+
+def _refused(err: BaseException) -> PayloadError:
+    return PayloadError(f"the database refused a value: {err}", value=str(err))

@@ -11,15 +11,9 @@ from typing import Any, ClassVar, TypeAlias, TypeVar
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
-from hotmesh.errors import (
-    AuthenticationFailed,
-    ConfigError,
-    DatabaseUnavailable,
-    PayloadError,
-    ProviderError,
-)
+from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Row, run_statement
+from hotmesh_postgres.driver import Executor, Loss, Row, lost_in_transaction, run_statement
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["AsyncpgDriver", "AsyncpgProvider"]
@@ -221,26 +215,17 @@ class AsyncpgDriver:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
-        try:
-            async with self._pool.acquire() as conn:
-                try:
-                    async with conn.transaction():
-                        yield _Tx(conn)
-                except Exception as err:
-                    if classify(err) in ("unsent", "maybe"):
-                        _discard(conn)
-                    raise
-        except Exception as err:
-            kind = classify(err)
-            if kind == "input":
-                raise PayloadError(f"the database refused a value: {err}", value=str(err)) from err
-            if kind is None:
+        async with (
+            lost_in_transaction(classify, self._reconnect, self.target),
+            self._pool.acquire() as conn,
+        ):
+            try:
+                async with conn.transaction():
+                    yield _Tx(conn)
+            except Exception as err:
+                if classify(err) in ("unsent", "maybe"):
+                    _discard(conn)
                 raise
-            await self._reconnect()
-            raise DatabaseUnavailable(
-                f"lost the connection to {self.target} during a transaction: {err}",
-                value=self.target,
-            ) from err
 
     async def open_listener(
         self, on_notify: Callable[[str, str], None], on_lost: Callable[[], None]

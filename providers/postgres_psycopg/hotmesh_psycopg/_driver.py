@@ -18,9 +18,9 @@ import psycopg
 from psycopg import sql as psql
 from psycopg_pool import AsyncConnectionPool
 
-from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, PayloadError
+from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Row, run_statement
+from hotmesh_postgres.driver import Executor, Loss, Row, lost_in_transaction, run_statement
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["PsycopgDriver", "PsycopgProvider"]
@@ -39,10 +39,6 @@ _REFUSED_STATES = frozenset({"22001", "22021", "22P05", "54000", "54001", "54011
 _ENDED_STATES = frozenset({"57P01", "57P02", "57P03"})
 
 
-class _StaleConnection(Exception):
-    """A pooled connection the server ended while it sat idle (nothing was sent on it)."""
-
-
 def _spoke_while_idle(conn: Conn) -> bool:
     # An idle pooled connection has nothing to read, unless the server ended it (restart,
     # pg_terminate_backend): its termination message waits in the socket. libpq would
@@ -57,8 +53,6 @@ def _spoke_while_idle(conn: Conn) -> bool:
 
 def classify(err: BaseException) -> Loss:
     """How a psycopg error relates to the statement (see :data:`Loss`)."""
-    if isinstance(err, _StaleConnection):
-        return "unsent"
     if isinstance(err, UnicodeError):
         return "input"
     state = getattr(err, "sqlstate", None)
@@ -193,10 +187,7 @@ class PsycopgDriver:
 
     async def _run(self, fn: Callable[[_Exec], Awaitable[T]], sql: str, replay: bool | None) -> T:
         async def attempt() -> T:
-            async with self._pool.connection() as conn:
-                if _spoke_while_idle(conn):
-                    await conn.close()  # the pool drops closed connections
-                    raise _StaleConnection("the server ended this idle connection")
+            async with self._connection() as conn:
                 return await fn(_Exec(conn))
 
         return await run_statement(
@@ -207,6 +198,18 @@ class PsycopgDriver:
             reconnect=self._reconnect,
             target=self.target,
         )
+
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection, skipping one the server ended while it sat idle."""
+        async with self._pool.connection() as conn:
+            if not _spoke_while_idle(conn):
+                yield conn
+                return
+            await conn.close()  # the pool drops closed connections
+        await self._pool.check()  # the server likely ended its siblings too
+        async with self._pool.connection() as conn:
+            yield conn
 
     async def _reconnect(self) -> None:
         # Drop the pool's broken connections (restart, pg_terminate_backend).
@@ -228,20 +231,12 @@ class PsycopgDriver:
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
-        try:
-            async with self._pool.connection() as conn, conn.transaction():
-                yield _Exec(conn)
-        except Exception as err:
-            kind = classify(err)
-            if kind == "input":
-                raise PayloadError(f"the database refused a value: {err}", value=str(err)) from err
-            if kind is None:
-                raise
-            await self._reconnect()
-            raise DatabaseUnavailable(
-                f"lost the connection to {self.target} during a transaction: {err}",
-                value=self.target,
-            ) from err
+        async with (
+            lost_in_transaction(classify, self._reconnect, self.target),
+            self._connection() as conn,
+            conn.transaction(),
+        ):
+            yield _Exec(conn)
 
     async def open_listener(
         self, on_notify: Callable[[str, str], None], on_lost: Callable[[], None]
