@@ -18,16 +18,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 from hotmesh.errors import DatabaseUnavailable, PayloadError
 
-__all__ = [
-    "REPLAY_MARK",
-    "Driver",
-    "Executor",
-    "ListenConnection",
-    "Loss",
-    "Row",
-    "lost_in_transaction",
-    "run_statement",
-]
+__all__ = ["REPLAY_MARK", "Driver", "Executor", "ListenConnection", "Loss", "Replayer", "Row"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -134,66 +125,70 @@ class Driver(Executor, Protocol):
         ...
 
 
-async def run_statement(
-    attempt: Callable[[], Awaitable[T]],
-    *,
-    sql: str,
-    replay: bool | None,
-    classify: Callable[[BaseException], Loss],
-    reconnect: Callable[[], Awaitable[None]],
-    target: str,
-) -> T:
-    """Run ``attempt``; after a lost connection run it once more only when that is safe.
+class Replayer:
+    """The lost-connection policy of one driver (see :class:`Driver`).
 
     ``classify`` sorts the driver's errors (:data:`Loss`); ``reconnect`` drops the pool's
-    broken connections. Refused input becomes :class:`PayloadError`, a connection lost for
-    good :class:`DatabaseUnavailable` (naming ``target``).
+    broken connections; ``target`` is named in :class:`DatabaseUnavailable`.
     """
-    for retried in (False, True):
+
+    def __init__(
+        self,
+        classify: Callable[[BaseException], Loss],
+        reconnect: Callable[[], Awaitable[None]],
+        target: str,
+    ) -> None:
+        self._classify = classify
+        self._reconnect = reconnect
+        self._target = target
+
+    async def run(self, attempt: Callable[[], Awaitable[T]], sql: str, replay: bool | None) -> T:
+        """Run ``attempt``; after a lost connection run it once more only when that is safe.
+
+        Safe: the statement never left, or ``replay`` is true, or (``replay`` None) ``sql``
+        carries :data:`REPLAY_MARK`. Refused input becomes :class:`PayloadError`.
+        """
         try:
             return await attempt()
         except Exception as err:
-            kind = classify(err)
-            if kind is None:
-                raise
-            if kind == "input":
-                raise _refused(err) from err
-            await reconnect()
-            if retried:
-                raise DatabaseUnavailable(
-                    f"lost the connection to {target}: {err}", value=target
-                ) from err
+            kind = await self._settle(err)
             if kind == "maybe" and not (REPLAY_MARK in sql if replay is None else replay):
                 raise DatabaseUnavailable(
-                    f"lost the connection to {target} while a statement that is not safe to "
-                    f"repeat was running; it may or may not have been applied: {err}",
-                    value=target,
+                    f"lost the connection to {self._target} while a statement that is not "
+                    f"safe to repeat was running; it may or may not have been applied: {err}",
+                    value=self._target,
                 ) from err
             log.warning("database connection lost; running the statement again on a new one",
-                        extra={"target": target, "loss": kind})  # fmt: skip
-    raise AssertionError("unreachable")  # pragma: no cover
+                        extra={"target": self._target, "loss": kind})  # fmt: skip
+        try:
+            return await attempt()
+        except Exception as err:
+            await self._settle(err)
+            raise self._unavailable(err) from err
 
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Around a transaction (never re-run): the same mapping of errors."""
+        try:
+            yield
+        except Exception as err:
+            await self._settle(err)
+            raise self._unavailable(err, " during a transaction") from err
 
-@contextlib.asynccontextmanager
-async def lost_in_transaction(
-    classify: Callable[[BaseException], Loss],
-    reconnect: Callable[[], Awaitable[None]],
-    target: str,
-) -> AsyncIterator[None]:
-    """Around a transaction (never re-run): refused input becomes :class:`PayloadError`, a
-    lost connection :class:`DatabaseUnavailable` after the pool's broken connections go."""
-    try:
-        yield
-    except Exception as err:
-        kind = classify(err)
+    async def _settle(self, err: Exception) -> Loss:
+        """Raise what is not a lost connection; else reconnect and say how it was lost."""
+        kind = self._classify(err)
         if kind is None:
-            raise
+            raise err
         if kind == "input":
             raise _refused(err) from err
-        await reconnect()
-        raise DatabaseUnavailable(
-            f"lost the connection to {target} during a transaction: {err}", value=target
-        ) from err
+        await self._reconnect()
+        return kind
+
+    def _unavailable(self, err: Exception, during: str = "") -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"lost the connection to {self._target}{during}: {err}", value=self._target
+        )
 
 
 def _refused(err: BaseException) -> PayloadError:

@@ -13,7 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Row, lost_in_transaction, run_statement
+from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["AsyncpgDriver", "AsyncpgProvider"]
@@ -156,6 +156,7 @@ class AsyncpgDriver:
         self._pool = pool
         self._connect_args = dict(connect_args)
         self.target = target
+        self._replayer = Replayer(classify, self._reconnect, target)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> AsyncpgDriver:
@@ -185,14 +186,7 @@ class AsyncpgDriver:
                         _discard(conn)
                     raise
 
-        return await run_statement(
-            attempt,
-            sql=sql,
-            replay=replay,
-            classify=classify,
-            reconnect=self._reconnect,
-            target=self.target,
-        )
+        return await self._replayer.run(attempt, sql, replay)
 
     async def _reconnect(self) -> None:
         # A restart or pg_terminate_backend kills every connection; idle ones may not have
@@ -216,7 +210,7 @@ class AsyncpgDriver:
     async def transaction(self) -> AsyncIterator[Executor]:
         """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
         async with (
-            lost_in_transaction(classify, self._reconnect, self.target),
+            self._replayer.transaction(),
             self._pool.acquire() as conn,
         ):
             try:

@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Row, lost_in_transaction, run_statement
+from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["PsycopgDriver", "PsycopgProvider"]
@@ -151,6 +151,7 @@ class PsycopgDriver:
         self._conninfo = conninfo
         self._kwargs = kwargs
         self.target = target
+        self._replayer = Replayer(classify, self._reconnect, target)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> PsycopgDriver:
@@ -190,14 +191,7 @@ class PsycopgDriver:
             async with self._connection() as conn:
                 return await fn(_Exec(conn))
 
-        return await run_statement(
-            attempt,
-            sql=sql,
-            replay=replay,
-            classify=classify,
-            reconnect=self._reconnect,
-            target=self.target,
-        )
+        return await self._replayer.run(attempt, sql, replay)
 
     @contextlib.asynccontextmanager
     async def _connection(self) -> AsyncIterator[Conn]:
@@ -232,7 +226,7 @@ class PsycopgDriver:
     async def transaction(self) -> AsyncIterator[Executor]:
         """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
         async with (
-            lost_in_transaction(classify, self._reconnect, self.target),
+            self._replayer.transaction(),
             self._connection() as conn,
             conn.transaction(),
         ):
