@@ -224,7 +224,7 @@ def _read_file(
 ) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
         diag.error(node or str(path), f"cannot read {str(path)!r}: {reason}", location)
         return None

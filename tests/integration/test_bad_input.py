@@ -139,3 +139,13 @@ async def test_values_the_database_refuses_are_payload_errors_not_outages(
     assert kept is not None
     assert kept.state["meta"] == {"jid": "kept", "gid": "g"}
     assert await backend.store.get_job("nul") is None
+
+
+async def test_text_the_database_refuses_in_any_argument_is_a_payload_error(
+    backends: BackendFactory,
+) -> None:
+    backend = await backends.open()
+    with pytest.raises(PayloadError):
+        await backend.store.activate("v\x00")
+    with pytest.raises(PayloadError):
+        await backend.store.get_setting("k\ud800")

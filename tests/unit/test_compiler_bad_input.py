@@ -7,6 +7,7 @@ deep nesting ``RecursionError``; negative ``expire``, a non-numeric ``sleep``, m
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -125,3 +126,10 @@ def test_unclosed_references_are_rejected(text: str) -> None:
 @pytest.mark.parametrize("text", ["{ hello", '{"a": 1', "x{", "hello {x}"])
 def test_other_brace_text_stays_literal(text: str) -> None:
     compile_app(with_map(text))
+
+
+def test_a_file_that_is_not_utf8_is_a_deploy_error(tmp_path: Path) -> None:
+    path = tmp_path / "app.yaml"
+    path.write_bytes(b"app:\n  id: \xff\xfe\n")
+    err = deploy_errors(str(path))
+    assert "can't decode" in str(err)

@@ -59,9 +59,7 @@ def classify(err: BaseException) -> Loss:
         return "unsent"
     if isinstance(err, UnicodeError):
         return "input"
-    if isinstance(err, asyncpg.DataError) and (
-        "invalid input for query argument" in text or err.sqlstate in _REFUSED_STATES
-    ):
+    if isinstance(err, asyncpg.DataError):  # class 22, or refused client-side
         return "input"
     if isinstance(err, asyncpg.PostgresError) and err.sqlstate in _REFUSED_STATES:
         return "input"

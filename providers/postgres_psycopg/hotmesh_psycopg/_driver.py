@@ -53,7 +53,7 @@ def _spoke_while_idle(conn: Conn) -> bool:
 
 def classify(err: BaseException) -> Loss:
     """How a psycopg error relates to the statement (see :data:`Loss`)."""
-    if isinstance(err, UnicodeError):
+    if isinstance(err, UnicodeError | psycopg.DataError):  # class 22, or refused client-side
         return "input"
     state = getattr(err, "sqlstate", None)
     if state in _REFUSED_STATES:
