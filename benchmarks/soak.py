@@ -56,6 +56,13 @@ def _sample(label: str, done: int, started: float) -> dict[str, Any]:
     return row
 
 
+def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> None:
+    """The Python allocations that grew most since the warm-up, by source line."""
+    print("python allocations that grew most since the warm-up:", flush=True)
+    for stat in after.compare_to(before, "lineno")[:10]:
+        print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.traceback}", flush=True)
+
+
 async def soak(
     provider: str,
     dsn: str,
@@ -75,6 +82,7 @@ async def soak(
         workers=[{"topic": "order.process", "connection": connection, "callback": process}],
     )
     samples: list[dict[str, Any]] = []
+    snapshots: list[tracemalloc.Snapshot] = []
     started = time.monotonic()
     try:
         await hm.deploy(seed_app(app_id))
@@ -90,11 +98,15 @@ async def soak(
                 done += 1
                 if done >= next_mark:
                     label = "warm-up" if next_mark == warmup else "running"
+                    if label == "warm-up" and tracemalloc.is_tracing():
+                        snapshots.append(tracemalloc.take_snapshot())
                     next_mark += every
                     samples.append(_sample(label, done, started))
 
         await asyncio.gather(*(lane() for _ in range(concurrency)))
         samples.append(_sample("done", done, started))
+        if snapshots:
+            _print_growth(snapshots[0], tracemalloc.take_snapshot())
         stop = time.monotonic() + idle
         while time.monotonic() < stop:
             await asyncio.sleep(5)
