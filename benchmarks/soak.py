@@ -11,7 +11,7 @@ measurement did). It prints the resident set size after ``--warmup`` jobs, every
 largest deviation from the warm-up figure (the target: within ±10 %). After the run it
 calls glibc's ``malloc_trim`` once ("trimmed"): what that gives back was free memory the
 allocator kept, not live data. ``--tracemalloc`` adds the Python heap to each line and the
-Python allocations that grew most.
+Python allocations that changed most.
 Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres. Nothing is asserted.
 """
 
@@ -72,8 +72,8 @@ def _malloc_trim() -> bool:
 
 
 def _print_growth(before: tracemalloc.Snapshot, after: tracemalloc.Snapshot) -> None:
-    """The Python allocations that grew most since the warm-up, by source line."""
-    print("python allocations that grew most since the warm-up:", flush=True)
+    """The Python allocations that changed most since the warm-up, by source line."""
+    print("python allocations that changed most since the warm-up:", flush=True)
     for stat in after.compare_to(before, "lineno")[:10]:
         print(f"  {stat.size_diff / 1024:+9.1f} KiB  {stat.traceback}", flush=True)
 
