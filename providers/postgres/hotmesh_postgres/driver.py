@@ -30,8 +30,11 @@ Row = Sequence[Any]
 REPLAY_MARK = "-- replay: safe"
 
 #: How a driver error relates to the statement:
-#: ``unsent``: the connection was unusable before the statement left (safe to run elsewhere);
-#: ``maybe``: the connection died while the statement ran (it may have committed);
+#: ``unsent``: the statement took no effect: the connection was unusable before it left, or
+#: the server answered it with an error (an error response means the statement's implicit
+#: transaction rolled back — also for "terminating connection due to administrator
+#: command"); safe to run again elsewhere;
+#: ``maybe``: the connection died without an answer (it may have committed);
 #: ``input``: the database refused a value (bad input, never an outage);
 #: ``None``: any other error, raised unchanged.
 Loss = Literal["unsent", "maybe", "input"] | None

@@ -29,16 +29,19 @@ _POOL_KEYS = {
     "max_inactive_connection_lifetime",
     "reset",
 }
-# The connection died while a statement ran: it may have committed.
+# The connection died without an answer: the statement may have committed.
 _LOST = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
-    asyncpg.AdminShutdownError,  # 57P01 (pg_terminate_backend, fast shutdown)
-    asyncpg.CrashShutdownError,  # 57P02
-    asyncpg.CannotConnectNowError,  # 57P03
+    asyncpg.ConnectionDoesNotExistError,  # raised by the client, not sent by the server
     ConnectionError,
     OSError,
     TimeoutError,
+)
+# The server answered the statement with an error as it ended the session: no effect.
+_ENDED = (
+    asyncpg.AdminShutdownError,  # 57P01 (pg_terminate_backend, fast shutdown)
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.CannotConnectNowError,  # 57P03
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, sent by the server
 )
 # Values the database refuses: the caller's input, never an outage.
 _REFUSED_STATES = frozenset({"22001", "22021", "22P05", "54000", "54001", "54011", "54023"})
@@ -65,6 +68,8 @@ def classify(err: BaseException) -> Loss:
         return "input"
     if isinstance(err, (asyncpg.InternalClientError, *_LOST)):
         return "maybe"
+    if isinstance(err, _ENDED):
+        return "unsent"
     return None
 
 

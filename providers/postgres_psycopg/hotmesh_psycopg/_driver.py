@@ -67,7 +67,7 @@ def classify(err: BaseException) -> Loss:
     if isinstance(err, psycopg.OperationalError) and (
         state in _ENDED_STATES or str(state).startswith("08")
     ):
-        return "maybe"
+        return "unsent"  # the server answered with an error: the statement rolled back
     return None
 
 
