@@ -29,6 +29,7 @@ import orjson
 
 from hotmesh.errors import CodecError, PayloadError
 from hotmesh.spi.codec import Codec
+from hotmesh.validation import check_depth, check_payload
 
 __all__ = [
     "MARKER",
@@ -163,7 +164,8 @@ def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) ->
     else:
         try:
             text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as err:
+        except (TypeError, ValueError, RecursionError) as err:
+            check_payload(payload, "payload")  # raises naming the bad field when it finds it
             raise PayloadError(f"payload is not JSON-serialisable: {err}", value=str(err)) from err
         size = len(text.encode("utf-8"))
     if size > limit:
@@ -279,7 +281,8 @@ def decode_state(state: Mapping[str, Any], *, job_id: str | None = None) -> dict
 def _text(value: Any) -> str:
     try:
         return json_text(value)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:
+        check_depth(value, "value")
         raise PayloadError(f"value is not JSON-serialisable: {err}", value=str(err)) from err
 
 
