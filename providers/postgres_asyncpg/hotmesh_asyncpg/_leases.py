@@ -15,6 +15,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
 
+import asyncpg
+
 __all__ = ["Leases"]
 
 
@@ -29,9 +31,15 @@ class Leases:
     @contextlib.asynccontextmanager
     async def acquire(self) -> AsyncIterator[Any]:
         """A connection for one statement or transaction."""
-        if self._idle:
+        conn = None
+        while self._idle:
             conn = self._idle.pop()
-        else:
+            if _open(conn):
+                break
+            # Ended by the server while kept: the pool replaces it.
+            await self._give_back(conn)
+            conn = None
+        if conn is None:
             self._waiting += 1
             try:
                 conn = await self.pool.acquire()
@@ -40,18 +48,22 @@ class Leases:
         try:
             yield conn
         except BaseException:
-            await self.pool.release(conn)
+            await self._give_back(conn)
             raise
-        if self._waiting or conn.is_closed():
-            await self.pool.release(conn)
+        if self._waiting or not _open(conn):
+            await self._give_back(conn)
         else:
             self._idle.append(conn)
+
+    async def _give_back(self, conn: Any) -> None:
+        # asyncpg itself releases a connection that the server closed: nothing to give.
+        with contextlib.suppress(asyncpg.InterfaceError):
+            await self.pool.release(conn)
 
     async def _release_idle(self) -> None:
         idle, self._idle = self._idle, []
         for conn in idle:
-            with contextlib.suppress(Exception):
-                await self.pool.release(conn)
+            await self._give_back(conn)
 
     async def expire_connections(self) -> None:
         """Give every idle connection back, then have the pool replace them all."""
@@ -62,3 +74,11 @@ class Leases:
         """Give every idle connection back and close the pool."""
         await self._release_idle()
         await self.pool.close()
+
+
+def _open(conn: Any) -> bool:
+    """Whether a kept connection can run a statement (not closed, not released by asyncpg)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:  # asyncpg released it when the server closed it
+        return False
