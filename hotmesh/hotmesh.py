@@ -17,7 +17,7 @@ from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
-from hotmesh.spi import Backend, Codec, Subscription
+from hotmesh.spi import Backend, Codec, Inspector, Subscription
 from hotmesh.types import JobExport, JobOutput
 from hotmesh.worker import Worker
 
@@ -615,6 +615,22 @@ class HotMesh:
 
     def _store(self) -> Any:
         return self._any_backend().store
+
+    def inspector(self) -> Inspector:
+        """Read-only views of the app's versions, jobs and streams (what the dashboard shows).
+
+        Example:
+            >>> page = await hm.inspector().list_jobs(JobFilter(status="failed"))  # doctest: +SKIP
+
+        Raises:
+            ConfigError: the provider offers no :class:`~hotmesh.spi.Inspector`.
+        """
+        found = getattr(self._any_backend(), "inspector", None)
+        if not isinstance(found, Inspector):
+            raise ConfigError(
+                "this provider offers no inspector (dashboard views)", value="inspector"
+            )
+        return found
 
 
 class RoleBackend:

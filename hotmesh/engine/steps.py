@@ -16,7 +16,7 @@ from attrs import define, field
 
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import Activity, Graph, Transition
-from hotmesh.engine.state import META, activity_key, data_key
+from hotmesh.engine.state import META, activity_key, data_key, now_stamp
 from hotmesh.spi import OutgoingMessage
 
 __all__ = ["ENGINE_STREAM", "Step", "apply_job_maps", "engine_message", "next_transitions"]
@@ -122,12 +122,18 @@ def _deep_merge(base: dict[str, Any], update: Any) -> Any:
 def record(
     step: Step, context: Mapping[str, Any], activity_id: str, dad: str, **extra: Any
 ) -> dict[str, Any]:
-    """Write the activity's record (from the context) into the step's state."""
+    """Write the activity's record (from the context) into the step's state.
+
+    ``ac`` (first written) and ``au`` (last written) stamp the record for timelines.
+    """
     own = context[activity_id]
+    stamp = now_stamp()
     value = {
         "input": own.get("input", {}),
         "output": own.get("output", {}),
         "hook": own.get("hook", {}),
+        "ac": own.get("ac") or stamp,
+        "au": stamp,
         **extra,
     }
     step.state[activity_key(activity_id, dad)] = value

@@ -116,7 +116,7 @@ EXPECTED_INDEXES = {
     "hotmesh_migrations_pkey", "jobs_pkey", "settings_pkey", "stream_messages_pkey",
     "stream_messages_claim_idx", "stream_messages_job_idx", "sub_payloads_pkey",
     "jobs_expires_idx", "hook_signals_pkey", "worker_credentials_pkey",
-    "worker_credentials_role_name_key", "stats_pkey", "stats_index_pkey",
+    "worker_credentials_role_name_key", "stats_pkey", "stats_index_pkey", "jobs_created_idx",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",

@@ -377,3 +377,102 @@ WITH counters AS (
 )
 DELETE FROM {schema}.stats_index
  WHERE key = $1 AND bucket = ANY($2::text[]) AND facet = ANY($3::text[]);
+
+-- Inspector (hotmesh.spi.Inspector, the dashboard): reads only.
+
+-- name: inspect_versions
+SELECT version, created_at, activated_at, manifest::text,
+       version = (SELECT value #>> '{}' FROM {schema}.settings WHERE key = 'active_version')
+  FROM {schema}.app_versions
+ ORDER BY created_at DESC, version DESC;
+
+-- name: inspect_jobs
+-- Newest first from a cursor ($3, $4: 'infinity' and '' for the first page), walking the
+-- created index backwards: at most $5 jobs are examined ("scanned"), then filtered
+-- (topic $6, status $7, search field $8 = $9, job id $10) and cut to $11. The last row
+-- (kind 'scan') says how far the walk went: its key and how many jobs it examined.
+WITH scanned AS MATERIALIZED (
+    SELECT id, created_at, updated_at, semaphore, state->'meta' AS meta,
+           state ? '-cancelled-' AS cancelled,
+           CASE WHEN $8::text IS NULL THEN NULL ELSE state->>('_' || $8::text) END AS found
+      FROM {schema}.jobs
+     WHERE (created_at, id) < ($3::timestamptz, $4::text)
+       AND created_at >= $1::timestamptz AND created_at < $2::timestamptz
+       AND (expires_at IS NULL OR expires_at > now())
+     ORDER BY created_at DESC, id DESC
+     LIMIT $5
+), labelled AS (
+    SELECT *, CASE WHEN semaphore > 0 THEN 'running'
+                   WHEN semaphore <= -1000000 THEN 'interrupted'
+                   WHEN semaphore < 0 THEN 'pending'
+                   WHEN coalesce(meta->>'err', '') <> '' THEN 'failed'
+                   ELSE 'completed' END AS status
+      FROM scanned
+), matched AS (
+    SELECT * FROM labelled
+     WHERE ($6::text IS NULL OR meta->>'tpc' = $6::text)
+       AND ($7::text IS NULL OR status = $7::text)
+       AND ($8::text IS NULL OR found = $9::text)
+       AND ($10::text IS NULL OR id = $10::text)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $11
+)
+SELECT 'job', id, created_at, updated_at, semaphore, meta::text, cancelled, status
+  FROM matched
+UNION ALL
+SELECT 'scan', (SELECT id FROM scanned ORDER BY created_at, id LIMIT 1),
+       (SELECT min(created_at) FROM scanned), NULL, (SELECT count(*) FROM scanned)::int,
+       NULL, NULL, NULL;
+
+-- name: inspect_job
+SELECT id, created_at, updated_at, semaphore, state::text, expires_at
+  FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
+-- name: inspect_children
+-- Children are created while their parent runs: only that stretch of the index is read.
+SELECT id, created_at, updated_at, semaphore, state->'meta' ->> 'err', (state->'meta')::text,
+       state ? '-cancelled-'
+  FROM {schema}.jobs
+ WHERE created_at >= $2::timestamptz AND created_at <= $3::timestamptz
+   AND state->'meta'->>'pj' = $1
+   AND (expires_at IS NULL OR expires_at > now())
+ ORDER BY created_at, id
+ LIMIT $4;
+
+-- name: inspect_streams
+SELECT coalesce(m.stream, d.stream), coalesce(m.ready, 0), coalesce(m.delayed, 0),
+       coalesce(m.leased, 0), coalesce(d.dead, 0)
+  FROM (SELECT stream,
+               count(*) FILTER (WHERE visible_at <= now()
+                                  AND (lease_until IS NULL OR lease_until <= now())) AS ready,
+               count(*) FILTER (WHERE visible_at > now()
+                                  AND (lease_until IS NULL OR lease_until <= now())) AS delayed,
+               count(*) FILTER (WHERE lease_until > now()) AS leased
+          FROM {schema}.stream_messages GROUP BY stream) m
+  FULL JOIN (SELECT stream, count(*) AS dead FROM {schema}.dead_letters GROUP BY stream) d
+    ON d.stream = m.stream
+ ORDER BY 1;
+
+-- name: inspect_throughput
+-- Per minute over the last $1 minutes: jobs created, and how many of those closed (by
+-- the minute they closed in).
+WITH recent AS (
+    SELECT created_at, updated_at, semaphore FROM {schema}.jobs
+     WHERE created_at >= date_trunc('minute', now()) - make_interval(mins => $1)
+)
+SELECT minute, sum(started)::int, sum(finished)::int FROM (
+    SELECT date_trunc('minute', created_at) AS minute, 1 AS started, 0 AS finished
+      FROM recent
+    UNION ALL
+    SELECT date_trunc('minute', updated_at), 0, 1 FROM recent WHERE semaphore <= 0
+) t
+ GROUP BY minute ORDER BY minute;
+
+-- name: inspect_job_count
+SELECT greatest(c.reltuples, 0)::bigint FROM pg_catalog.pg_class c
+ WHERE c.oid = '{schema}.jobs'::regclass;
+
+-- name: inspect_app_id
+SELECT manifest #>> '{manifest,app,id}' FROM {schema}.app_versions
+ ORDER BY created_at DESC LIMIT 1;
