@@ -81,7 +81,8 @@ def graph_svg(
         for row, aid in enumerate(members):
             pos[aid] = (_PAD + col * (_NODE_W + _GAP_X), _PAD + row * (_NODE_H + _GAP_Y))
     width = _PAD * 2 + (max(columns, default=0) + 1) * (_NODE_W + _GAP_X) - _GAP_X
-    height = _PAD * 2 + max((len(m) for m in columns.values()), default=1) * (_NODE_H + _GAP_Y)
+    rows = max((len(m) for m in columns.values()), default=1)
+    height = _PAD * 2 + rows * (_NODE_H + _GAP_Y) - _GAP_Y
     ran = set(done) | set(active) | set(failed)
     marker = f"arrow-{escape(uid)}"
     parts = [

@@ -61,7 +61,8 @@ class ActivityRun:
     @property
     def label(self) -> str:
         """``activity`` plus its address when it is not the first one."""
-        return self.activity if self.dad in (",0", ",0,0") else f"{self.activity} {self.dad}"
+        first = all(part == "0" for part in self.dad.split(",")[1:])
+        return self.activity if first else f"{self.activity} {self.dad}"
 
 
 def find_graph(versions: Sequence[VersionInfo], version: str, topic: str) -> dict[str, Any]:
