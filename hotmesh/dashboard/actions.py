@@ -8,6 +8,7 @@ read-only :class:`~hotmesh.HotMesh` of the app, as a program would.
 from __future__ import annotations
 
 import hmac
+import logging
 import json
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
@@ -19,6 +20,8 @@ from hotmesh.dashboard.security import csrf_value, safe_next
 from hotmesh.errors import ConfigError, HotMeshError
 
 __all__ = ["ACTIONS", "act"]
+
+log = logging.getLogger(__name__)
 
 ACTIONS = ("signal", "interrupt", "cancel", "rerun", "scrub", "throttle")
 MAX_FORM_BYTES = 256 * 1024
@@ -49,6 +52,9 @@ async def act(request: Request) -> Response:
         query = {"flash": message}
     except HotMeshError as err:
         query = {"error": f"{action} failed: {err}"}
+    except Exception as err:  # the database refused (a read-only role, a lost connection)
+        log.warning("dashboard action %s failed", action, exc_info=True)
+        query = {"error": f"{action} failed: {type(err).__name__}: {err}"}
     session.forget()
     hub = dash.hubs.get(app_id)
     if hub is not None:

@@ -58,14 +58,20 @@ async def served(hotmesh_dsn: str, app_id: str, shop: HotMesh) -> AsyncIterator[
 
 
 @pytest.fixture
-async def page() -> AsyncIterator[Page]:
-    """A fresh headless Chromium tab."""
+def chromium() -> str:
+    """The system Chromium (a missing one fails the test: CI must run it)."""
     assert Path(CHROMIUM).exists(), (
         f"no Chromium at {CHROMIUM}: apt-get install chromium (or set HOTMESH_CHROMIUM)"
     )
     SHOTS.mkdir(parents=True, exist_ok=True)
+    return CHROMIUM
+
+
+@pytest.fixture
+async def page(chromium: str) -> AsyncIterator[Page]:
+    """A fresh headless Chromium tab."""
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
         context = await browser.new_context(viewport={"width": 1360, "height": 900})
         tab = await context.new_page()
         tab.set_default_timeout(20_000)
