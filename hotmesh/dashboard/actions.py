@@ -8,8 +8,8 @@ read-only :class:`~hotmesh.HotMesh` of the app, as a program would.
 from __future__ import annotations
 
 import hmac
-import logging
 import json
+import logging
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode
 

@@ -35,10 +35,18 @@ JOB_STATUSES = ("running", "completed", "failed", "interrupted", "pending")
 
 @define(frozen=True)
 class AppInfo:
-    """An app found in the database: its id and the schema that holds it."""
+    """An app found in the database: its id, its schema, and a summary read without joining.
+
+    ``jobs`` is the planner's estimate; ``topics`` those of the active version's graphs.
+    """
 
     app_id: str
     schema: str
+    active_version: str | None = None
+    activated_at: dt.datetime | None = None
+    versions: int = 0
+    jobs: int = 0
+    topics: tuple[str, ...] = ()
 
 
 @define(frozen=True)

@@ -202,7 +202,19 @@ async def list_apps(driver: Driver) -> list[AppInfo]:
     """The apps stored in the database that the connected role may read."""
     out = []
     for (schema,) in await driver.fetch(_APP_SCHEMAS):
-        app_id = await driver.fetchval(Queries(schema).inspect_app_id)
-        if app_id:
-            out.append(AppInfo(app_id=str(app_id), schema=schema))
+        row = await driver.fetchrow(Queries(schema).inspect_app_summary)
+        if row is None or not row[0]:
+            continue  # migrated, never deployed
+        app_id, active, activated, versions, jobs, topics = row
+        out.append(
+            AppInfo(
+                app_id=str(app_id),
+                schema=schema,
+                active_version=active,
+                activated_at=None if activated is None else _utc(activated),
+                versions=int(versions),
+                jobs=int(jobs or 0),
+                topics=tuple(str(t) for t in json.loads(topics or "[]")),
+            )
+        )
     return out

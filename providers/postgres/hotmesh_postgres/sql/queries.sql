@@ -470,9 +470,26 @@ SELECT minute, sum(started)::int, sum(finished)::int FROM (
  GROUP BY minute ORDER BY minute;
 
 -- name: inspect_job_count
-SELECT greatest(c.reltuples, 0)::bigint FROM pg_catalog.pg_class c
+-- The planner's estimate; small (or never analysed) tables are counted, up to 100,000.
+SELECT CASE WHEN c.reltuples < 10000
+            THEN (SELECT count(*) FROM (SELECT 1 FROM {schema}.jobs LIMIT 100000) s)
+            ELSE c.reltuples::bigint END
+  FROM pg_catalog.pg_class c
  WHERE c.oid = '{schema}.jobs'::regclass;
 
--- name: inspect_app_id
-SELECT manifest #>> '{manifest,app,id}' FROM {schema}.app_versions
- ORDER BY created_at DESC LIMIT 1;
+-- name: inspect_app_summary
+-- What the dashboard's first page shows of one app, without joining it.
+WITH active AS (
+    SELECT value #>> '{}' AS version FROM {schema}.settings WHERE key = 'active_version'
+)
+SELECT (SELECT manifest #>> '{manifest,app,id}' FROM {schema}.app_versions
+         ORDER BY created_at DESC LIMIT 1),
+       (SELECT version FROM active),
+       (SELECT activated_at FROM {schema}.app_versions WHERE version = (SELECT version FROM active)),
+       (SELECT count(*) FROM {schema}.app_versions)::int,
+       (SELECT CASE WHEN c.reltuples < 10000
+                    THEN (SELECT count(*) FROM (SELECT 1 FROM {schema}.jobs LIMIT 100000) s)
+                    ELSE c.reltuples::bigint END
+          FROM pg_catalog.pg_class c WHERE c.oid = '{schema}.jobs'::regclass),
+       (SELECT jsonb_path_query_array(manifest, '$.manifest.app.graphs[*].subscribes')::text
+          FROM {schema}.app_versions WHERE version = (SELECT version FROM active));
