@@ -362,7 +362,7 @@ async def mesh_page(request: Request) -> Response:
         members.setdefault(profile.guid, []).append(profile)
     streams = await session.inspector.streams()
     minutes = 30
-    series = await session.inspector.throughput(minutes)
+    series = await session.throughput(minutes)
     start = dt.datetime.now(dt.UTC).replace(second=0, microsecond=0) - dt.timedelta(
         minutes=minutes - 1
     )

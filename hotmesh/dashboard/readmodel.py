@@ -8,6 +8,7 @@ claims nothing) and its :class:`~hotmesh.spi.Inspector`.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from typing import Any
 
@@ -23,6 +24,8 @@ __all__ = ["AppSession", "DashboardSource"]
 
 #: How long a roll call or the app list is reused (many browsers, one query).
 CACHE_SECONDS = 2.0
+#: The per-minute series reads every job of the window: reused for longer.
+THROUGHPUT_SECONDS = 10.0
 
 
 @define
@@ -33,6 +36,7 @@ class AppSession:
     hm: HotMesh
     _roll: tuple[float, list[QuorumProfile]] | None = None
     _versions: tuple[float, list[VersionInfo]] | None = None
+    _throughput: tuple[float, list[tuple[dt.datetime, int, int]]] | None = None
     _lock: asyncio.Lock = field(factory=asyncio.Lock)
 
     @property
@@ -46,6 +50,13 @@ class AppSession:
         if self._versions is None or now - self._versions[0] > CACHE_SECONDS:
             self._versions = (now, await self.inspector.versions())
         return self._versions[1]
+
+    async def throughput(self, minutes: int) -> list[tuple[dt.datetime, int, int]]:
+        """Jobs started and finished per minute (cached for ``THROUGHPUT_SECONDS``)."""
+        now = time.monotonic()
+        if self._throughput is None or now - self._throughput[0] > THROUGHPUT_SECONDS:
+            self._throughput = (now, await self.inspector.throughput(minutes))
+        return self._throughput[1]
 
     async def roll_call(self) -> list[QuorumProfile]:
         """Every engine and worker of the app but the dashboard's own (cached briefly)."""

@@ -173,7 +173,11 @@ class Inspector(Protocol):
         ...
 
     async def children(self, job: JobSummary, *, limit: int = 100) -> list[JobSummary]:
-        """Jobs started by ``job`` (their ``metadata.pj``), oldest first."""
+        """Jobs started by ``job`` (their ``metadata.pj``), oldest first.
+
+        Only jobs created while ``job`` ran are examined, and a provider may bound how
+        many (Postgres: the first 50,000), so the call costs the same in a busy app.
+        """
         ...
 
     async def streams(self) -> list[StreamInfo]:

@@ -74,7 +74,7 @@ async def page(chromium: str) -> AsyncIterator[Page]:
         browser = await playwright.chromium.launch(executable_path=chromium, args=ARGS)
         context = await browser.new_context(viewport={"width": 1360, "height": 900})
         tab = await context.new_page()
-        tab.set_default_timeout(20_000)
+        tab.set_default_timeout(30_000)
         try:
             yield tab
         finally:

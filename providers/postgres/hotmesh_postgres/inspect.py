@@ -26,6 +26,8 @@ from hotmesh_postgres.stream import PostgresStream
 __all__ = ["PostgresInspector", "list_apps"]
 
 _FIRST = dt.datetime.max.replace(tzinfo=dt.UTC)
+#: How many jobs created after a parent are examined to find its children.
+CHILDREN_SCAN = 50_000
 _NEVER_BEFORE = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 # Not per schema, so not in queries.sql (whose queries are rendered for one app schema).
@@ -151,6 +153,7 @@ class PostgresInspector:
             job.created_at,
             until + dt.timedelta(seconds=1),
             limit,
+            CHILDREN_SCAN,
         )
         return [
             JobSummary(

@@ -430,13 +430,19 @@ SELECT id, created_at, updated_at, semaphore, state::text, expires_at
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
 -- name: inspect_children
--- Children are created while their parent runs: only that stretch of the index is read.
-SELECT id, created_at, updated_at, semaphore, state->'meta' ->> 'err', (state->'meta')::text,
-       state ? '-cancelled-'
-  FROM {schema}.jobs
- WHERE created_at >= $2::timestamptz AND created_at <= $3::timestamptz
-   AND state->'meta'->>'pj' = $1
-   AND (expires_at IS NULL OR expires_at > now())
+-- Children are created while their parent runs: only that stretch of the index is read,
+-- and at most $5 jobs of it (a long-running parent in a busy app has a long stretch).
+WITH stretch AS MATERIALIZED (
+    SELECT id, created_at, updated_at, semaphore, state->'meta' AS meta,
+           state ? '-cancelled-' AS cancelled, expires_at
+      FROM {schema}.jobs
+     WHERE created_at >= $2::timestamptz AND created_at <= $3::timestamptz
+     ORDER BY created_at, id
+     LIMIT $5
+)
+SELECT id, created_at, updated_at, semaphore, meta->>'err', meta::text, cancelled
+  FROM stretch
+ WHERE meta->>'pj' = $1 AND (expires_at IS NULL OR expires_at > now())
  ORDER BY created_at, id
  LIMIT $4;
 
