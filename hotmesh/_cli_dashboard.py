@@ -75,6 +75,7 @@ def dashboard(
         port=port,
         log_level=os.environ.get("HOTMESH_LOG_LEVEL", "warning").lower(),
         access_log=False,
+        timeout_graceful_shutdown=3,  # open event streams never end on their own
     )
 
 

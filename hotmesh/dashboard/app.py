@@ -29,7 +29,7 @@ from hotmesh.dashboard import history
 from hotmesh.dashboard.live import Hub, sse_stream
 from hotmesh.dashboard.readmodel import AppSession, DashboardSource
 from hotmesh.dashboard.security import COOKIE, SECURITY_HEADERS, csrf_value, has_token
-from hotmesh.dashboard.svg import gantt_svg, graph_svg, sparkline_svg
+from hotmesh.dashboard.svg import gantt_svg, graph_svg, human_duration, sparkline_svg
 from hotmesh.dashboard.views import (
     activity_runs,
     find_graph,
@@ -112,14 +112,8 @@ def _topics(versions: list[VersionInfo]) -> list[str]:
 def _ago(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    seconds = (dt.datetime.now(dt.UTC) - value).total_seconds()
-    if seconds < 60:
-        return f"{max(seconds, 0):.0f}s ago"
-    if seconds < 3600:
-        return f"{seconds / 60:.0f}m ago"
-    if seconds < 86400:
-        return f"{seconds / 3600:.0f}h ago"
-    return f"{seconds / 86400:.0f}d ago"
+    seconds = max((dt.datetime.now(dt.UTC) - value).total_seconds(), 0.0)
+    return "just now" if seconds < 1 else f"{human_duration(seconds)} ago"
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -132,8 +126,7 @@ def _pretty(value: Any) -> str:
 
 def _duration(job: JobSummary) -> str:
     end = job.updated_at if job.semaphore <= 0 else dt.datetime.now(dt.UTC)
-    seconds = (end - job.created_at).total_seconds()
-    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.1f} s"
+    return human_duration((end - job.created_at).total_seconds())
 
 
 templates = Jinja2Templates(directory=str(HERE / "templates"))

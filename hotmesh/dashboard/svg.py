@@ -13,7 +13,7 @@ from typing import Any
 
 from attrs import define
 
-__all__ = ["Bar", "gantt_svg", "graph_svg", "sparkline_svg"]
+__all__ = ["Bar", "gantt_svg", "graph_svg", "human_duration", "sparkline_svg"]
 
 _NODE_W, _NODE_H, _GAP_X, _GAP_Y, _PAD = 150, 46, 70, 22, 16
 
@@ -171,7 +171,7 @@ def gantt_svg(bars: Sequence[Bar], *, now: dt.datetime, width: int = 880) -> str
         x = label_w + plot * i / 4
         parts.append(f'<line class="tick" x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height}"/>')
         parts.append(
-            f'<text class="axis" x="{x:.1f}" y="{top - 10}">{_duration(span * i / 4)}</text>'
+            f'<text class="axis" x="{x:.1f}" y="{top - 10}">{human_duration(span * i / 4)}</text>'
         )
     for row, bar in enumerate(bars):
         y = top + row * row_h
@@ -180,7 +180,7 @@ def gantt_svg(bars: Sequence[Bar], *, now: dt.datetime, width: int = 880) -> str
         length = (bar.end or now) - bar.start
         parts.append(
             f'<g class="bar {escape(bar.state)}"><title>{escape(bar.label)}: '
-            f"{_duration(length.total_seconds())}</title>"
+            f"{human_duration(length.total_seconds())}</title>"
             f'<text class="label" x="4" y="{y + 16}">{escape(_clip(bar.label, 26))}</text>'
             f'<rect x="{x0:.1f}" y="{y + 4}" width="{max(x1 - x0, 3):.1f}" height="{row_h - 8}"'
             ' rx="3"/></g>'
@@ -189,7 +189,8 @@ def gantt_svg(bars: Sequence[Bar], *, now: dt.datetime, width: int = 880) -> str
     return "".join(parts)
 
 
-def _duration(seconds: float) -> str:
+def human_duration(seconds: float) -> str:
+    """``0.25`` → ``250 ms``, ``90`` → ``90.0 s``, ``600`` → ``10.0 min``, then hours."""
     if seconds < 1:
         return f"{seconds * 1000:.0f} ms"
     if seconds < 120:

@@ -176,7 +176,7 @@ class Inspector(Protocol):
         """Jobs started by ``job`` (their ``metadata.pj``), oldest first.
 
         Only jobs created while ``job`` ran are examined, and a provider may bound how
-        many (Postgres: the first 50,000), so the call costs the same in a busy app.
+        many (Postgres: the first 20,000), so the call costs the same in a busy app.
         """
         ...
 

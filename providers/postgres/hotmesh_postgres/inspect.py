@@ -27,7 +27,7 @@ __all__ = ["PostgresInspector", "list_apps"]
 
 _FIRST = dt.datetime.max.replace(tzinfo=dt.UTC)
 #: How many jobs created after a parent are examined to find its children.
-CHILDREN_SCAN = 50_000
+CHILDREN_SCAN = 20_000
 _NEVER_BEFORE = dt.datetime.min.replace(tzinfo=dt.UTC)
 
 # Not per schema, so not in queries.sql (whose queries are rendered for one app schema).
