@@ -113,7 +113,7 @@ async def test_a_job_appears_live_is_opened_signalled_and_finishes(
         row = page.locator(f'tr[data-job="{job_id}"]')
         await expect(row).to_be_visible()  # arrived through the event stream, no reload
         assert await page.evaluate("window.__sameDocument === true")
-        await page.screenshot(path=SHOTS / "03-jobs.png", full_page=True)
+        await page.screenshot(path=SHOTS / "03-jobs.png")
 
         await _waiting_on_hook(shop, job_id)
         await row.locator("a").click()
@@ -137,6 +137,13 @@ async def test_a_job_appears_live_is_opened_signalled_and_finishes(
 
         await page.goto(f"{served}/apps/{app_id}/jobs?status=completed")
         await expect(page.locator(f'tr[data-job="{job_id}"]')).to_be_visible()
+
+        failed = await shop.pub("order.quick", {"id": "FAIL-1", "fail": True})
+        await page.goto(f"{served}/apps/{app_id}/jobs?status=failed")
+        await page.locator(f'tr[data-job="{failed}"] a').click()
+        await expect(page.locator("#job-error")).to_contain_text("card declined")
+        await expect(page.locator("#job-error pre.stack")).to_contain_text("<script>boom</script>")
+        await page.screenshot(path=SHOTS / "07-job-failed.png", full_page=True)
     finally:
         stop.set()
         await traffic

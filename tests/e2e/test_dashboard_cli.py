@@ -21,12 +21,16 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str, deadline: float) -> str:
-    """The page's body once the server answers (it starts Postgres first)."""
+def _get(url: str, deadline: float, token: str = "") -> tuple[int, str]:
+    """The status and body once the server answers (it starts Postgres first)."""
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
-                return str(response.read().decode())
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status), str(response.read().decode())
+        except urllib.error.HTTPError as refused:
+            with refused:
+                return int(refused.code), str(refused.read().decode())
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline:
                 raise
@@ -38,21 +42,29 @@ def test_dashboard_shows_the_demo_on_the_embedded_database(tmp_path: Path) -> No
     _ok(hotmesh("demo", "--keep", "--orders", "20", "--concurrency", "5", env=env, timeout=120))
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "hotmesh.cli", "dashboard", "--port", str(port)],
+        [sys.executable, "-m", "hotmesh.cli", "dashboard", "--port", str(port), "--allow-actions"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
-        home = _get(f"http://127.0.0.1:{port}/", time.monotonic() + 60)
-        assert "hotmesh-demo" in home and "view only" in home
-        jobs = _get(f"http://127.0.0.1:{port}/apps/hotmesh-demo/jobs", time.monotonic() + 10)
+        assert server.stderr is not None
+        banner = server.stderr.readline()  # printed once the embedded Postgres is up
+        found = re.search(rf"actions on\) on http://127\.0\.0\.1:{port}/\?token=(\S+)", banner)
+        assert found, banner
+        token = found.group(1)
+        base = f"http://127.0.0.1:{port}"
+        status, home = _get(f"{base}/", time.monotonic() + 60, token)
+        assert status == 200 and "hotmesh-demo" in home and "actions on" in home
+        status, jobs = _get(f"{base}/apps/hotmesh-demo/jobs", time.monotonic() + 10, token)
         assert len(re.findall(r'data-job="ORD-', jobs)) == 20
+        status, _ = _get(f"{base}/", time.monotonic() + 10, "not-the-token")
+        assert status == 401
     finally:
         server.terminate()
         _, err = server.communicate(timeout=30)
-    assert f"on http://127.0.0.1:{port}/" in err and "Traceback" not in err
+    assert "Traceback" not in err
 
 
 def test_dashboard_refuses_a_public_address_without_a_token(tmp_path: Path) -> None:
