@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from attrs import define, field
 from starlette.applications import Starlette
@@ -129,6 +129,11 @@ def _duration(job: JobSummary) -> str:
     return human_duration((end - job.created_at).total_seconds())
 
 
+def _job_href(request: Request, app_id: str, job_id: str) -> str:
+    """The path of a job's page; the id is quoted whole (ids may hold ``/``, ``?``, ``#``)."""
+    return f"{request.url_for('jobs', app=app_id).path}/{quote(str(job_id), safe='')}"
+
+
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters.update(
     ago=_ago,
@@ -137,7 +142,7 @@ templates.env.filters.update(
     duration=_duration,
     compact=lambda v: json.dumps(v, ensure_ascii=False, default=str),
 )
-templates.env.globals.update(statuses=JOB_STATUSES)
+templates.env.globals.update(statuses=JOB_STATUSES, job_href=_job_href)
 
 
 def _dash(request: Request) -> Dashboard:

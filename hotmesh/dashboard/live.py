@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 
 __all__ = ["Hub", "sse_stream"]
@@ -73,7 +74,11 @@ class Hub:
         while True:
             try:
                 streams = await self._streams()
+                started = time.monotonic()
                 await self._watch(streams, IDLE)
+                if time.monotonic() - started >= IDLE * 0.95:
+                    await self.bump()  # the idle tick: no notification came
+                    continue
                 await asyncio.sleep(COALESCE)
                 await self.bump()
                 if self._echo is not None:

@@ -218,3 +218,16 @@ async def test_events_stream_announces_a_new_job(
     await shop.pub("order.quick", {"id": "E-1"})
     body = await asyncio.wait_for(listening, 20)
     assert "event: change" in body
+
+
+async def test_awkward_job_ids_link_to_their_page_and_are_escaped(
+    dashboard: httpx.AsyncClient, shop: HotMesh, app_id: str
+) -> None:
+    odd = 'odd/id?x=1#<i>"'
+    await shop.pub("order.placed", {"id": odd})
+    listing = await dashboard.get(f"/apps/{app_id}/jobs")
+    assert "<i>" not in listing.text and "odd/id?x=1#&lt;i&gt;&#34;" in listing.text
+    [href] = re.findall(r'href="([^"]*/jobs/odd[^"]*)"', listing.text)
+    page = await dashboard.get(href)
+    assert page.status_code == 200
+    assert 'id="job-id">odd/id?x=1#&lt;i&gt;&#34;<' in page.text
