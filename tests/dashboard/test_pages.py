@@ -231,3 +231,31 @@ async def test_awkward_job_ids_link_to_their_page_and_are_escaped(
     page = await dashboard.get(href)
     assert page.status_code == 200
     assert 'id="job-id">odd/id?x=1#&lt;i&gt;&#34;<' in page.text
+
+
+async def test_a_registered_history_source_shows_on_the_job_page(
+    dashboard: httpx.AsyncClient, shop: HotMesh, app_id: str
+) -> None:
+    from hotmesh.dashboard import history
+    from hotmesh.spi.inspect import JobDetail
+
+    async def broken(app: str, job: JobDetail) -> list[history.HistoryEvent] | None:
+        raise RuntimeError("a failing source is skipped")
+
+    async def replay(app: str, job: JobDetail) -> list[history.HistoryEvent] | None:
+        if job.summary.topic != "order.quick":
+            return None
+        return [history.HistoryEvent(job.summary.created_at, "workflow <started>", {"n": 1})]
+
+    done = (await shop.pubsub("order.quick", {"id": "H-1"})).job_id
+    other = await shop.pub("order.placed", {"id": "H-2"})
+    history.register(broken)
+    history.register(replay)
+    try:
+        page = await dashboard.get(f"/apps/{app_id}/jobs/{done}")
+        assert 'id="history"' in page.text and "workflow &lt;started&gt;" in page.text
+        plain = await dashboard.get(f"/apps/{app_id}/jobs/{other}")
+        assert 'id="history"' not in plain.text
+    finally:
+        history.unregister(broken)
+        history.unregister(replay)
