@@ -303,8 +303,22 @@ async def jobs_page(request: Request) -> Response:
         "older": older,
         "topics": _topics(await session.versions()),
         "live_query": urlencode({**{k: v for k, v in form.items() if v}, "fragment": "1"}),
+        "ranges": _ranges(form),
+        "total": await session.inspector.approximate_jobs(),
     }
     return _render(request, "jobs.html", context, fragment="_jobs_table.html")
+
+
+def _ranges(form: dict[str, str]) -> list[tuple[str, str]]:
+    """Quick time ranges: the current filters with ``since`` set that far back."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0, tzinfo=None)
+    keep = {k: v for k, v in form.items() if v and k not in ("since", "until", "after")}
+    out = []
+    for label, minutes in (("15 min", 15), ("1 h", 60), ("24 h", 1440), ("7 d", 10080)):
+        since = now - dt.timedelta(minutes=minutes)
+        out.append((label, urlencode({**keep, "since": since.isoformat()})))
+    out.append(("all", urlencode(keep)))
+    return out
 
 
 async def job_page(request: Request) -> Response:
