@@ -86,3 +86,8 @@ async def test_a_page_examines_at_most_scan_jobs_and_resumes_where_it_stopped(
         cursor = page.next_cursor
     assert found == _expected(range(1, TOTAL + 1), lambda g: g % 10 == 0)
     assert pages >= TOTAL // 1000  # the filter never made one page read everything
+    # A job id goes straight to its job, however far back it is.
+    oldest = await inspector.list_jobs(JobFilter(job_id="bulk-09999", scan=10))
+    assert [j.job_id for j in oldest.jobs] == ["bulk-09999"] and oldest.next_cursor is None
+    assert (await inspector.list_jobs(JobFilter(job_id="bulk-09999", status="running"))).jobs == []
+    assert (await inspector.list_jobs(JobFilter(job_id="nope"))).jobs == []

@@ -87,13 +87,23 @@ class PostgresInspector:
         """One page of jobs, newest first; see :class:`hotmesh.spi.JobFilter`."""
         before, before_id = query.after if query.after is not None else (_FIRST, "")
         name, value = query.search if query.search is not None else (None, None)
+        since, until = query.since or _NEVER_BEFORE, query.until or _FIRST
+        scan = max(1, query.scan)
+        if query.job_id is not None:  # one job: go straight to where it sits in the index
+            created = await self._driver.fetchval(self._q.inspect_job_created, query.job_id)
+            if created is None:
+                return JobPage(jobs=[], next_cursor=None, scanned=0)
+            since = max(since, _utc(created))
+            until = min(until, _utc(created) + dt.timedelta(microseconds=1))
+        elif query.topic is None and query.status is None and query.search is None:
+            scan = min(scan, max(1, query.limit))  # nothing to skip: read just the page
         rows = await self._driver.fetch(
             self._q.inspect_jobs,
-            query.since or _NEVER_BEFORE,
-            query.until or _FIRST,
+            since,
+            until,
             before,
             before_id,
-            max(1, query.scan),
+            scan,
             query.topic,
             query.status,
             name,
@@ -102,13 +112,13 @@ class PostgresInspector:
             max(1, query.limit),
         )
         jobs = [self._summary(r) for r in rows if r[0] == "job"]
-        scan = next(r for r in rows if r[0] == "scan")
-        scanned = int(scan[4] or 0)
+        summary = next(r for r in rows if r[0] == "scan")
+        scanned = int(summary[4] or 0)
         cursor: tuple[dt.datetime, str] | None = None
         if len(jobs) >= query.limit:
             cursor = (jobs[-1].created_at, jobs[-1].job_id)
-        elif scanned >= query.scan and scan[1] is not None:
-            cursor = (_utc(scan[2]), str(scan[1]))
+        elif scanned >= scan and summary[1] is not None:
+            cursor = (_utc(summary[2]), str(summary[1]))
         return JobPage(jobs=jobs, next_cursor=cursor, scanned=scanned)
 
     @staticmethod

@@ -424,6 +424,10 @@ SELECT 'scan', (SELECT id FROM scanned ORDER BY created_at, id LIMIT 1),
        (SELECT min(created_at) FROM scanned), NULL, (SELECT count(*) FROM scanned)::int,
        NULL, NULL, NULL;
 
+-- name: inspect_job_created
+SELECT created_at FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
 -- name: inspect_job
 SELECT id, created_at, updated_at, semaphore, state::text, expires_at
   FROM {schema}.jobs
