@@ -663,6 +663,11 @@ class RoleBackend:
         """The sub role's pub/sub."""
         return self._parts[2].sub
 
+    @property
+    def inspector(self) -> Any:
+        """The store role's read-only views (None when its provider has none)."""
+        return getattr(self._parts[0], "inspector", None)
+
     async def close(self) -> None:
         """Nothing of its own: the parts are closed by the HotMesh that opened them."""
 

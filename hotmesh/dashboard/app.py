@@ -304,6 +304,7 @@ async def jobs_page(request: Request) -> Response:
         "topics": _topics(await session.versions()),
         "live_query": urlencode({**{k: v for k, v in form.items() if v}, "fragment": "1"}),
         "ranges": _ranges(form),
+        "newest": urlencode({k: v for k, v in form.items() if v and k != "after"}),
         "total": await session.inspector.approximate_jobs(),
     }
     return _render(request, "jobs.html", context, fragment="_jobs_table.html")

@@ -259,3 +259,17 @@ async def test_a_registered_history_source_shows_on_the_job_page(
     finally:
         history.unregister(broken)
         history.unregister(replay)
+
+
+async def test_the_inspector_through_the_per_role_connection_form(
+    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+) -> None:
+    def role(size: int) -> dict[str, object]:
+        return {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn, "max_size": size}}
+
+    connection = {"store": role(2), "stream": role(3), "sub": role(4)}
+    hm = await HotMesh.init(app_id=app_id, engine={"connection": connection, "readonly": True})
+    try:
+        assert [v.version for v in await hm.inspector().versions()] == ["1"]
+    finally:
+        await hm.stop()
