@@ -2,7 +2,8 @@
 
 While jobs keep arriving, it opens the job list and sees a new job appear without a
 reload, opens it, finds its timeline and its graph with the path taken, signals the hook
-the job waits on, and watches the job complete. A screenshot of each page goes to
+the job waits on, and watches the job complete; then it watches another job's page
+turn to completed, without a reload, when a program signals that job. A screenshot of each page goes to
 ``artifacts/dashboard/`` (``$HOTMESH_ARTIFACTS`` overrides the folder); CI keeps them.
 
 The browser is Debian's ``chromium`` package (``/usr/bin/chromium``, or
@@ -75,6 +76,7 @@ async def page(chromium: str) -> AsyncIterator[Page]:
         context = await browser.new_context(viewport={"width": 1360, "height": 900})
         tab = await context.new_page()
         tab.set_default_timeout(30_000)
+        expect.set_options(timeout=30_000)  # a loaded CI machine is slow, never wrong
         try:
             yield tab
         finally:
@@ -83,13 +85,13 @@ async def page(chromium: str) -> AsyncIterator[Page]:
 
 
 async def _traffic(hm: HotMesh, stop: asyncio.Event) -> None:
-    """The seed workload: a quick order every 50 ms until told to stop."""
+    """The seed workload: a quick order every 100 ms until told to stop."""
     n = 0
     while not stop.is_set():
         n += 1
         await hm.pub("order.quick", {"id": f"SEED-{n}"})
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), 0.05)
+            await asyncio.wait_for(stop.wait(), 0.1)
 
 
 async def test_a_job_appears_live_is_opened_signalled_and_finishes(
@@ -130,6 +132,17 @@ async def test_a_job_appears_live_is_opened_signalled_and_finishes(
         await expect(page.locator("#job-status")).to_have_text("completed")
         await expect(page.locator("#job-graph g.node.done")).to_have_count(3)
         await page.screenshot(path=SHOTS / "05-job-completed.png", full_page=True)
+
+        # The job view follows a job that moves elsewhere (a signal from a program).
+        other = await shop.pub("order.placed", {"id": "LIVE-2"})
+        await _waiting_on_hook(shop, other)
+        await page.goto(f"{served}/apps/{app_id}/jobs/{other}")
+        await expect(page.locator("#job-status")).to_have_text("running")
+        await page.evaluate("window.__sameDocument = true")
+        await shop.signal("order.approve", {"id": other, "approved": True})
+        await expect(page.locator("#job-status")).to_have_text("completed")
+        await expect(page.locator("#job-output")).to_contain_text('"approved": true')
+        assert await page.evaluate("window.__sameDocument === true")
 
         await page.goto(f"{served}/apps/{app_id}/mesh")
         await expect(page.locator("#members")).to_contain_text("shop.fulfil")
