@@ -3,8 +3,9 @@
 While jobs keep arriving, it opens the job list and sees a new job appear without a
 reload, opens it, finds its timeline and its graph with the path taken, signals the hook
 the job waits on, and watches the job complete; then it watches another job's page
-turn to completed, without a reload, when a program signals that job. A screenshot of each page goes to
-``artifacts/dashboard/`` (``$HOTMESH_ARTIFACTS`` overrides the folder); CI keeps them.
+turn to completed, without a reload, when a program signals that job. A screenshot of
+each page goes to ``artifacts/dashboard/`` (``$HOTMESH_ARTIFACTS`` overrides the
+folder); CI keeps them.
 
 The browser is Debian's ``chromium`` package (``/usr/bin/chromium``, or
 ``$HOTMESH_CHROMIUM``); ``.ci/run`` installs it when it is missing. Playwright's own
