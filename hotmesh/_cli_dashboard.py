@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, Any
 
 import typer
 
@@ -69,14 +71,47 @@ def dashboard(
         address += "?token=" + (token if allow_actions and token else "<your token>")
     mode = "actions on" if token else "view only"
     print(f"hotmesh dashboard ({mode}) on {address}", file=sys.stderr, flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
         log_level=os.environ.get("HOTMESH_LOG_LEVEL", "warning").lower(),
         access_log=False,
-        timeout_graceful_shutdown=3,  # open event streams never end on their own
+        timeout_graceful_shutdown=5,
     )
+    _serve(config, app.state.dashboard)
+
+
+def _serve(config: Any, dashboard: Any) -> None:
+    """Run uvicorn, ending the dashboard's event streams as soon as it is told to stop.
+
+    uvicorn waits for open responses before it stops, and an event stream never ends
+    on its own; the browsers reconnect to the next server.
+    """
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        loop: asyncio.AbstractEventLoop | None = None
+
+        async def startup(self, sockets: Any = None) -> None:
+            self.loop = asyncio.get_running_loop()
+            await super().startup(sockets)
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.loop is not None:
+                self.loop.call_soon_threadsafe(_end_streams, dashboard)
+            super().handle_exit(sig, frame)
+
+    Server(config).run()
+
+
+def _end_streams(dashboard: Any) -> None:
+    task = asyncio.ensure_future(dashboard.end_streams())
+    _ENDING.add(task)
+    task.add_done_callback(_ENDING.discard)
+
+
+_ENDING: set[asyncio.Future[None]] = set()
 
 
 def register_dashboard(app: typer.Typer) -> None:

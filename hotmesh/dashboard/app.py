@@ -77,6 +77,11 @@ class Dashboard:
             hub.start()
         return hub
 
+    async def end_streams(self) -> None:
+        """End every open event stream, so a stopping server need not wait for browsers."""
+        for hub in self.hubs.values():
+            await hub.end_streams()
+
     async def close(self) -> None:
         """Stop the watchers and leave every app."""
         for hub in self.hubs.values():

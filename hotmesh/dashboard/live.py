@@ -38,6 +38,8 @@ class Hub:
         self._watch = watch
         self._streams = streams
         self.version = 0
+        #: Set when the server stops: event streams end instead of waiting.
+        self.ending = False
         self._changed = asyncio.Condition()
         self._task: asyncio.Task[None] | None = None
         self._echo: asyncio.TimerHandle | None = None
@@ -62,6 +64,11 @@ class Hub:
         async with self._changed:
             self.version += 1
             self._changed.notify_all()
+
+    async def end_streams(self) -> None:
+        """End every open event stream (the server is stopping; browsers reconnect)."""
+        self.ending = True
+        await self.bump()
 
     def _bump_later(self) -> None:
         self._echo = None
@@ -111,6 +118,8 @@ async def sse_stream(
         if await disconnected():
             return
         version = await hub.wait(seen, KEEPALIVE)
+        if hub.ending:
+            return
         if version == seen:
             yield ": keep-alive\n\n"
             continue
