@@ -39,6 +39,7 @@ from hotmesh.dashboard.views import (
     waiting_hooks,
 )
 from hotmesh.engine.runtime import ENGINE_STREAM
+from hotmesh.engine.state import job_data
 from hotmesh.errors import CodecError, ConfigError, HotMeshError
 from hotmesh.spi.inspect import JOB_STATUSES, JobFilter, JobSummary, VersionInfo
 
@@ -350,7 +351,7 @@ async def job_page(request: Request) -> Response:
         "job": job,
         "meta": meta,
         "input": trigger_input(job),
-        "output": {k[2:]: v for k, v in job.state.items() if k.startswith("d/")},
+        "output": job_data(job.state),
         "error": job_error(meta),
         "runs": runs,
         "gantt": gantt_svg(bars, now=now) if bars else "",
