@@ -145,6 +145,9 @@ async def acting(
     app = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
     async with await _client(app) as client:
         first = await client.get("/", params={"token": TOKEN})
-        assert first.status_code == 303 and "hotmesh_dashboard" in first.headers["set-cookie"]
+        assert first.status_code == 303 and first.headers["location"] == "/"  # token dropped
+        cookie = first.headers["set-cookie"].lower()
+        assert "hotmesh_dashboard=" in cookie and "httponly" in cookie
+        assert "samesite=strict" in cookie
         yield client
     await app.state.dashboard.close()
