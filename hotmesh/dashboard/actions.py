@@ -45,10 +45,10 @@ async def act(request: Request) -> Response:
         return PlainTextResponse(f"unknown action {action!r}", 404)
     app_id = request.path_params["app"]
     session = await dash.source.session(app_id)
-    fields = form
-    back = safe_next(fields.get("next"), f"/apps/{quote(app_id)}/jobs")
+    jobs = request.url_for("jobs", app=app_id).path  # under a mount, with its prefix
+    back = safe_next(form.get("next"), jobs)
     try:
-        message, back = await _run(session.hm, action, fields, app_id, back)
+        message, back = await _run(session.hm, action, form, jobs, back)
         query = {"flash": message}
     except HotMeshError as err:
         query = {"error": f"{action} failed: {err}"}
@@ -64,8 +64,9 @@ async def act(request: Request) -> Response:
 
 
 async def _run(
-    hm: Any, action: str, fields: dict[str, str], app_id: str, back: str
+    hm: Any, action: str, fields: dict[str, str], jobs: str, back: str
 ) -> tuple[str, str]:
+    """Do ``action``; return the message to show and the page to show it on."""
     job_id = fields.get("job_id", "")
     if action == "throttle":
         delay = _number(fields.get("delay", ""))
@@ -88,7 +89,7 @@ async def _run(
         return f"flagged {job_id} as cancelled", back
     if action == "scrub":
         await hm.scrub(job_id)
-        return f"scrubbed {job_id}", f"/apps/{quote(app_id)}/jobs"
+        return f"scrubbed {job_id}", jobs
     # rerun: the same topic and input, as a new job
     detail = await hm.inspector().job(job_id)
     if detail is None:
@@ -97,7 +98,7 @@ async def _run(
 
     data = trigger_input(detail) or {}
     new_id = await hm.pub(detail.summary.topic, data)
-    return f"re-ran {job_id} as {new_id}", f"/apps/{quote(app_id)}/jobs/{quote(new_id)}"
+    return f"re-ran {job_id} as {new_id}", f"{jobs}/{quote(new_id, safe='')}"
 
 
 async def _form(request: Request) -> dict[str, str]:

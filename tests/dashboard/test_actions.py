@@ -140,3 +140,31 @@ async def test_throttle_pauses_and_resumes_a_topic(
         await asyncio.sleep(0.02)
     else:
         raise AssertionError("the worker did not resume")
+
+
+async def test_mounted_under_a_prefix_links_and_actions_keep_it(
+    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    inner = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
+    outer = Starlette(routes=[Mount("/ops", app=inner)])
+    job_id = await shop.pub("order.placed", {"id": "P-1"})
+    transport = httpx.ASGITransport(app=outer)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            headers = {"authorization": f"Bearer {TOKEN}"}
+            page = await client.get(f"/ops/apps/{app_id}/jobs", headers=headers)
+            assert f'href="/ops/apps/{app_id}/jobs/P-1"' in page.text
+            assert 'href="http://127.0.0.1/ops/static/dashboard.css"' in page.text
+            done = await client.post(
+                f"/ops/apps/{app_id}/act/scrub",
+                data={"job_id": job_id, "csrf": CSRF},
+                headers=headers,
+            )
+            assert done.headers["location"].startswith(f"/ops/apps/{app_id}/jobs?flash=")
+    finally:
+        await inner.state.dashboard.close()
+    with pytest.raises(JobNotFound):
+        await shop.get_status(job_id)
