@@ -88,7 +88,9 @@ def activity_runs(job: JobDetail, graph: Mapping[str, Any]) -> list[ActivityRun]
         spec = activities.get(aid) if isinstance(activities.get(aid), Mapping) else {}
         output = value.get("output")
         output = output if isinstance(output, Mapping) else {}
-        errored = bool((output.get("metadata") or {}).get("err"))
+        stamps = output.get("metadata")
+        stamps = stamps if isinstance(stamps, Mapping) else {}
+        errored = bool(stamps.get("err"))
         state = "failed" if errored else "done" if value.get("done") else "active"
         runs.append(
             ActivityRun(
@@ -96,8 +98,8 @@ def activity_runs(job: JobDetail, graph: Mapping[str, Any]) -> list[ActivityRun]
                 dad=dad,
                 kind=str((spec or {}).get("type", "")),
                 state=state,
-                started=parse_stamp(value.get("ac")),
-                updated=parse_stamp(value.get("au")),
+                started=parse_stamp(stamps.get("ac")),  # the engine's stamps, as the
+                updated=parse_stamp(stamps.get("au")),  # reference keeps them
                 record=dict(value),
             )
         )

@@ -86,14 +86,11 @@ def build_context(
 
 
 def _view(record: Mapping[str, Any]) -> dict[str, Any]:
-    view = {
+    return {
         "input": record.get("input", {}),
         "output": dict(record.get("output", {})),
         "hook": record.get("hook", {}),
     }
-    if "ac" in record:
-        view["ac"] = record["ac"]  # when the activity started (steps.record keeps it)
-    return view
 
 
 def now_stamp() -> str:

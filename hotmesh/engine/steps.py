@@ -124,16 +124,17 @@ def record(
 ) -> dict[str, Any]:
     """Write the activity's record (from the context) into the step's state.
 
-    ``ac`` (first written) and ``au`` (last written) stamp the record for timelines.
+    ``output.metadata`` gets the reference's timestamps: ``ac`` when the activity was first
+    recorded (leg 1), ``au`` when it was last (``YYYYMMDDHHmmss.mmm``, UTC).
     """
     own = context[activity_id]
+    output = dict(own.get("output", {}))
     stamp = now_stamp()
+    output["metadata"] = {"ac": stamp, **dict(output.get("metadata") or {}), "au": stamp}
     value = {
         "input": own.get("input", {}),
-        "output": own.get("output", {}),
+        "output": output,
         "hook": own.get("hook", {}),
-        "ac": own.get("ac") or stamp,
-        "au": stamp,
         **extra,
     }
     step.state[activity_key(activity_id, dad)] = value

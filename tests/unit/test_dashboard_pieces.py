@@ -43,13 +43,16 @@ def test_gantt_and_sparkline_draw_one_mark_per_value() -> None:
     assert sparkline_svg([1, 5, 2]).count(",") == 3
 
 
+def _stamps(started: str, updated: str) -> dict[str, object]:
+    return {"metadata": {"ac": f"20260101{started}", "au": f"20260101{updated}"}}
+
+
 def test_runs_and_waiting_hooks_from_a_job_state() -> None:
     state = {
         "meta": {"jid": "j1", "aid": "t<1>"},
-        "a/t<1>,0": {"done": True, "ac": "20260101000000.000", "au": "20260101000000.000"},
-        "a/w,0,0": {"done": True, "ac": "20260101000000.100", "au": "20260101000000.400"},
-        "a/h,0,0,0": {"ac": "20260101000000.400", "au": "20260101000000.400",
-                      "hook_key": "go.on:j1"},
+        "a/t<1>,0": {"done": True, "output": _stamps("000000.000", "000000.000")},
+        "a/w,0,0": {"done": True, "output": _stamps("000000.100", "000000.400")},
+        "a/h,0,0,0": {"output": _stamps("000000.400", "000000.400"), "hook_key": "go.on:j1"},
     }  # fmt: skip
     summary = JobSummary("j1", "running", 1, T0, T0, state["meta"])
     runs = activity_runs(JobDetail(summary, state, None), GRAPH)
