@@ -76,12 +76,13 @@ def graph_svg(
     columns: dict[int, list[str]] = {}
     for aid in ids:
         columns.setdefault(level[aid], []).append(aid)
-    pos: dict[str, tuple[int, int]] = {}
-    for col, members in columns.items():
-        for row, aid in enumerate(members):
-            pos[aid] = (_PAD + col * (_NODE_W + _GAP_X), _PAD + row * (_NODE_H + _GAP_Y))
-    width = _PAD * 2 + (max(columns, default=0) + 1) * (_NODE_W + _GAP_X) - _GAP_X
     rows = max((len(m) for m in columns.values()), default=1)
+    pos: dict[str, tuple[float, float]] = {}
+    for col, members in columns.items():
+        shift = (rows - len(members)) * (_NODE_H + _GAP_Y) / 2  # centre shorter columns
+        for row, aid in enumerate(members):
+            pos[aid] = (_PAD + col * (_NODE_W + _GAP_X), _PAD + shift + row * (_NODE_H + _GAP_Y))
+    width = _PAD * 2 + (max(columns, default=0) + 1) * (_NODE_W + _GAP_X) - _GAP_X
     height = _PAD * 2 + rows * (_NODE_H + _GAP_Y) - _GAP_Y
     ran = set(done) | set(active) | set(failed)
     marker = f"arrow-{escape(uid)}"
