@@ -147,6 +147,7 @@ templates.env.filters.update(
     pretty=_pretty,
     duration=_duration,
     compact=lambda v: json.dumps(v, ensure_ascii=False, default=str),
+    error_message=lambda meta: str((job_error(meta) or {}).get("message", "")),
 )
 templates.env.globals.update(statuses=JOB_STATUSES, job_href=_job_href)
 

@@ -93,6 +93,8 @@ async def test_job_list_filters_by_topic_status_search_and_id(
 
     assert await ids(status="running") == [waiting]
     assert await ids(status="failed") == failed
+    failed_page = await dashboard.get(url, params={"status": "failed"})
+    assert '<span class="errmsg" title="card declined">card declined</span>' in failed_page.text
     assert await ids(status="interrupted") == [interrupted]
     assert await ids(status="pending") == [pending]
     assert set(await ids(status="completed")) == {done, searched}
