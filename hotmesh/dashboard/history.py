@@ -2,8 +2,10 @@
 
 A job page shows, below the activity timeline, whatever the registered history sources
 return for the job. A source is an async callable ``(app_id, job) -> list[HistoryEvent]
-| None`` (None: not a job this source knows). hotmesh.durable registers one for its
-workflow jobs; nothing is registered by default.
+| None`` (None: not a job this source knows). Nothing is registered by default. The
+dashboard sits above Durable (Durable never imports it), so the adapter that reads a
+Durable workflow's recorded history belongs here, on this side, registered by the
+dashboard or by the program that serves it.
 
 Example:
     >>> from hotmesh.dashboard import history
