@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from hotmesh.dashboard.security import csrf_value, safe_next
 from hotmesh.errors import ConfigError, HotMeshError
+from hotmesh.spi.inspect import JobFilter
 
 __all__ = ["ACTIONS", "act"]
 
@@ -82,7 +83,10 @@ async def _run(
         await hm.signal(topic, data)
         return f"signalled {topic}", back
     if action == "interrupt":
-        await hm.interrupt("", job_id, reason="interrupted from the dashboard")
+        page = await hm.inspector().list_jobs(JobFilter(job_id=job_id))
+        if not page.jobs:
+            raise ConfigError(f"job {job_id!r} not found", value=job_id)
+        await hm.interrupt(page.jobs[0].topic, job_id, reason="interrupted from the dashboard")
         return f"interrupted {job_id}", back
     if action == "cancel":
         await hm.cancel(job_id)
