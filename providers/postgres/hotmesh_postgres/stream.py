@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from hotmesh.errors import CodecError, PayloadError, StreamError
-from hotmesh.serializer import decode_state, dumps_payload, loads_payload
+from hotmesh.serializer import codec_failure, decode_state, dumps_payload, loads_payload
 from hotmesh.spi import (
     DEFAULT_RETRY,
     DeadLetter,
@@ -186,7 +186,7 @@ class PostgresStream:
             if problem is not None:
                 exhausted.append((msg, problem))
                 if codec_error is not None and msg.job_id:
-                    undecodable.setdefault(msg.job_id, _job_error(msg.job_id, codec_error))
+                    undecodable.setdefault(msg.job_id, codec_failure(msg.job_id, codec_error))
             else:
                 out.append(msg)
         for msg, problem in exhausted:
@@ -319,19 +319,3 @@ class PostgresStream:
             except TimeoutError:
                 return
         ev.clear()
-
-
-def _job_error(job_id: str, err: CodecError) -> str:
-    """The job ``err`` metadata for a codec failure (JSON text, as the engine stores errors)."""
-    detail = err.value if isinstance(err.value, dict) else {}
-    return json.dumps(
-        {
-            "code": err.code,
-            "message": err.message,
-            "stack": "",
-            "job_id": job_id,
-            "key_id": detail.get("key_id"),
-            "codec": detail.get("codec"),
-        },
-        separators=(",", ":"),
-    )
