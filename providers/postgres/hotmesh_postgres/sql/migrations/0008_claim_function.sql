@@ -9,7 +9,7 @@ CREATE FUNCTION {schema}.claim_v1(p_stream text, p_limit int, p_lease float8, p_
 RETURNS TABLE (o_id bigint, o_priority smallint, o_visible float8, o_attempts int,
                o_max_attempts int, o_initial float8, o_coefficient float8, o_max float8,
                o_job_id text, o_payload text)
-LANGUAGE plpgsql VOLATILE AS $$
+LANGUAGE plpgsql VOLATILE ROWS 16 AS $$
 BEGIN
     RETURN QUERY
     WITH picked AS MATERIALIZED (
