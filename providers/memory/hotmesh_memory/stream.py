@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
-from hotmesh.errors import CodecError, PayloadError, StreamError
+from hotmesh.errors import CodecError, PayloadError
 from hotmesh.serializer import codec_failure, loads_payload
 from hotmesh.spi import DeadLetter, JobRecord, OutgoingMessage, StreamDepth, StreamMessage
+from hotmesh.spi.support import check_claim
 from hotmesh_memory.jobs import fail_jobs, read_state
 from hotmesh_memory.space import AppSpace, MessageRow, now, round_trip
 from hotmesh_memory.wakeups import Wakeups
 
-__all__ = ["MAX_BATCH", "MemoryStream"]
-
-#: The largest ``limit`` a claim accepts (as on Postgres).
-MAX_BATCH = 1000
+__all__ = ["MemoryStream"]
 
 
 class MemoryStream:
@@ -64,10 +62,7 @@ class MemoryStream:
         with_job: bool = False,
     ) -> list[StreamMessage]:
         """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
-        if not 1 <= limit <= MAX_BATCH:
-            raise StreamError(f"claim limit must be 1..{MAX_BATCH}, got {limit}", value=limit)
-        if lease <= 0:
-            raise StreamError(f"lease must be > 0 seconds, got {lease}", value=lease)
+        check_claim(limit=limit, lease=lease)
         self.wakeups.flag(stream, consumer)  # from now on, wake-ups for it are kept
         await round_trip()
         at = now()

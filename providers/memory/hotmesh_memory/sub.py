@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import inspect
 import itertools
 import json
 import logging
@@ -22,6 +21,7 @@ from attrs import define, field
 
 from hotmesh.errors import PayloadError
 from hotmesh.spi.sub import SubCallback, Subscription
+from hotmesh.spi.support import Callbacks
 from hotmesh_memory.space import AppSpace, round_trip
 
 __all__ = ["MemorySub"]
@@ -55,7 +55,7 @@ class MemorySub:
     def __init__(self, space: AppSpace) -> None:
         self._space = space
         self._subs: list[_Subscription] = []
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._callbacks = Callbacks(log)
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every current subscriber of ``topic`` in this app."""
@@ -89,22 +89,9 @@ class MemorySub:
     def dispatch(self, topic: str, body: str) -> None:
         """Deliver one published message to this backend's matching subscriptions."""
         for sub in [s for s in self._subs if s.matches(topic)]:
-            try:
-                result = sub.callback(topic, json.loads(body))
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._done)
-            except Exception:
-                log.exception("subscriber callback failed", extra={"topic": topic})
-
-    def _done(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("subscriber callback failed", exc_info=task.exception())
+            self._callbacks.run(sub.callback, topic, json.loads(body))
 
     async def close(self) -> None:
         """Drop every subscription and wait for callbacks still running."""
         self._subs.clear()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._callbacks.drain()

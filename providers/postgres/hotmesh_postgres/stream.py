@@ -24,6 +24,7 @@ from hotmesh.spi import (
     StreamDepth,
     StreamMessage,
 )
+from hotmesh.spi.support import check_claim
 from hotmesh_postgres.driver import Driver, Row
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
@@ -38,7 +39,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000
 T = TypeVar("T")
 
 
@@ -249,10 +249,7 @@ class PostgresStream:
         with_job: bool = False,
     ) -> list[StreamMessage]:
         """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
-        if not 1 <= limit <= MAX_BATCH:
-            raise StreamError(f"claim limit must be 1..{MAX_BATCH}, got {limit}", value=limit)
-        if lease <= 0:
-            raise StreamError(f"lease must be > 0 seconds, got {lease}", value=lease)
+        check_claim(limit=limit, lease=lease)
         query = self._sql.claim_with_job if with_job else self._sql.claim
         if query is None:
             raise StreamError("a secured worker cannot read job state", value=stream)

@@ -9,9 +9,7 @@ Messages over the NOTIFY limit are parked in a table and the notification carrie
 
 from __future__ import annotations
 
-import asyncio
 import fnmatch
-import inspect
 import itertools
 import json
 import logging
@@ -22,6 +20,7 @@ from attrs import define, field
 
 from hotmesh.errors import PayloadError
 from hotmesh.spi.sub import SubCallback, Subscription
+from hotmesh.spi.support import Callbacks
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.schema import Queries
 
@@ -51,7 +50,7 @@ class PostgresSub:
         self._channel = channel
         self._exact: dict[str, list[_Subscription]] = {}
         self._patterns: list[_Subscription] = []
-        self._tasks: set[asyncio.Future[Any]] = set()
+        self._callbacks = Callbacks(log)
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every current subscriber of ``topic``."""
@@ -108,23 +107,10 @@ class PostgresSub:
         targets = list(self._exact.get(topic, ()))
         targets.extend(s for s in self._patterns if s.pattern and s.pattern.match(topic))
         for sub in targets:
-            try:
-                result = sub.callback(topic, message)
-                if inspect.isawaitable(result):
-                    task = asyncio.ensure_future(result)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._done)
-            except Exception:
-                log.exception("subscriber callback failed", extra={"topic": topic})
-
-    def _done(self, task: asyncio.Future[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("subscriber callback failed", exc_info=task.exception())
+            self._callbacks.run(sub.callback, topic, message)
 
     async def close(self) -> None:
         """Drop every subscription and wait for callbacks still running."""
         self._exact.clear()
         self._patterns.clear()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._callbacks.drain()
