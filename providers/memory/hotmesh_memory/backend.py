@@ -77,6 +77,12 @@ class MemoryProvider:
     """The ``memory`` provider (entry point ``hotmesh.providers``: ``memory``).
 
     Options: ``name`` (default ``"default"``), the in-process database to use.
+
+    Example:
+        >>> import asyncio
+        >>> backend = asyncio.run(MemoryProvider.connect({"name": "doc"}, app_id="orders"))
+        >>> backend.app_id, backend.database
+        ('orders', 'doc')
     """
 
     name: ClassVar[str] = "memory"
