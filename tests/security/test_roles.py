@@ -94,7 +94,7 @@ async def test_upgrade_to_the_claim_function_keeps_worker_grants(
     require_password: RequirePassword,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A role provisioned before migration 8 still claims after it (worker_claim replaced)."""
+    """A role provisioned before the claim_function migration still claims after it (worker_claim replaced)."""
     from hotmesh_postgres import schema as schema_module
 
     every = schema_module.migrations()
@@ -103,7 +103,7 @@ async def test_upgrade_to_the_claim_function_keeps_worker_grants(
     monkeypatch.setattr(schema_module, "migrations", lambda: before)
     cred = await _provision(owner, app_id, require_password, "sec.a")
     monkeypatch.undo()
-    own = await _owner_backend(owner, app_id)  # applies migration 8
+    own = await _owner_backend(owner, app_id)  # applies the claim_function migration
     worker = await connect_secured(
         owner, {"user": cred.role_name, "password": cred.password}, app_id=app_id
     )

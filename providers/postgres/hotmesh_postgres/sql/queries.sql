@@ -23,7 +23,7 @@ SELECT {schema}.enqueue_v1(
     ) FROM fence;
 
 -- name: claim
--- claim_v1 (migration 0008) is the one definition of the claim.
+-- claim_v1 (migration NNNN_claim_function) is the one definition of the claim.
 SELECT * FROM {schema}.claim_v1($1, $2, $3, $4);
 
 -- name: claim_with_job
