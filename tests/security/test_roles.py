@@ -94,7 +94,7 @@ async def test_upgrade_to_the_claim_function_keeps_worker_grants(
     require_password: RequirePassword,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A role provisioned before the claim_function migration still claims after it (worker_claim replaced)."""
+    """A role provisioned before the claim_function migration still claims after it."""
     from hotmesh_postgres import schema as schema_module
 
     every = schema_module.migrations()

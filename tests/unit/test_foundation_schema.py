@@ -70,7 +70,7 @@ def test_channel_literal_is_quotable() -> None:
 
 
 def test_every_claim_path_calls_the_one_claim_function() -> None:
-    """claim, claim_with_job and the secured worker_claim share claim_v1 (the claim_function migration)."""
+    """claim, claim_with_job and the secured worker_claim share claim_v1."""
     queries = Queries("app")
     for name in ("claim", "claim_with_job", "secured_claim"):
         sql = getattr(queries, name)
