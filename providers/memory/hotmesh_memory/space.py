@@ -132,6 +132,7 @@ class AppSpace:
     hooks: dict[str, HookRow] = field(factory=dict)
     stats: dict[tuple[str, str], dict[str, float]] = field(factory=dict)
     stats_index: dict[tuple[str, str, str], dict[str, None]] = field(factory=dict)
+    escalations: dict[str, dict[str, Any]] = field(factory=dict)
     wakeups: list[Wakeups] = field(factory=list)
     subs: list[MemorySub] = field(factory=list)
     _ids: Iterator[int] = field(factory=lambda: itertools.count(1))

@@ -14,6 +14,7 @@ from typing import Any
 from hotmesh.errors import ConfigError
 from hotmesh.serializer import decode_value, encode_value
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
+from hotmesh_memory.escalations import EscalationStore
 from hotmesh_memory.jobs import close_job, merge_state, read_state, stored_state
 from hotmesh_memory.space import (
     AppSpace,
@@ -31,7 +32,7 @@ __all__ = ["MemoryStore"]
 SWEEP_EVERY = 1000
 
 
-class MemoryStore:
+class MemoryStore(EscalationStore):
     """Durable (for the life of the process) state of one app. See :class:`hotmesh.spi.Store`.
 
     Example:

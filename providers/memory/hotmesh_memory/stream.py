@@ -114,8 +114,8 @@ class MemoryStream:
                 job = JobRecord(row.job_id, state, job_row.semaphore)
         if codec_error is not None and row.job_id:
             failed.setdefault(row.job_id, codec_failure(row.job_id, codec_error))
-        if problem is None and row.attempts > row.retry.max_attempts:
-            problem = f"lease expired on all {row.retry.max_attempts} deliveries"
+        if problem is None and row.attempts > row.retry.maximum_attempts:
+            problem = f"lease expired on all {row.retry.maximum_attempts} deliveries"
         msg = StreamMessage(
             id=row.id,
             stream=row.stream,
@@ -147,7 +147,7 @@ class MemoryStream:
 
     async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:
         """Redeliver after backoff (returns the delay) or dead-letter (returns ``None``)."""
-        if message.attempt >= message.retry.max_attempts:
+        if message.attempt >= message.retry.maximum_attempts:
             await self.dead_letter([message], error)
             return None
         await round_trip()
