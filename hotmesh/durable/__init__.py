@@ -26,6 +26,7 @@ from hotmesh.durable._types import (
     Duration,
     RetryPolicy,
     WorkflowInfo,
+    seconds,
 )
 from hotmesh.durable.client import Client, WorkflowClient, WorkflowHandle
 from hotmesh.durable.errors import (
@@ -72,6 +73,7 @@ __all__ = [
     "register_activity_worker",
     "register_inbound_interceptor",
     "register_outbound_interceptor",
+    "seconds",
     "shutdown",
     "workflow",
 ]
