@@ -1,5 +1,7 @@
 -- Named queries of the owner's administration: migrations and secured worker roles.
--- Same format as queries.sql ("-- name: <name>", {schema}, bound parameters). Statements
+-- Same format as queries.sql ("-- name: <name>", {schema}, bound parameters, "-- replay:
+-- safe" on what may run again after a lost connection; the rest runs in transactions,
+-- which are never re-run). Statements
 -- that name a role (CREATE/ALTER ROLE, GRANT, REVOKE) cannot bind it and stay in roles.py.
 
 -- name: migrations_bootstrap
@@ -11,10 +13,12 @@ CREATE TABLE IF NOT EXISTS {schema}.hotmesh_migrations (
 );
 
 -- name: migrations_table
+-- replay: safe (a read)
 -- Whether the schema has been migrated at all ($1: the quoted table name).
 SELECT to_regclass($1);
 
 -- name: migrations_current
+-- replay: safe (a read)
 SELECT max(version) FROM {schema}.hotmesh_migrations;
 
 -- name: migrations_lock
@@ -43,6 +47,7 @@ ON CONFLICT (role_name) DO UPDATE
    SET stream_names = excluded.stream_names, revoked_at = NULL, last_rotated_at = now();
 
 -- name: role_list
+-- replay: safe (a read)
 SELECT id, role_name, stream_names, created_at, revoked_at, last_rotated_at
   FROM {schema}.worker_credentials
  ORDER BY created_at, id;
