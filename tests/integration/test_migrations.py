@@ -137,7 +137,7 @@ EXPECTED_SEQUENCES = {
 EXPECTED_FUNCTIONS = {
     "notify_streams_v2", "enqueue_v1", "worker_streams", "worker_claim", "worker_ack",
     "worker_extend", "worker_retry", "worker_dead_letter", "worker_respond", "worker_depth",
-    "worker_setting",
+    "worker_setting", "claim_v1",
 }  # fmt: skip
 EXPECTED_TRIGGERS = {("stream_messages", "stream_messages_notify")}
 

@@ -90,6 +90,8 @@ class PostgresProvider:
     """
 
     name: ClassVar[str] = ""
+    #: What the conformance suite may rely on (``hotmesh_conformance.profiles``).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"dsn", "kill_connections"})
     #: Strings that select this provider in ``connection["class"]``.
     driver_names: ClassVar[frozenset[str]] = frozenset()
 

@@ -25,70 +25,17 @@ SELECT {schema}.enqueue_v1(
 
 -- name: claim
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
--- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
--- message that is not yet visible, so delayed messages (timers) cost nothing to skip.
--- MATERIALIZED keeps the locking subquery from being run twice.
-WITH picked AS MATERIALIZED (
-    SELECT m.id
-      FROM generate_series(9, 0, -1) AS p(priority)
-     CROSS JOIN LATERAL (
-            SELECT s.id
-              FROM {schema}.stream_messages s
-             WHERE s.stream = $1
-               AND s.priority = p.priority
-               AND s.visible_at <= now()
-               AND (s.lease_until IS NULL OR s.lease_until <= now())
-             ORDER BY s.visible_at, s.id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED) m
-     LIMIT $2
-), claimed AS (
-    UPDATE {schema}.stream_messages s
-       SET lease_until = now() + make_interval(secs => $3),
-           leased_by = $4,
-           attempts = s.attempts + 1
-      FROM picked
-     WHERE s.id = picked.id
-    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
-              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
-              s.job_id, s.payload
-)
-SELECT * FROM claimed;
+-- claim_v1 (migration NNNN_claim_function) is the one definition of the claim.
+SELECT * FROM {schema}.claim_v1($1, $2, $3, $4);
 
 -- name: claim_with_job
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
--- The claim above (keep the two CTE chains identical; a unit test checks it), returning
--- each message's job state too, read in the same snapshot: the engine's step then needs
--- no separate read of the job.
-WITH picked AS MATERIALIZED (
-    SELECT m.id
-      FROM generate_series(9, 0, -1) AS p(priority)
-     CROSS JOIN LATERAL (
-            SELECT s.id
-              FROM {schema}.stream_messages s
-             WHERE s.stream = $1
-               AND s.priority = p.priority
-               AND s.visible_at <= now()
-               AND (s.lease_until IS NULL OR s.lease_until <= now())
-             ORDER BY s.visible_at, s.id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED) m
-     LIMIT $2
-), claimed AS (
-    UPDATE {schema}.stream_messages s
-       SET lease_until = now() + make_interval(secs => $3),
-           leased_by = $4,
-           attempts = s.attempts + 1
-      FROM picked
-     WHERE s.id = picked.id
-    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
-              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
-              s.job_id, s.payload
-)
+-- The claim, returning each message's job state too (read in the statement's snapshot):
+-- the engine's step then needs no separate read of the job.
 SELECT c.*, j.state::text, j.semaphore
-  FROM claimed c
+  FROM {schema}.claim_v1($1, $2, $3, $4) c
   LEFT JOIN {schema}.jobs j
-    ON j.id = c.job_id AND (j.expires_at IS NULL OR j.expires_at > now());
+    ON j.id = c.o_job_id AND (j.expires_at IS NULL OR j.expires_at > now());
 
 -- name: ack
 -- replay: safe (deleting twice deletes once)
@@ -390,6 +337,11 @@ SELECT {schema}.worker_retry($1, $2, $3, $4);
 SELECT * FROM {schema}.worker_dead_letter($1::bigint[], $2::int[], $3);
 
 -- name: secured_publish
+-- Not marked safe (see publish): the caller says when its messages are keyed.
+SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
+    $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], NULL, NULL);
+
+-- name: secured_publish_acked
 -- replay: safe (see publish_acked)
 SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
     $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bigint, $11::int);
