@@ -5,6 +5,7 @@
     hotmesh pubsub order.placed '{"id": "ORD-1"}' --app shop
     hotmesh roll-call --app shop          # a table of every engine and worker
     hotmesh throttle -1 --app shop        # pause the app (0 resumes)
+    hotmesh dashboard                     # the web dashboard on http://127.0.0.1:8700/
 
 Every command takes ``--dsn`` (or ``$HOTMESH_DSN``; default: the shared embedded Postgres
 in the user cache dir, so commands see each other's work across invocations),
@@ -29,6 +30,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hotmesh._cli_dashboard import register_dashboard
 from hotmesh._cli_support import (
     AppOption,
     CliError,
@@ -325,6 +327,7 @@ def throttle(
 
 
 register_tools(app)
+register_dashboard(app)
 
 
 # -- entry point ---------------------------------------------------------------------------
