@@ -46,6 +46,7 @@ from hotmesh._cli_support import (
 )
 from hotmesh._cli_tools import register_tools
 from hotmesh.errors import HotMeshError
+from hotmesh.types import JobState, JobStatus
 
 __all__ = ["app", "main"]
 
@@ -178,28 +179,40 @@ def status(
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """Print the job's semaphore: 0 complete, > 0 running (activities left), < 0 interrupted."""
+    """Print the job's semaphore and status: complete, failed: <message>, running, interrupted."""
     target = Target(dsn, provider, app_id)
 
     async def work() -> None:
         async with connect(target) as hm:
-            value = await hm.get_status(job_id)
-        meaning = "complete" if value == 0 else "running" if value > 0 else "interrupted"
-        print(f"{value} {meaning}")
+            state = await hm.get_status(job_id, detail=True)
+        print(f"{state.semaphore} {status_text(state)}")
 
     run(work)
 
 
+def status_text(state: JobState) -> str:
+    """How ``status`` describes a job: ``complete``, ``failed: <message>``, ``running``…"""
+    if state.status is JobStatus.FAILED:
+        return f"failed: {(state.error or {}).get('message', 'error')}"
+    if state.status is JobStatus.COMPLETED:
+        return "complete"
+    return state.status.value
+
+
 @app.command()
 def state(
-    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="the job's topic")],
     job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="the job id")],
+    legacy_id: Annotated[
+        str | None,
+        typer.Argument(metavar="", help="(the old form 'state TOPIC JOB_ID' still works)"),
+    ] = None,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
     """Print the job's metadata and data as JSON."""
     target = Target(dsn, provider, app_id)
+    topic, job_id = (job_id, legacy_id) if legacy_id is not None else ("", job_id)
 
     async def work() -> None:
         async with connect(target) as hm:

@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
 from hotmesh import roles, serializer
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
@@ -18,7 +18,7 @@ from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
-from hotmesh.types import JobExport, JobOutput
+from hotmesh.types import JobExport, JobOutput, JobState, job_error, job_status
 from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
@@ -130,8 +130,20 @@ class HotMesh:
         for worker in self.workers:
             await worker.start()
 
-    async def _connect(self, connection: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
-        """One backend per distinct connection config; the per-role form composes them."""
+    async def _connect(
+        self, connection: Mapping[str, Any] | None, cache: dict[str, Backend]
+    ) -> Backend:
+        """One backend per distinct connection config; the per-role form composes them.
+
+        No connection: the embedded Postgres (one backend for the engine and workers).
+        """
+        if connection is None:
+            if "embedded" not in cache:
+                from hotmesh import embedded
+
+                fallback = await asyncio.to_thread(embedded.default_connection)
+                cache["embedded"] = await self._connect(fallback, cache)
+            return cache["embedded"]
         roles = split_connection(connection)
         by_role = {role: await self._backend_for(config, cache) for role, config in roles.items()}
         if by_role["store"] is by_role["stream"] is by_role["sub"]:
@@ -150,6 +162,8 @@ class HotMesh:
     async def _connect_secured(self, worker_cfg: WorkerConfig) -> Backend:
         """A secured worker's own backend: it logs in as its role for everything it does."""
         credentials = worker_cfg.worker_credentials or {}
+        if worker_cfg.connection is None:
+            raise ConfigError("a secured worker needs a connection", value=worker_cfg.topic)
         backend = await roles.connect_secured(
             worker_cfg.connection, credentials, app_id=self.app_id
         )
@@ -375,9 +389,8 @@ class HotMesh:
             ) from err
         finally:
             self._waiters.pop(job_id, None)
-        failure = output.metadata.get("err")
-        if failure:
-            error = _parse_error(failure)
+        error = job_error(output.metadata)
+        if error is not None:
             raise JobFailed(
                 f"job {job_id} failed: {error.get('message', 'error')}",
                 value=job_id,
@@ -480,12 +493,35 @@ class HotMesh:
             return self._backends[0]
         raise ConfigError("this HotMesh is stopped", value=self.app_id)
 
-    async def get_status(self, job_id: str) -> int:
-        """The job's semaphore: 0 done, > 0 running, < 0 interrupted.
+    @overload
+    async def get_status(self, job_id: str, *, detail: Literal[False] = False) -> int: ...
+
+    @overload
+    async def get_status(self, job_id: str, *, detail: Literal[True]) -> JobState: ...
+
+    async def get_status(self, job_id: str, *, detail: bool = False) -> int | JobState:
+        """The job's semaphore: 0 finished, > 0 running, < 0 interrupted (or pending).
+
+        A failed job also has semaphore 0 (as in the reference); ``detail=True`` tells
+        them apart: it returns a :class:`~hotmesh.types.JobState` with the
+        :class:`~hotmesh.types.JobStatus` and the error.
+
+        Example:
+            >>> state = await hm.get_status(job_id, detail=True)  # doctest: +SKIP
+            >>> state.status, state.error  # doctest: +SKIP
+            (<JobStatus.FAILED: 'failed'>, {'message': 'card declined', 'code': 500, ...})
 
         Raises:
             JobNotFound: no live job has this id.
         """
+        if detail:
+            job = await self._store().get_job(job_id)
+            if job is None:
+                raise JobNotFound(f"job {job_id} not found", value=job_id)
+            metadata = job_output(job.state, job.semaphore).metadata
+            return JobState(
+                job_id, job_status(job.semaphore, metadata), job.semaphore, job_error(metadata)
+            )
         status = await self._store().get_status(job_id)
         if status is None:
             raise JobNotFound(f"job {job_id} not found", value=job_id)
@@ -524,7 +560,13 @@ class HotMesh:
                  "input": value.get("input", {}).get("data"),
                  "output": value.get("output", {}).get("data")}
             )  # fmt: skip
-        return JobExport(status=str(job.semaphore), process=process, activities=activities)
+        return JobExport(
+            status=str(job.semaphore),
+            process=process,
+            activities=activities,
+            job_status=job_status(job.semaphore, output.metadata),
+            error=job_error(output.metadata),
+        )
 
     async def interrupt(
         self,
@@ -649,13 +691,3 @@ class RoleBackend:
 
     async def close(self) -> None:
         """Nothing of its own: the parts are closed by the HotMesh that opened them."""
-
-
-def _parse_error(err: Any) -> dict[str, Any]:
-    import json
-
-    try:
-        value = json.loads(err) if isinstance(err, str) else err
-    except ValueError:
-        return {"message": str(err)}
-    return value if isinstance(value, dict) else {"message": str(value)}

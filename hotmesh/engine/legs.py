@@ -128,6 +128,8 @@ class StepPlanner:
             request: dict[str, Any] = {"metadata": metadata, "data": payload}
             if activity.retry is not None:  # the worker applies the activity's policy
                 request["policies"] = {"retry": _retry_policies(activity.retry)}
+            if activity.timeout is not None:  # ... and its per-attempt timeout
+                request.setdefault("policies", {})["timeout"] = activity.timeout
             step.messages.append(
                 OutgoingMessage(topic, request, priority=1, job_id=jid, retry=WORKER_DELIVERY)
             )
