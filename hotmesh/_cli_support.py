@@ -67,7 +67,7 @@ DsnOption = Annotated[
         "--dsn",
         envvar=DSN_ENV,
         show_envvar=True,
-        help="Postgres DSN [default: the embedded Postgres in the user cache dir]",
+        help="Postgres DSN (default: the embedded Postgres in the user cache dir)",
     ),
 ]
 ProviderOption = Annotated[

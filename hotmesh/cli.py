@@ -30,6 +30,7 @@ from typing import Annotated, Any
 import attrs
 import typer
 
+from hotmesh._cli_serve import register_serve
 from hotmesh._cli_support import (
     AppOption,
     CliError,
@@ -45,7 +46,7 @@ from hotmesh._cli_support import (
     stdout_console,
 )
 from hotmesh._cli_tools import register_tools
-from hotmesh.errors import HotMeshError
+from hotmesh.errors import HotMeshError, PubSubTimeout
 from hotmesh.types import JobState, JobStatus
 
 __all__ = ["app", "main"]
@@ -58,6 +59,27 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hotmesh import __version__
+
+        print(f"hotmesh {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Durable workflows on nothing but Postgres."""
+
 
 JsonArg = Annotated[
     str, typer.Argument(metavar="JSON", help="the job data, a JSON object ('-' reads stdin)")
@@ -147,8 +169,23 @@ def pub(
     async def work() -> None:
         async with connect(target) as hm:
             print(await hm.pub(topic, payload))
+            if not await _engines_answer(hm):
+                print(f"warning: {_NO_ENGINE.format(app=hm.app_id)}", file=sys.stderr)
 
     run(work)
+
+
+_NO_ENGINE = (
+    "no engine of app {app!r} answered: the job waits until one runs. Start one with "
+    "'hotmesh serve MODULE:CONFIG' (see 'hotmesh serve --help'), or HotMesh.init(app_id="
+    "{app!r}, engine=..., workers=[...]) in your program"
+)
+
+
+async def _engines_answer(hm: Any) -> bool:
+    """True when some engine of the app, other than this command's, answers a roll call."""
+    profiles = await hm.roll_call(0.5)
+    return any(p.role == "engine" and not p.readonly and p.guid != hm.guid for p in profiles)
 
 
 @app.command()
@@ -166,7 +203,12 @@ def pubsub(
 
     async def work() -> None:
         async with connect(target) as hm:
-            output = await hm.pubsub(topic, payload, timeout=timeout)
+            try:
+                output = await hm.pubsub(topic, payload, timeout=timeout)
+            except PubSubTimeout:
+                if not await _engines_answer(hm):
+                    raise CliError(_NO_ENGINE.format(app=hm.app_id)) from None
+                raise
             print_json(output.to_dict())
 
     run(work)
@@ -251,7 +293,7 @@ def _throttle_text(delay: float) -> str:
 def roll_call(
     delay: Annotated[
         float | None,
-        typer.Option("--delay", help="seconds to collect answers [default: until quiet]"),
+        typer.Option("--delay", help="seconds to collect answers (default: until quiet)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
     dsn: DsnOption = None,
@@ -336,6 +378,7 @@ def throttle(
 
 
 register_tools(app)
+register_serve(app)
 
 
 # -- entry point ---------------------------------------------------------------------------

@@ -140,6 +140,8 @@ class DeployProblem:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location is not None else ""
+        if where and str(self.location) == self.node:  # a YAML syntax error: said once
+            return f"{where}{self.message}"
         return f"{where}{self.node}: {self.message}"
 
 
