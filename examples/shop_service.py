@@ -1,6 +1,6 @@
 """A service module for ``hotmesh serve``: the init config, callbacks included.
 
-Host it:   hotmesh serve shop_service:config --deploy shop.yaml --processes 2
+Host it:   hotmesh serve shop_service:config --deploy shop_service:APP --processes 2
            (from the examples/ folder; SIGTERM or Ctrl-C stops it gracefully)
 Run it here as a program to see one order go through: python examples/shop_service.py
 """

@@ -20,7 +20,8 @@ Example module (``shop.py``)::
         "workers": [{"topic": "order.process", "callback": process}],
     }
 
-and ``hotmesh serve shop:config --deploy shop.yaml --processes 2``.
+and ``hotmesh serve shop:config --deploy shop.yaml --processes 2`` (``--deploy`` also
+takes ``MODULE:NAME`` naming YAML text in the module).
 """
 
 from __future__ import annotations
@@ -48,15 +49,11 @@ __all__ = ["load_config", "register_serve"]
 log = logging.getLogger("hotmesh.serve")
 
 
-def load_config(target: str) -> HotMeshConfig | Mapping[str, Any]:
-    """The init configuration ``MODULE:NAME`` points at (calling NAME if it is a function).
-
-    Raises:
-        CliError: the module or the name cannot be found, or is not a configuration.
-    """
+def _attribute(target: str, what: str) -> Any:
+    """The object ``MODULE:NAME`` names (the current directory is on the path)."""
     module_name, _, attr = target.partition(":")
     if not module_name or not attr:
-        raise CliError(f"expected MODULE:CONFIG (like shop:config), got {target!r}", 2)
+        raise CliError(f"expected MODULE:{what} (like shop:{what.lower()}), got {target!r}", 2)
     if str(Path.cwd()) not in sys.path:
         sys.path.insert(0, str(Path.cwd()))
     try:
@@ -66,6 +63,28 @@ def load_config(target: str) -> HotMeshConfig | Mapping[str, Any]:
     value = getattr(module, attr, None)
     if value is None:
         raise CliError(f"module {module_name!r} has no {attr!r}")
+    return value
+
+
+def yaml_source(deploy: str) -> str:
+    """What ``--deploy`` names: a YAML file's path, or ``MODULE:NAME`` holding YAML text."""
+    if Path(deploy).is_file():
+        return deploy
+    if ":" in deploy and not deploy.endswith((".yaml", ".yml")):
+        value = _attribute(deploy, "YAML")
+        if not isinstance(value, str):
+            raise CliError(f"{deploy} must be YAML text, not {type(value).__name__}")
+        return value
+    raise CliError(f"cannot read {deploy}: no such file")
+
+
+def load_config(target: str) -> HotMeshConfig | Mapping[str, Any]:
+    """The init configuration ``MODULE:NAME`` points at (calling NAME if it is a function).
+
+    Raises:
+        CliError: the module or the name cannot be found, or is not a configuration.
+    """
+    value = _attribute(target, "CONFIG")
     if callable(value) and not isinstance(value, HotMeshConfig):
         value = value()
     if not isinstance(value, HotMeshConfig | Mapping):
@@ -76,7 +95,7 @@ def load_config(target: str) -> HotMeshConfig | Mapping[str, Any]:
     return value
 
 
-async def _serve(target: str, deploy: Path | None, grace: float, announce: bool) -> None:
+async def _serve(target: str, deploy: str | None, grace: float, announce: bool) -> None:
     config = load_config(target)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -85,7 +104,7 @@ async def _serve(target: str, deploy: Path | None, grace: float, announce: bool)
     hm = await HotMesh.init(config)
     try:
         if deploy is not None:
-            manifest = await hm.deploy(str(deploy))
+            manifest = await hm.deploy(yaml_source(deploy))
             await hm.activate(manifest.version)
             print(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
         if announce:
@@ -119,8 +138,12 @@ def _children(target: str, count: int, grace: float) -> int:
 def serve(
     target: Annotated[str, typer.Argument(metavar="MODULE:CONFIG", help="the init config to host")],
     deploy: Annotated[
-        Path | None,
-        typer.Option("--deploy", help="a YAML app to deploy and activate first"),
+        str | None,
+        typer.Option(
+            "--deploy",
+            metavar="FILE|MODULE:YAML",
+            help="a YAML app (a file, or a module's YAML text) to deploy and activate first",
+        ),
     ] = None,
     processes: Annotated[
         int, typer.Option("--processes", min=1, help="serving processes on this host")
@@ -143,8 +166,8 @@ def serve(
     if "HOTMESH_LOG_LEVEL" not in os.environ:  # failed attempts are worth seeing here
         logging.getLogger("hotmesh").setLevel(logging.WARNING)
     load_config(target)  # fail here, once, on a bad target
-    if deploy is not None and not deploy.is_file():
-        raise CliError(f"cannot read {deploy}: no such file")
+    if deploy is not None:
+        yaml_source(deploy)
     if processes == 1:
         asyncio.run(_serve(target, deploy, grace, announce=True))
         return
@@ -160,14 +183,14 @@ def serve(
         raise typer.Exit(code)
 
 
-async def _deploy_only(target: str, deploy: Path) -> None:
+async def _deploy_only(target: str, deploy: str) -> None:
     config = to_config(load_config(target))
     connection = config.engine.connection if config.engine is not None else None
     hm = await HotMesh.init(
         app_id=config.app_id, engine={"connection": connection, "readonly": True}
     )
     try:
-        manifest = await hm.deploy(str(deploy))
+        manifest = await hm.deploy(yaml_source(deploy))
         await hm.activate(manifest.version)
         print(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
     finally:
