@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, overload
 
-from hotmesh import roles, serializer
+from hotmesh import roles, serializer, telemetry
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
@@ -17,7 +17,7 @@ from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
-from hotmesh.spi import Backend, Codec, Subscription
+from hotmesh.spi import Backend, Codec, StreamMessage, Subscription
 from hotmesh.types import JobExport, JobOutput, JobState, job_error, job_status
 from hotmesh.worker import Worker
 
@@ -104,7 +104,7 @@ class HotMesh:
                 self._router = Router(
                     backend.stream,
                     ENGINE_STREAM,
-                    self.engine.process,
+                    self._process,
                     concurrency=engine_cfg.concurrency,
                     batch=engine_cfg.batch,
                     lease=engine_cfg.lease,
@@ -129,6 +129,20 @@ class HotMesh:
             await self._router.start()
         for worker in self.workers:
             await worker.start()
+
+    async def _process(self, message: StreamMessage) -> None:
+        """The engine's step, in a ``hotmesh.step`` span continuing the job's trace."""
+        assert self.engine is not None
+        metadata = (message.job.state.get("meta") if message.job is not None else None) or {}
+        attributes = {
+            telemetry.ATTR["app"]: self.app_id,
+            telemetry.ATTR["job_id"]: message.job_id,
+            telemetry.ATTR["activity"]: message.payload.get("aid"),
+            telemetry.ATTR["attempt"]: message.attempt,
+            "hotmesh.message": message.payload.get("type") or "step",
+        }
+        with telemetry.span("hotmesh.step", attributes, parent=metadata):
+            await self.engine.process(message)
 
     async def _connect(
         self, connection: Mapping[str, Any] | None, cache: dict[str, Backend]
@@ -359,7 +373,23 @@ class HotMesh:
             ValidationError: ``data`` violates the graph's ``input.schema`` (nothing stored).
             DuplicateJob: a live job already has the id the trigger derives.
         """
-        return await self._require_engine().pub(topic, data, context=context, extended=extended)
+        return await self._pub(topic, data, context, extended)
+
+    async def _pub(
+        self,
+        topic: str,
+        data: Mapping[str, Any] | None,
+        context: Mapping[str, Any] | None,
+        extended: Mapping[str, Any] | None = None,
+    ) -> str:
+        """``pub`` in a ``hotmesh.pub`` span whose ids the job keeps (its later spans join)."""
+        engine = self._require_engine()
+        attributes = {telemetry.ATTR["app"]: self.app_id, telemetry.ATTR["topic"]: topic}
+        with telemetry.span("hotmesh.pub", attributes) as current:
+            ctx = {**telemetry.trace_ids(current), **dict(context or {})}
+            job_id = await engine.pub(topic, data, context=ctx, extended=extended)
+            current.set_attribute(telemetry.ATTR["job_id"], job_id)
+        return job_id
 
     async def pubsub(
         self,
@@ -374,21 +404,24 @@ class HotMesh:
             PubSubTimeout: no result within ``timeout`` seconds (the job keeps running).
             JobFailed: the job completed with an error.
         """
-        engine = self._require_engine()
+        self._require_engine()
         ctx = {**dict(context or {}), "ngn": self.guid}
         started = time.monotonic()
-        job_id = await engine.pub(topic, data, context=ctx)
-        future = self._early_result(job_id)
-        try:
-            output = await asyncio.wait_for(
-                future, max(timeout - (time.monotonic() - started), 0.001)
-            )
-        except TimeoutError as err:
-            raise PubSubTimeout(
-                f"job {job_id} did not finish within {timeout}s", value=job_id
-            ) from err
-        finally:
-            self._waiters.pop(job_id, None)
+        attributes = {telemetry.ATTR["app"]: self.app_id, telemetry.ATTR["topic"]: topic}
+        with telemetry.span("hotmesh.pubsub", attributes) as waiting:
+            job_id = await self._pub(topic, data, ctx)
+            waiting.set_attribute(telemetry.ATTR["job_id"], job_id)
+            future = self._early_result(job_id)
+            try:
+                output = await asyncio.wait_for(
+                    future, max(timeout - (time.monotonic() - started), 0.001)
+                )
+            except TimeoutError as err:
+                raise PubSubTimeout(
+                    f"job {job_id} did not finish within {timeout}s", value=job_id
+                ) from err
+            finally:
+                self._waiters.pop(job_id, None)
         error = job_error(output.metadata)
         if error is not None:
             raise JobFailed(

@@ -10,6 +10,7 @@ from typing import Any
 
 import attrs
 
+from hotmesh import telemetry
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
 from hotmesh.errors import PayloadError
@@ -109,9 +110,16 @@ class Worker:
             self.router.errors += 1
             return
         timeout = policies.get("timeout") or self.config.timeout
+        attributes = {
+            telemetry.ATTR["job_id"]: metadata.get("jid"),
+            telemetry.ATTR["topic"]: self.config.topic,
+            telemetry.ATTR["activity"]: metadata.get("aid"),
+            telemetry.ATTR["attempt"]: message.attempt,
+        }
         try:
-            async with asyncio.timeout(timeout):
-                result = await self._call(request)
+            with telemetry.span("hotmesh.worker", attributes, parent=metadata):
+                async with asyncio.timeout(timeout):
+                    result = await self._call(request)
         except asyncio.CancelledError as err:
             task = asyncio.current_task()
             if task is not None and task.cancelling():

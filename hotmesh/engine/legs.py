@@ -125,6 +125,9 @@ class StepPlanner:
                 "jid": jid, "gid": gid, "aid": activity.id, "dad": dad, "topic": topic,
                 "guid": guid(), "try": 0,
             }  # fmt: skip
+            for trace_key in ("trc", "spn"):  # the job's trace continues in the worker
+                if context["metadata"].get(trace_key):
+                    metadata[trace_key] = context["metadata"][trace_key]
             request: dict[str, Any] = {"metadata": metadata, "data": payload}
             if activity.retry is not None:  # the worker applies the activity's policy
                 request["policies"] = {"retry": _retry_policies(activity.retry)}
