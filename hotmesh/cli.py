@@ -46,7 +46,7 @@ from hotmesh._cli_support import (
     stdout_console,
 )
 from hotmesh._cli_tools import register_tools
-from hotmesh.errors import HotMeshError, PubSubTimeout
+from hotmesh.errors import HotMeshError, JobNotFound, PubSubTimeout
 from hotmesh.types import JobState, JobStatus
 
 __all__ = ["app", "main"]
@@ -409,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as err:
         print(f"error: {one_line(err.message)}", file=sys.stderr)
         return err.exit_code
+    except JobNotFound as err:  # one wording whichever call raised it
+        print(f"error: job {err.value} not found", file=sys.stderr)
+        return 1
     except HotMeshError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 1

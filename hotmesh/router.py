@@ -352,10 +352,12 @@ class Router:
             self.failed += 1
             detail = "".join(traceback.format_exception_only(err)).strip()
             log.warning(
-                "callback failed",
-                extra={"stream": self.name, "id": message.id, "attempt": message.attempt},
+                "callback failed (job %s, stream %s, attempt %d)",
+                message.job_id, self.name, message.attempt,
+                extra={"stream": self.name, "id": message.id, "attempt": message.attempt,
+                       "jid": message.job_id},
                 exc_info=True,
-            )
+            )  # fmt: skip
             try:
                 await self.stream.retry(message, detail)
             except Exception:

@@ -91,6 +91,12 @@ class Worker:
         """The retry policy that governs a failure with ``code``."""
         return self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
 
+    def _most_attempts(self, rules: Any) -> int:
+        """The most deliveries any failure of this activity may take (every policy that
+        could apply); a delivery past it follows lost ones."""
+        codes = [500, *(rules.keys() if isinstance(rules, dict) else ())]
+        return max(self._policy(rules, code).max_attempts for code in codes)
+
     async def _handle(self, message: StreamMessage) -> None:
         body = message.payload
         metadata = dict(body.get("metadata") or {})
@@ -98,8 +104,7 @@ class Worker:
         policies = body.get("policies") or {}
         request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
         rules = policies.get("retry") or {}
-        cap = self._policy(rules, 500).max_attempts
-        if message.attempt > cap:
+        if message.attempt > self._most_attempts(rules):
             # The earlier deliveries' leases lapsed without an answer (a crash, a stall, a
             # stop): they were attempts too, so the policy is used up. Do not run again.
             lost = _LostDeliveries(

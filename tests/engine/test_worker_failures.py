@@ -221,3 +221,23 @@ async def _eventually(probe: Any, timeout: float = 20.0) -> Any:
     from tests.engine._app_files import eventually
 
     return await eventually(probe, timeout=timeout, interval=0.05)
+
+
+async def test_per_code_policy_beyond_the_default_is_not_cut_short(
+    mesh: MeshFactory, app_id: str
+) -> None:
+    """A per-code policy allowing more attempts than the default keeps them all."""
+    calls: list[int] = []
+
+    class Unavailable(Exception):
+        code = 503
+
+    async def flaky(message: WorkerMessage) -> dict[str, Any]:
+        calls.append(message.metadata["try"])
+        if message.metadata["try"] < 3:
+            raise Unavailable("try later")
+        return {"data": {"y": "finally"}}
+
+    hm = await started(mesh, app_id, flaky, yaml="\n          retry: {'503': [3]}")
+    out = await hm.pubsub("job.go", {"x": 1}, timeout=20)
+    assert out.data == {"y": "finally"} and calls == [0, 1, 2, 3]
