@@ -5,6 +5,7 @@
     hotmesh pubsub order.placed '{"id": "ORD-1"}' --app shop
     hotmesh roll-call --app shop          # a table of every engine and worker
     hotmesh throttle -1 --app shop        # pause the app (0 resumes)
+    hotmesh serve shop:config --processes 2   # host a module's engine and workers
 
 Every command takes ``--dsn`` (or ``$HOTMESH_DSN``; default: the shared embedded Postgres
 in the user cache dir, so commands see each other's work across invocations),
@@ -169,8 +170,9 @@ def pub(
     async def work() -> None:
         async with connect(target) as hm:
             print(await hm.pub(topic, payload))
-            if not await _engines_answer(hm):
-                print(f"warning: {_NO_ENGINE.format(app=hm.app_id)}", file=sys.stderr)
+            missing = await _who_is_missing(hm, workers=False)
+            if missing:
+                print(f"warning: {missing}", file=sys.stderr)
 
     run(work)
 
@@ -182,10 +184,19 @@ _NO_ENGINE = (
 )
 
 
-async def _engines_answer(hm: Any) -> bool:
-    """True when some engine of the app, other than this command's, answers a roll call."""
-    profiles = await hm.roll_call(0.5)
-    return any(p.role == "engine" and not p.readonly and p.guid != hm.guid for p in profiles)
+async def _who_is_missing(hm: Any, *, workers: bool) -> str | None:
+    """Why a job of the app cannot run: no engine (or, with ``workers``, no worker)
+    answers a roll call."""
+    profiles = [p for p in await hm.roll_call(0.5) if p.guid != hm.guid]
+    if not any(p.role == "engine" and not p.readonly for p in profiles):
+        return _NO_ENGINE.format(app=hm.app_id)
+    if workers and not any(p.role == "worker" for p in profiles):
+        return (
+            f"no worker of app {hm.app_id!r} answered: jobs wait at their first worker "
+            "activity. Start the workers with 'hotmesh serve MODULE:CONFIG' or "
+            "HotMesh.init(workers=[...]) in your program"
+        )
+    return None
 
 
 @app.command()
@@ -206,8 +217,9 @@ def pubsub(
             try:
                 output = await hm.pubsub(topic, payload, timeout=timeout)
             except PubSubTimeout:
-                if not await _engines_answer(hm):
-                    raise CliError(_NO_ENGINE.format(app=hm.app_id)) from None
+                missing = await _who_is_missing(hm, workers=True)
+                if missing:
+                    raise CliError(missing) from None
                 raise
             print_json(output.to_dict())
 

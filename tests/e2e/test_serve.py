@@ -109,6 +109,22 @@ def test_pub_and_pubsub_say_when_no_engine_answers(shop: tuple[str, Path, dict[s
                  env=env, cwd=folder)  # fmt: skip
     assert waited.returncode == 1
     assert waited.stderr.count("no engine of app") == 1 and "hotmesh serve" in waited.stderr
+    # an engine but no worker: pubsub says the job waits for a worker
+    (folder / "engineonly.py").write_text(f"config = {{'app_id': '{app_id}', 'engine': {{}}}}\n")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hotmesh.cli", "serve", "engineonly:config"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("serving app")
+        waited = cli("pubsub", "order.placed", '{"id": "Z"}', "--timeout", "0.5",
+                     "--app", app_id, env=env, cwd=folder)  # fmt: skip
+        assert waited.returncode == 1 and "no worker of app" in waited.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
+    assert server.returncode == 0
 
 
 def test_version_and_help_defaults(tmp_path: Path) -> None:
