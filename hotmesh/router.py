@@ -40,7 +40,8 @@ __all__ = ["Router", "RouterCallback"]
 log = logging.getLogger(__name__)
 
 RouterCallback = Callable[[StreamMessage], Awaitable[Any]]
-"""Handles one message. Returning acks it (unless ``ack=False``); raising retries it."""
+"""Handles one message. Returning acks it (unless ``ack=False``); raising retries it.
+Returning ``False`` says the callback dealt with a failure itself (counted as failed)."""
 
 
 class Router:
@@ -345,7 +346,7 @@ class Router:
 
     async def _run(self, message: StreamMessage) -> None:
         try:
-            await self.callback(message)
+            outcome = await self.callback(message)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -363,6 +364,9 @@ class Router:
             except Exception:
                 log.exception("could not schedule retry", extra={"id": message.id})
         else:
+            if outcome is False:
+                self.failed += 1
+                return
             self.processed += 1
             if self.auto_ack:
                 self._to_ack.append(message)

@@ -97,7 +97,7 @@ class Worker:
         codes = [500, *(rules.keys() if isinstance(rules, dict) else ())]
         return max(self._policy(rules, code).max_attempts for code in codes)
 
-    async def _handle(self, message: StreamMessage) -> None:
+    async def _handle(self, message: StreamMessage) -> bool:
         body = message.payload
         metadata = dict(body.get("metadata") or {})
         metadata["try"] = message.attempt - 1
@@ -113,7 +113,7 @@ class Worker:
             )
             await self._answer(message, metadata, _error_response(lost))
             self.router.errors += 1
-            return
+            return False
         timeout = policies.get("timeout") or self.config.timeout
         attributes = {
             telemetry.ATTR["job_id"]: metadata.get("jid"),
@@ -130,15 +130,15 @@ class Worker:
             if task is not None and task.cancelling():
                 raise  # this worker is stopping: the lease lapses, a redelivery counts
             await self._failed(message, metadata, rules, err)
-            return
+            return False
         except TimeoutError as err:
             failure = CallbackTimeout(f"the callback ran past its timeout of {timeout:g}s")
             failure.__cause__ = err
             await self._failed(message, metadata, rules, failure)
-            return
+            return False
         except Exception as err:
             await self._failed(message, metadata, rules, err)
-            return
+            return False
         response = _normalise(result)
         # A returned error is retried only when the activity's per-code policy lists it.
         per_code = _per_code(rules, response.get("code") or 500)
@@ -147,17 +147,18 @@ class Worker:
             await self.backend.stream.retry(
                 attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
             )
-            return
+            return False
         try:
             await self._answer(message, metadata, response)
         except PayloadError as err:  # NaN, bytes, objects: a failed attempt like any other
             await self._failed(message, metadata, rules, err)
+            return False
+        return True
 
     async def _failed(
         self, message: StreamMessage, metadata: dict[str, Any], rules: Any, err: BaseException
     ) -> None:
         """Retry a failed attempt per policy, or answer the engine with the error."""
-        self.router.failed += 1
         code = getattr(err, "code", 500)
         policy = self._policy(rules, code)
         where = {"jid": metadata.get("jid"), "topic": self.config.topic, "attempt": message.attempt}
