@@ -17,7 +17,7 @@ from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
-from hotmesh.spi import Backend, Codec, StreamMessage, Subscription
+from hotmesh.spi import Backend, Codec, Subscription
 from hotmesh.types import JobExport, JobOutput, JobState, job_error, job_status
 from hotmesh.worker import Worker
 
@@ -104,7 +104,7 @@ class HotMesh:
                 self._router = Router(
                     backend.stream,
                     ENGINE_STREAM,
-                    self._process,
+                    telemetry.traced_steps(self.engine.process, self.app_id),
                     concurrency=engine_cfg.concurrency,
                     batch=engine_cfg.batch,
                     lease=engine_cfg.lease,
@@ -129,20 +129,6 @@ class HotMesh:
             await self._router.start()
         for worker in self.workers:
             await worker.start()
-
-    async def _process(self, message: StreamMessage) -> None:
-        """The engine's step, in a ``hotmesh.step`` span continuing the job's trace."""
-        assert self.engine is not None
-        metadata = (message.job.state.get("meta") if message.job is not None else None) or {}
-        attributes = {
-            telemetry.ATTR["app"]: self.app_id,
-            telemetry.ATTR["job_id"]: message.job_id,
-            telemetry.ATTR["activity"]: message.payload.get("aid"),
-            telemetry.ATTR["attempt"]: message.attempt,
-            "hotmesh.message": message.payload.get("type") or "step",
-        }
-        with telemetry.span("hotmesh.step", attributes, parent=metadata):
-            await self.engine.process(message)
 
     async def _connect(
         self, connection: Mapping[str, Any] | None, cache: dict[str, Backend]

@@ -22,13 +22,15 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 
-__all__ = ["ATTR", "job_context", "span", "trace_ids"]
+from hotmesh.spi import StreamMessage
+
+__all__ = ["ATTR", "job_context", "span", "trace_ids", "traced_steps"]
 
 _tracer = trace.get_tracer("hotmesh")
 
@@ -84,3 +86,25 @@ def job_context(metadata: Mapping[str, Any]) -> Any:
     if not parent.is_valid:
         return None
     return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+def traced_steps(
+    process: Callable[[StreamMessage], Awaitable[None]], app_id: str
+) -> Callable[[StreamMessage], Awaitable[None]]:
+    """The engine's message handler, each step in a ``hotmesh.step`` span that continues
+    its job's trace (the job's metadata comes with the claim)."""
+
+    async def step(message: StreamMessage) -> None:
+        job = message.job
+        metadata = (job.state.get("meta") if job is not None else None) or {}
+        attributes = {
+            ATTR["app"]: app_id,
+            ATTR["job_id"]: message.job_id,
+            ATTR["activity"]: message.payload.get("aid"),
+            ATTR["attempt"]: message.attempt,
+            "hotmesh.message": message.payload.get("type") or "step",
+        }
+        with span("hotmesh.step", attributes, parent=metadata):
+            await process(message)
+
+    return step
