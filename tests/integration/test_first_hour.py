@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -76,3 +77,39 @@ def test_sync_callbacks_are_accepted_and_timeouts_checked() -> None:
         to_config(app_id="x", workers=[{"topic": "t", "callback": blocking, "timeout": -1}])
     with pytest.raises(ConfigError, match="must be a function"):
         to_config(app_id="x", workers=[{"topic": "t", "callback": "not callable"}])
+
+
+async def test_expired_jobs_are_swept(hotmesh_provider: str, hotmesh_dsn: str) -> None:
+    """Finished jobs stay readable; once expired they are invisible, then swept."""
+    import asyncpg
+
+    from hotmesh.errors import JobNotFound
+    from hotmesh_postgres.naming import quote_ident, schema_name
+
+    app_id = f"sweep{uuid.uuid4().hex[:8]}"
+    connection = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+    hm = await HotMesh.init(app_id=app_id, engine={"connection": connection})
+    try:
+        await hm.deploy(
+            f"app: {{id: {app_id}, version: '1', graphs: "
+            "[{subscribes: s.go, activities: {t: {type: trigger}}}]}"
+        )
+        await hm.activate("1")
+        jobs = [await hm.pub("s.go", {"n": n}) for n in range(3)]
+        assert [await hm.get_status(j) for j in jobs] == [0, 0, 0]  # finished, still there
+        db = await asyncpg.connect(hotmesh_dsn)
+        try:
+            table = f"{quote_ident(schema_name(app_id))}.jobs"
+            kept = await db.fetchval(
+                f"SELECT min(expires_at - now()) > interval '6 days' FROM {table}"
+            )
+            assert kept is True  # the 7-day default retention
+            await db.execute(f"UPDATE {table} SET expires_at = now() - interval '1 second'")
+            with pytest.raises(JobNotFound):
+                await hm.get_status(jobs[0])
+            swept = await hm._engine_backend.vacuumer.sweep_expired()  # type: ignore[union-attr]
+            assert swept == 3 and await db.fetchval(f"SELECT count(*) FROM {table}") == 0
+        finally:
+            await db.close()
+    finally:
+        await hm.stop()
