@@ -258,7 +258,7 @@ def state(
     job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="the job id")],
     legacy_id: Annotated[
         str | None,
-        typer.Argument(metavar="", help="(the old form 'state TOPIC JOB_ID' still works)"),
+        typer.Argument(hidden=True, help="the old form 'state TOPIC JOB_ID' still works"),
     ] = None,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
