@@ -68,3 +68,46 @@ async def test_seed_workflow_span_tree(
     assert worker.attributes["hotmesh.attempt"] == 1
     assert pub.attributes["hotmesh.topic"] == "order.placed"
     assert {s.attributes["hotmesh.activity"] for s in steps} == {"fulfil"}
+
+
+async def test_child_jobs_join_the_parents_trace(
+    mesh: MeshFactory, app_id: str, spans: InMemorySpanExporter
+) -> None:
+    async def work(message: object) -> dict[str, object]:
+        return {"data": {"done": True}}
+
+    hm = await mesh([("child.work", work)])
+    await hm.deploy(
+        f"""
+app:
+  id: {app_id}
+  version: '1'
+  graphs:
+    - subscribes: parent.go
+      activities:
+        p: {{type: trigger}}
+        call: {{type: await, topic: child.go}}
+      transitions:
+        p: [{{to: call}}]
+    - subscribes: child.go
+      activities:
+        c: {{type: trigger}}
+        w: {{type: worker, topic: child.work}}
+      transitions:
+        c: [{{to: w}}]
+"""
+    )
+    await hm.activate("1")
+    out = await hm.pubsub("parent.go", {}, timeout=20)
+    [pub] = [
+        s for s in spans.get_finished_spans()
+        if s.name == "hotmesh.pub" and (s.attributes or {}).get("hotmesh.job_id") == out.job_id
+    ]  # fmt: skip
+    assert pub.context is not None
+
+    async def child_worker() -> list[ReadableSpan]:
+        finished = spans.get_finished_spans()
+        return [s for s in finished if (s.attributes or {}).get("hotmesh.topic") == "child.work"]
+
+    [worker] = await eventually(child_worker, timeout=10)
+    assert worker.context is not None and worker.context.trace_id == pub.context.trace_id
