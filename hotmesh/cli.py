@@ -28,7 +28,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import attrs
 import typer
 
 from hotmesh._cli_serve import register_serve
@@ -47,7 +46,7 @@ from hotmesh._cli_support import (
     stdout_console,
 )
 from hotmesh._cli_tools import register_tools
-from hotmesh.errors import HotMeshError, JobNotFound, PubSubTimeout
+from hotmesh.errors import HotMeshError, PubSubTimeout
 from hotmesh.types import JobState, JobStatus
 
 __all__ = ["app", "main"]
@@ -281,13 +280,16 @@ def export_job(
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
+    enrich_inputs: Annotated[
+        bool, typer.Option("--enrich-inputs", help="add each activity's input")
+    ] = False,
 ) -> None:
     """Print the job's full record (status, process, activities) as JSON."""
     target = Target(dsn, provider, app_id)
 
     async def work() -> None:
         async with connect(target) as hm:
-            print_json(attrs.asdict(await hm.export(job_id)))
+            print_json((await hm.export(job_id, enrich_inputs=enrich_inputs)).to_dict())
 
     run(work)
 
@@ -421,9 +423,6 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as err:
         print(f"error: {one_line(err.message)}", file=sys.stderr)
         return err.exit_code
-    except JobNotFound as err:  # one wording whichever call raised it
-        print(f"error: job {err.value} not found", file=sys.stderr)
-        return 1
     except HotMeshError as err:
         print(f"error: {one_line(err)}", file=sys.stderr)
         return 1

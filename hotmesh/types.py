@@ -149,7 +149,12 @@ class JobExport:
     Attributes:
         status: the semaphore, as a string (``"0"`` when finished), as the reference has it.
         process: ``{"metadata", "data", <dimension path>: {<activity>: {...}}}``.
-        activities: one entry per activity run: name, dimension, input, output.
+        activities: one entry per activity run, by start time: ``name``, ``type``,
+            ``dimension``, ``output``, ``started_at``, ``completed_at`` (ISO 8601 UTC),
+            ``duration_ms``, ``cycle_iteration``, ``error``; ``input`` with
+            ``enrich_inputs``.
+        dependencies: always empty (as in the reference).
+        sections: the sections exported (``allow``/``block``); the others are empty.
         job_status: the :class:`JobStatus` (``FAILED`` for a job that ended in an error).
         error: the job's error (``message``, ``code``…) when it has one, else None.
     """
@@ -158,6 +163,7 @@ class JobExport:
     process: dict[str, Any]
     activities: list[dict[str, Any]] = field(factory=list)
     dependencies: list[Any] = field(factory=list)
+    sections: tuple[str, ...] = ("dependencies", "status", "process", "activities")
     job_status: JobStatus = JobStatus.COMPLETED
     error: dict[str, Any] | None = None
 
@@ -165,6 +171,14 @@ class JobExport:
     def failed(self) -> bool:
         """True when the job finished with an error."""
         return self.job_status is JobStatus.FAILED
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exported sections as a plain dict (the reference's ``JobExport`` shape);
+        with the ``status`` section, also ``job_status`` and ``error``."""
+        out = {name: getattr(self, name) for name in self.sections}
+        if "status" in self.sections:
+            out.update(job_status=self.job_status.value, error=self.error)
+        return out
 
 
 @define(frozen=True)

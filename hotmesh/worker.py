@@ -22,7 +22,7 @@ __all__ = ["CallbackTimeout", "Worker"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKER_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, backoff_coefficient=10)
+DEFAULT_WORKER_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=1.0, backoff_coefficient=10)
 #: Workers claim nothing while the engine stream has more ready messages than this.
 ENGINE_BACKPRESSURE_DEPTH = 10_000
 
@@ -95,7 +95,7 @@ class Worker:
         """The most deliveries any failure of this activity may take (every policy that
         could apply); a delivery past it follows lost ones."""
         codes = [500, *(rules.keys() if isinstance(rules, dict) else ())]
-        return max(self._policy(rules, code).max_attempts for code in codes)
+        return max(self._policy(rules, code).maximum_attempts for code in codes)
 
     async def _handle(self, message: StreamMessage) -> bool:
         body = message.payload
@@ -142,7 +142,7 @@ class Worker:
         response = _normalise(result)
         # A returned error is retried only when the activity's per-code policy lists it.
         per_code = _per_code(rules, response.get("code") or 500)
-        retried = per_code is not None and message.attempt < per_code.max_attempts
+        retried = per_code is not None and message.attempt < per_code.maximum_attempts
         if response.get("status") == "error" and per_code is not None and retried:
             await self.backend.stream.retry(
                 attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
@@ -162,19 +162,19 @@ class Worker:
         code = getattr(err, "code", 500)
         policy = self._policy(rules, code)
         where = {"jid": metadata.get("jid"), "topic": self.config.topic, "attempt": message.attempt}
-        if message.attempt < policy.max_attempts:
+        if message.attempt < policy.maximum_attempts:
             delay = await self.backend.stream.retry(
                 attrs.evolve(message, retry=policy), _describe(err)
             )
             log.warning(
                 "job %s: worker callback on %r failed (attempt %d of %d), retrying in %ss: %s",
-                metadata.get("jid"), self.config.topic, message.attempt, policy.max_attempts,
+                metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
                 delay, _describe(err), extra={**where, "delay": delay},
             )  # fmt: skip
             return
         log.warning(
             "job %s: worker callback on %r failed (attempt %d of %d), giving up: %s",
-            metadata.get("jid"), self.config.topic, message.attempt, policy.max_attempts,
+            metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
             _describe(err), extra=where,
         )  # fmt: skip
         self.router.errors += 1
@@ -254,27 +254,24 @@ def _per_code(rules: Any, code: Any) -> RetryPolicy | None:
     if not isinstance(counts, list) or not counts or not isinstance(counts[0], int):
         return None
     return RetryPolicy(
-        max_attempts=max(counts[0], 0) + 1,
+        maximum_attempts=max(counts[0], 0) + 1,
         initial_interval=0.01,
         backoff_coefficient=10,
-        max_interval=1.0,
+        maximum_interval=1.0,
     )
 
 
 def _backoff(rules: Any) -> RetryPolicy | None:
     """The activity's backoff policy (``maximumAttempts``...), if it declares one."""
-    names = {
-        "maximumAttempts": "max_attempts",
-        "backoffCoefficient": "backoff_coefficient",
-        "maximumInterval": "max_interval",
-        "initialInterval": "initial_interval",
-    }
-    if not isinstance(rules, dict) or not any(name in rules for name in names):
+    if not isinstance(rules, dict) or not any(name in rules for name in _BACKOFF_NAMES):
         return None
     try:
-        return RetryPolicy(**{names[k]: v for k, v in rules.items() if k in names})
+        return RetryPolicy.from_camel(rules)
     except (TypeError, ValueError):
         return None
+
+
+_BACKOFF_NAMES = RetryPolicy().to_camel()
 
 
 def _describe(err: BaseException) -> str:

@@ -10,6 +10,7 @@ from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.serializer import decode_state, decode_value, encode_state, encode_value
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.escalations import EscalationStore
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
@@ -24,7 +25,7 @@ def _json(value: Any, what: str) -> str:
         raise PayloadError(f"{what} is not JSON-serialisable: {err}", value=what) from err
 
 
-class PostgresStore:
+class PostgresStore(EscalationStore):
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
     def __init__(self, driver: Driver, queries: Queries, vacuumer: Vacuumer) -> None:
