@@ -48,7 +48,7 @@ async def main() -> None:
                 "topic": "payment.gateway",
                 "callback": gateway,
                 # 3 attempts, 0.1 s then 0.2 s apart; each failed attempt is logged
-                "retry": {"maximumAttempts": 3, "initialInterval": 0.1, "backoffCoefficient": 2},
+                "retry": {"maximum_attempts": 3, "initial_interval": 0.1, "backoff_coefficient": 2},
             }
         ],
     )

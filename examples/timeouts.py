@@ -40,7 +40,7 @@ async def main() -> None:
                 "topic": "report.render",
                 "callback": render,
                 "timeout": 30,
-                "retry": {"maximumAttempts": 2, "initialInterval": 0.1},
+                "retry": {"maximum_attempts": 2, "initial_interval": 0.1},
             }
         ],
     )

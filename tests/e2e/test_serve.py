@@ -26,7 +26,7 @@ MODULE = textwrap.dedent(
         "app_id": "{APP}",
         "engine": {},
         "workers": [{"topic": "order.process", "callback": process,
-                     "retry": {"maximumAttempts": 1}}],
+                     "retry": {"maximum_attempts": 1}}],
     }
     """
 )

@@ -19,7 +19,7 @@ from hotmesh import JobStatus, WorkerMessage
 from hotmesh.errors import ConfigError, JobFailed
 from tests.engine.conftest import MeshFactory
 
-FAST = {"maximumAttempts": 2, "initialInterval": 0.05, "backoffCoefficient": 2}
+FAST = {"maximum_attempts": 2, "initial_interval": 0.05, "backoff_coefficient": 2}
 
 
 def app(app_id: str, worker_extra: str = "") -> str:
@@ -148,7 +148,7 @@ async def test_lost_lease_counts_as_an_attempt(mesh: MeshFactory, app_id: str) -
         calls.append(message.metadata["try"])
         return {"data": {"y": 1}}
 
-    one = {"maximumAttempts": 1}
+    one = {"maximum_attempts": 1}
     engine = await mesh()
     await engine.deploy(app(app_id))
     await engine.activate("1")
