@@ -289,7 +289,9 @@ def export_job(
 
     async def work() -> None:
         async with connect(target) as hm:
-            print_json((await hm.export(job_id, enrich_inputs=enrich_inputs)).to_dict())
+            export = await hm.export(job_id, enrich_inputs=enrich_inputs)
+            # The reference's sections, and whether the job failed (and why).
+            print_json({**export.to_dict(), "job_status": export.job_status, "error": export.error})
 
     run(work)
 

@@ -173,12 +173,8 @@ class JobExport:
         return self.job_status is JobStatus.FAILED
 
     def to_dict(self) -> dict[str, Any]:
-        """The exported sections as a plain dict (the reference's ``JobExport`` shape);
-        with the ``status`` section, also ``job_status`` and ``error``."""
-        out = {name: getattr(self, name) for name in self.sections}
-        if "status" in self.sections:
-            out.update(job_status=self.job_status.value, error=self.error)
-        return out
+        """The exported sections as a plain dict (the reference's ``JobExport`` shape)."""
+        return {name: getattr(self, name) for name in self.sections}
 
 
 @define(frozen=True)
