@@ -91,6 +91,13 @@ class Worker:
         """The retry policy that governs a failure with ``code``."""
         return self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
 
+    def _declared(self, rules: Any) -> bool:
+        """True when a retry policy was declared (the worker's ``retry`` or the activity's
+        YAML ``retry``): deliveries past it are refused. Without one, callbacks may carry
+        their own policies on their exceptions (Durable's), which a later delivery cannot
+        see, so lapsed leases are left to the stream's delivery cap."""
+        return self.config.retry is not None or bool(rules)
+
     def _most_attempts(self, rules: Any) -> int:
         """The most deliveries any failure of this activity may take (every policy that
         could apply); a delivery past it follows lost ones."""
@@ -104,7 +111,7 @@ class Worker:
         policies = body.get("policies") or {}
         request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
         rules = policies.get("retry") or {}
-        if message.attempt > self._most_attempts(rules):
+        if self._declared(rules) and message.attempt > self._most_attempts(rules):
             # The earlier deliveries' leases lapsed without an answer (a crash, a stall, a
             # stop): they were attempts too, so the policy is used up. Do not run again.
             lost = _LostDeliveries(
@@ -160,7 +167,9 @@ class Worker:
     ) -> None:
         """Retry a failed attempt per policy, or answer the engine with the error."""
         code = getattr(err, "code", 500)
-        policy = self._policy(rules, code)
+        # An exception may carry its own policy (Durable: per-activity retry settings).
+        own = getattr(err, "retry_policy", None)
+        policy = own if isinstance(own, RetryPolicy) else self._policy(rules, code)
         where = {"jid": metadata.get("jid"), "topic": self.config.topic, "attempt": message.attempt}
         if message.attempt < policy.maximum_attempts:
             delay = await self.backend.stream.retry(

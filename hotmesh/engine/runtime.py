@@ -201,7 +201,7 @@ class Engine(StepPlanner):
         }
         if key not in (None, ""):
             metadata["key"] = str(key)
-        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn"):
+        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn", "expire"):
             if extra.get(name) is not None:
                 metadata[name] = extra[name]
         activity_io = {
