@@ -56,6 +56,7 @@ from hotmesh.engine.steps import (
 from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, TopicNotFound
 from hotmesh.spi import Backend, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
+from hotmesh.validation import check_name
 
 __all__ = ["Engine", "guid"]
 
@@ -186,6 +187,7 @@ class Engine(StepPlanner):
         stats = trigger.stats
         jid = resolve(stats.id, seed) if stats is not None and stats.id is not None else None
         jid = str(jid) if jid not in (None, "") else (job_id or guid())
+        check_name(jid, "job id")  # an id derived from the payload (stats.id) is input too
         key = resolve(stats.key, seed) if stats is not None and stats.key is not None else None
         stamp = now_stamp()
         metadata: dict[str, Any] = {

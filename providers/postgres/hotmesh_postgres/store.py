@@ -91,7 +91,12 @@ class PostgresStore(EscalationStore):
         messages: Sequence[OutgoingMessage] = (),
         stats: StatsUpdate | None = None,
     ) -> bool:
-        """Insert a job with its first messages (and its stats); False if it exists."""
+        """Insert a job with its first messages (and its stats); False if it exists.
+
+        Safe to re-run after a lost connection: a job holding the id with this state's
+        ``meta.gid`` is this call's own insert (committed before the connection dropped),
+        and counts as created.
+        """
         fields = {} if stats is None else stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
@@ -105,7 +110,10 @@ class PostgresStore(EscalationStore):
             [float(v) for v in fields.values()],
             [] if stats is None else list(dict.fromkeys(stats.facets)),
         )
-        return bool(row and row[0])
+        if row is None:
+            return False
+        gid = state.get("meta", {}).get("gid") if isinstance(state.get("meta"), Mapping) else None
+        return bool(row[0]) or (gid is not None and row[2] == gid)
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         """The job's state and semaphore, or None."""
@@ -134,6 +142,8 @@ class PostgresStore(EscalationStore):
         """Commit one step atomically, in one statement."""
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
+        # Fenced by a delivery, or changing only state and expiry: safe to re-run.
+        replay = fence is not None or not (semaphore_delta or messages or on_close)
         row = await self._driver.fetchrow(
             self._q.apply_step,
             job_id,
@@ -145,6 +155,7 @@ class PostgresStore(EscalationStore):
             removed,
             None if expire is None else float(expire),
             *message_arrays(on_close),
+            replay=replay,
         )
         if fence is not None:
             self._vacuumer.note_deleted(1)
