@@ -6,6 +6,7 @@
     hotmesh roll-call --app shop          # a table of every engine and worker
     hotmesh throttle -1 --app shop        # pause the app (0 resumes)
     hotmesh serve shop:config --processes 2   # host a module's engine and workers
+    hotmesh dashboard                     # the web dashboard on http://127.0.0.1:8700/
 
 Every command takes ``--dsn`` (or ``$HOTMESH_DSN``; default: the shared embedded Postgres
 in the user cache dir, so commands see each other's work across invocations),
@@ -30,6 +31,7 @@ from typing import Annotated, Any
 
 import typer
 
+from hotmesh._cli_dashboard import register_dashboard
 from hotmesh._cli_serve import register_serve
 from hotmesh._cli_support import (
     AppOption,
@@ -395,6 +397,7 @@ def throttle(
 
 register_tools(app)
 register_serve(app)
+register_dashboard(app)
 
 
 # -- entry point ---------------------------------------------------------------------------

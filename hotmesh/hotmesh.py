@@ -18,7 +18,7 @@ from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
-from hotmesh.spi import Backend, Codec, Subscription
+from hotmesh.spi import Backend, Codec, Inspector, Subscription
 from hotmesh.types import JobOutput, JobState, job_error, job_status
 from hotmesh.validation import check_name, check_optional_mapping, check_payload
 from hotmesh.worker import Worker
@@ -687,6 +687,22 @@ class HotMesh(JobReads):
     def _store(self) -> Any:
         return self._any_backend().store
 
+    def inspector(self) -> Inspector:
+        """Read-only views of the app's versions, jobs and streams (what the dashboard shows).
+
+        Example:
+            >>> page = await hm.inspector().list_jobs(JobFilter(status="failed"))  # doctest: +SKIP
+
+        Raises:
+            ConfigError: the provider offers no :class:`~hotmesh.spi.Inspector`.
+        """
+        found = getattr(self._any_backend(), "inspector", None)
+        if not isinstance(found, Inspector):
+            raise ConfigError(
+                "this provider offers no inspector (dashboard views)", value="inspector"
+            )
+        return found
+
 
 class RoleBackend:
     """The per-role connection form: store, stream and sub from different connections.
@@ -717,6 +733,11 @@ class RoleBackend:
     def sub(self) -> Any:
         """The sub role's pub/sub."""
         return self._parts[2].sub
+
+    @property
+    def inspector(self) -> Any:
+        """The store role's read-only views (None when its provider has none)."""
+        return getattr(self._parts[0], "inspector", None)
 
     async def close(self) -> None:
         """Nothing of its own: the parts are closed by the HotMesh that opened them."""
