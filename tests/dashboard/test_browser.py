@@ -61,10 +61,12 @@ async def served(hotmesh_dsn: str, app_id: str, shop: HotMesh) -> AsyncIterator[
 
 @pytest.fixture
 def chromium() -> str:
-    """The system Chromium (a missing one fails the test: CI must run it)."""
-    assert Path(CHROMIUM).exists(), (
-        f"no Chromium at {CHROMIUM}: apt-get install chromium (or set HOTMESH_CHROMIUM)"
-    )
+    """The system Chromium: CI (``CI=true``, which installs it) fails without it; a
+    developer's machine without it skips the browser test and says how to run it."""
+    missing = f"no Chromium at {CHROMIUM}: apt-get install chromium (or set HOTMESH_CHROMIUM)"
+    if not Path(CHROMIUM).exists():
+        assert not os.environ.get("CI"), missing
+        pytest.skip(missing)
     SHOTS.mkdir(parents=True, exist_ok=True)
     return CHROMIUM
 
