@@ -199,7 +199,11 @@ async def test_get_context_inside_an_exec_callback_and_outside(
     assert context.workflow_name == f"{namespace}.call"
     assert context.attempt == 1
     assert context.guid and isinstance(context.dimension, str)
-    assert (context.trace_id, context.span_id) == ("", "")
+    # Trace ids are present only when a tracer provider records spans (another test in
+    # the session may have installed the OpenTelemetry SDK's): empty, or hex of their size.
+    assert (context.trace_id, context.span_id) == ("", "") or (
+        len(context.trace_id) == 32 and len(context.span_id) == 16
+    )
     with pytest.raises(RuntimeError) as outside:
         virtual.get_context()
     assert str(outside.value) == (
