@@ -112,6 +112,7 @@ class HotMesh:
                     ack=False,
                     consumer=f"engine:{self.guid}",
                     with_job=True,
+                    on_dead_letter=self.engine.on_dead_letter,
                 )
         for worker_cfg in self.config.workers:
             if worker_cfg.topic.startswith("$"):

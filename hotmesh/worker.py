@@ -10,6 +10,7 @@ import attrs
 
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
+from hotmesh.errors import StepError
 from hotmesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
@@ -51,6 +52,7 @@ class Worker:
             poll_interval=config.poll_interval,
             ack=False,
             backpressure=(ENGINE_STREAM, ENGINE_BACKPRESSURE_DEPTH),
+            on_dead_letter=self._dead_lettered,
         )
 
     async def start(self) -> None:
@@ -120,6 +122,23 @@ class Worker:
                 "worker lost its lease before answering; another delivery will answer",
                 extra={"topic": self.config.topic, "id": message.id},
             )
+
+    async def _dead_lettered(self, message: StreamMessage, error: str) -> None:
+        """A request was dead-lettered: answer the engine with an error, so the job ends."""
+        metadata = dict(message.payload.get("metadata") or {})
+        if not metadata.get("jid"):
+            return
+        detail = f"worker message dead-lettered: {error}"
+        answer = {
+            **{k: metadata.get(k) for k in ("jid", "gid", "aid", "dad")},
+            "guid": str(metadata.get("guid") or message.id),
+            "status": "error",
+            "code": StepError.code,
+            "data": {"message": detail, "code": StepError.code, "name": "DeadLetter"},
+        }
+        await self.backend.stream.publish(
+            [engine_message("response", str(metadata["jid"]), answer)]
+        )
 
 
 def _normalise(result: Any) -> dict[str, Any]:

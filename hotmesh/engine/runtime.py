@@ -24,6 +24,7 @@ from hotmesh.engine.compiler import compile_app, validate_input
 from hotmesh.engine.legs import _JS, StepPlanner, _number, guid
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.model import (
+    Activity,
     AppManifest,
     Graph,
     TriggerActivity,
@@ -33,6 +34,7 @@ from hotmesh.engine.state import (
     activity_key,
     build_context,
     data_key,
+    fence_key,
     job_data,
     now_stamp,
 )
@@ -49,11 +51,19 @@ from hotmesh.engine.steps import (
     apply_job_maps,
     engine_message,
     error_text,
+    failed_step,
     next_transitions,
     record,
 )
-from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, TopicNotFound
-from hotmesh.spi import Backend, OutgoingMessage, StreamMessage
+from hotmesh.errors import (
+    ConfigError,
+    DuplicateJob,
+    JobNotFound,
+    PayloadError,
+    StepError,
+    TopicNotFound,
+)
+from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
 
 __all__ = ["Engine", "guid"]
@@ -64,6 +74,14 @@ INTERRUPTED = -1_000_000_000
 #: The semaphore of a job created pending (``pub(..., extended={"pending": s})``).
 PENDING = -1
 PENDING_SIGNAL_TTL = 600.0
+#: How often one message's step is decided again after its guard failed, before the
+#: message is left to the stream's retry (each conflict means another step applied).
+MAX_CONFLICTS = 20
+
+
+class StepConflict(StepError):
+    """A step's guard kept failing (other steps on the same activity kept winning)."""
+
 
 Notify = Callable[[JobOutput, bool], Awaitable[None]]
 
@@ -263,45 +281,89 @@ class Engine(StepPlanner):
         if kind == "signal_all":
             await self._fan_out(message)
             return
-        jid, aid = body.get("jid"), body.get("aid")
+        jid = body.get("jid")
         job = message.job  # read by the claim, in the same statement
         if job is None and jid:
             job = await self.store.get_job(str(jid))
+        for _ in range(MAX_CONFLICTS):
+            if await self._process_job(message, job):
+                return
+            # The step's guard failed: another event moved the activity (or closed the
+            # job) since this state was read. Decide again on the latest state.
+            job = await self.store.get_job(str(jid))
+        raise StepConflict(f"job {jid}: step kept conflicting; it will be retried", value=jid)
+
+    async def _process_job(self, message: StreamMessage, job: JobRecord | None) -> bool:
+        """One attempt at ``message``'s step on ``job``; False when its guard failed."""
+        body = message.payload
+        jid, aid = body.get("jid"), body.get("aid")
         if job is None or job.state.get(META, {}).get("gid") != body.get("gid"):
             log.info("dropping message for a missing or replaced job", extra={"jid": jid})
             await self.backend.stream.ack([message])
-            return
-        if kind == "complete":
+            return True
+        if body.get("type") == "complete":
             await self._complete_for_parent(message, job.state)
-            return
+            return True
         manifest = await self.manifest()
         graph = manifest.graph_of(str(aid))
         activity = graph.activity(str(aid))
+        return await self._consume(message, graph, activity, job, body)
+
+    async def _consume(
+        self,
+        message: StreamMessage,
+        graph: Graph,
+        activity: Activity,
+        job: JobRecord,
+        event: Mapping[str, Any],
+    ) -> bool:
+        """Run ``event`` on its activity record; False when the step's guard failed.
+
+        The step expects the activity's step counter it read and writes one more, so a
+        second event computed from the same state cannot also apply (exactly once).
+        """
+        jid = job.job_id
         if job.semaphore <= 0:
-            log.info("dropping message for an inactive job", extra={"jid": jid, "aid": aid})
+            log.info("dropping message for an inactive job", extra={"jid": jid})
             await self.backend.stream.ack([message])
-            return
-        dad = str(body.get("dad", ",0"))
+            return True
+        dad = str(event.get("dad", ",0"))
         context = build_context(graph, job.state, activity.id, dad)
         context["__state__"] = job.state
         context[_JS] = job.semaphore
         own = job.state.get(activity_key(activity.id, dad), {})
-        if kind == "transition":
-            if own.get("l1"):
-                await self.backend.stream.ack([message])  # leg 1 already ran
-                return
-            step = self._leg1(graph, activity, context, body)
-        else:
-            event = str(body.get("guid") or message.id)
-            if own.get("done") or event in own.get("seen", ()):
-                await self.backend.stream.ack([message])  # a duplicate event
-                return
-            step = self._leg2(graph, activity, context, body, own, event)
-        await self._commit(graph, context, step, message)
+        try:
+            if event.get("type") == "transition":
+                if own.get("l1"):
+                    await self.backend.stream.ack([message])  # leg 1 already ran
+                    return True
+                step = self._leg1(graph, activity, context, event)
+            else:
+                event_id = str(event.get("guid") or message.id)
+                if own.get("done") or event_id in own.get("seen", ()):
+                    await self.backend.stream.ack([message])  # a duplicate event
+                    return True
+                step = self._leg2(graph, activity, context, event, own, event_id)
+        except Exception as err:  # bad data in a map or an answer: the job fails
+            step = failed_step(context, activity.id, dad, err)
+        counter = fence_key(activity.id, dad)
+        seen = job.state.get(counter)
+        step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+        try:
+            return await self._commit(graph, context, step, message, {counter: seen})
+        except PayloadError as err:  # the step's data cannot be stored: the job fails
+            step = failed_step(context, activity.id, dad, err)
+            step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+            return await self._commit(graph, context, step, message, {counter: seen})
 
     async def _commit(
-        self, graph: Graph, context: dict[str, Any], step: Step, message: StreamMessage
-    ) -> None:
+        self,
+        graph: Graph,
+        context: dict[str, Any],
+        step: Step,
+        message: StreamMessage,
+        expect: Mapping[str, Any],
+    ) -> bool:
         metadata = context["metadata"]
         jid = metadata["jid"]
         result = await self.store.apply_step(
@@ -312,20 +374,24 @@ class Engine(StepPlanner):
             fence=message,
             expire=float(metadata.get("expire", graph.expire)),
             on_close=self._on_close(metadata),
+            expect=expect,
         )
+        if result.conflict:
+            return False
         if not result.applied:
-            return
+            return True
         for action, args in step.after:
             await self._after(action, args)
         if result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
         elif step.error is not None:
-            await self._fail_open_job(jid)
+            await self.fail_job(jid)
         elif step.emit and (result.semaphore or 0) > 0:
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
             snapshot = {META: metadata, **{data_key(k): v for k, v in context["data"].items()}}
             await self._notify(job_output(snapshot, result.semaphore or 0), False)
+        return True
 
     # -- children, signals, interrupts -----------------------------------------------------
 
@@ -507,23 +573,16 @@ class Engine(StepPlanner):
         target: Mapping[str, Any],
         event: dict[str, Any],
     ) -> None:
-        body = message.payload
-        job = await self.store.get_job(str(target["jid"]))
-        if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
-            await self.backend.stream.ack([message])
-            return
         graph = manifest.graph_of(str(target["aid"]))
         activity = graph.activity(str(target["aid"]))
-        context = build_context(graph, job.state, activity.id, str(target["dad"]))
-        context["__state__"] = job.state
-        context[_JS] = job.semaphore
-        own = job.state.get(activity_key(activity.id, str(target["dad"])), {})
-        event_id = str(body.get("guid") or message.id)
-        if own.get("done") or event_id in own.get("seen", ()) or job.semaphore <= 0:
-            await self.backend.stream.ack([message])
-            return
-        step = self._leg2(graph, activity, context, event, own, event_id)
-        await self._commit(graph, context, step, message)
+        for _ in range(MAX_CONFLICTS):
+            job = await self.store.get_job(str(target["jid"]))
+            if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
+                await self.backend.stream.ack([message])
+                return
+            if await self._consume(message, graph, activity, job, event):
+                return
+        raise StepConflict(f"job {target['jid']}: signal kept conflicting", value=target["jid"])
 
     async def _after(self, action: str, args: dict[str, Any]) -> None:
         if action == "register_hook":
@@ -571,6 +630,7 @@ class Engine(StepPlanner):
             semaphore_delta=INTERRUPTED,
             expire=float(expire if expire is not None else metadata.get("expire", 1)),
             on_close=self._on_close(metadata),
+            expect={},  # a job that completed meanwhile stays completed
         )
         if result.applied and result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
@@ -579,20 +639,51 @@ class Engine(StepPlanner):
         if state is not None:
             await self._notify(job_output(state, semaphore), True)
 
-    async def _fail_open_job(self, jid: str) -> None:
-        """A terminal error in a job that still has open branches: complete it as failed."""
-        job = await self.store.get_job(jid)
-        if job is not None and job.semaphore > 0:
+    async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
+        """Complete a running job as failed (its open branches are given up).
+
+        ``error`` (when the job has none yet) becomes ``metadata.err``. Its pending
+        messages are dropped first (the close enqueues the parent's "complete" message);
+        the close is guarded (the job must still be open), so it happens once however
+        many processes try, and repeats only if a concurrent step moved the semaphore.
+        """
+        for _ in range(MAX_CONFLICTS):
+            job = await self.store.get_job(jid)
+            if job is None or job.semaphore <= 0:
+                return
             metadata = dict(job.state.get(META, {}))
-            await self.store.purge_job_messages(jid)  # before the close enqueues "complete"
+            state: dict[str, Any] = {}
+            if error is not None and not metadata.get("err"):
+                metadata["err"] = error_text(error)
+                state[META] = metadata
+            await self.store.purge_job_messages(jid)
             result = await self.store.apply_step(
                 jid,
-                {},
+                state,
                 semaphore_delta=-job.semaphore,
                 expire=float(metadata.get("expire", 1)),
                 on_close=self._on_close(metadata),
+                expect={},
             )
-            await self._finish(result.state, result.semaphore or 0)
+            if result.applied and result.state is not None:
+                await self._finish(result.state, result.semaphore or 0)
+                return
+
+    async def on_dead_letter(self, message: StreamMessage, error: str | None) -> None:
+        """An engine message of a job was dead-lettered: that job fails (it cannot go on)."""
+        body = message.payload
+        jid = body.get("jid") or message.job_id
+        if not jid or body.get("type") == "complete":
+            return
+        failure = {
+            "message": f"an engine message of job {jid} could not be processed: {error}",
+            "code": StepError.code,
+            "activity_id": body.get("aid"),
+            "dad": body.get("dad"),
+            "job_id": jid,
+            "dead_letter": message.id,
+        }
+        await self.fail_job(str(jid), failure)
 
 
 @define(frozen=True)

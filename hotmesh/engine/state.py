@@ -6,7 +6,9 @@ in one statement without reading each other's:
 * ``meta`` – job metadata (``jid``, ``gid``, ``app``, ``vrs``, ``tpc``, ``err``…);
 * ``d/<key>`` – one top-level key of the job data;
 * ``a/<activity><dad>`` – one activity's record at one dimensional address: its
-  ``input``, ``output`` and ``hook`` data, and ``n2`` (how many leg-2 events it took).
+  ``input``, ``output`` and ``hook`` data, and ``n2`` (how many leg-2 events it took);
+* ``f/<activity><dad>`` – that record's step counter, kept clear (never encoded) so that
+  ``apply_step`` can check it: the fence against racing events.
 
 A dimensional address (``dad``) is ``,0`` for the trigger; children of an activity at
 ``D`` run at ``D + ",k"`` where ``k`` counts the parent's leg-2 events (0 first), so each
@@ -25,6 +27,7 @@ __all__ = [
     "META",
     "activity_key",
     "build_context",
+    "fence_key",
     "job_data",
     "now_stamp",
     "parent_dad",
@@ -36,6 +39,17 @@ META = "meta"
 def activity_key(activity_id: str, dad: str) -> str:
     """The state key of one activity's record at ``dad``."""
     return f"a/{activity_id}{dad}"
+
+
+def fence_key(activity_id: str, dad: str) -> str:
+    """The clear state key counting the steps taken by one activity record at ``dad``.
+
+    Every step that consumes an event of the activity expects the count it read and
+    writes one more, inside its single statement (``Store.apply_step(expect=...)``): of
+    two events racing for the same record, one applies and the other is decided again
+    against the new state (usually: a duplicate, dropped).
+    """
+    return f"f/{activity_id}{dad}"
 
 
 def data_key(name: str) -> str:

@@ -17,9 +17,17 @@ from attrs import define, field
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import Activity, Graph, Transition
 from hotmesh.engine.state import META, activity_key, data_key
+from hotmesh.errors import StepError
 from hotmesh.spi import OutgoingMessage
 
-__all__ = ["ENGINE_STREAM", "Step", "apply_job_maps", "engine_message", "next_transitions"]
+__all__ = [
+    "ENGINE_STREAM",
+    "Step",
+    "apply_job_maps",
+    "engine_message",
+    "failed_step",
+    "next_transitions",
+]
 
 #: The stream every engine of an app consumes. Worker topics cannot start with "$".
 ENGINE_STREAM = "$engine"
@@ -143,3 +151,39 @@ def set_job_error(step: Step, metadata: dict[str, Any], error: Mapping[str, Any]
     """Record a job-level error in the metadata."""
     metadata["err"] = error_text(error)
     step.state[META] = metadata
+
+
+def step_failure(err: BaseException, activity_id: str, dad: str, job_id: str) -> dict[str, Any]:
+    """The job error for ``err`` raised while applying a step of ``activity_id``: message,
+    code (the error's own :class:`~hotmesh.errors.HotMeshError` code, else
+    :class:`~hotmesh.errors.StepError`'s), then where it happened."""
+    code = getattr(err, "code", None)
+    return {
+        "message": f"activity {activity_id} failed: {err}",
+        "code": code if isinstance(code, int) and not isinstance(code, bool) else StepError.code,
+        "activity_id": activity_id,
+        "dad": dad,
+        "job_id": job_id,
+        "error": type(err).__name__,
+    }
+
+
+def failed_step(context: dict[str, Any], activity_id: str, dad: str, err: BaseException) -> Step:
+    """The step that ends an activity whose own step raised ``err``: the job fails.
+
+    The activity is closed (its record marked done and failed); the job error goes into
+    ``metadata.err`` and the runtime completes the job, giving up its other branches.
+
+    Example:
+        >>> ctx = {"metadata": {"jid": "j1"}, "a1": {"input": {}, "output": {}}}
+        >>> failed_step(ctx, "a1", ",0", ZeroDivisionError("division by zero")).semaphore
+        -1
+    """
+    step = Step(semaphore=-1)
+    error = step_failure(err, activity_id, dad, str(context["metadata"].get("jid")))
+    metadata = dict(context["metadata"])
+    set_job_error(step, metadata, error)
+    step.error = error
+    context.setdefault(activity_id, {"input": {}, "output": {}, "hook": {}})
+    record(step, context, activity_id, dad, l1=True, done=True, failed=True)
+    return step

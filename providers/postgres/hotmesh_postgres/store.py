@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hotmesh.errors import ConfigError, PayloadError
-from hotmesh.serializer import decode_state, decode_value, encode_state, encode_value
+from hotmesh.serializer import (
+    decode_state,
+    decode_value,
+    encode_state,
+    encode_value,
+    is_clear_key,
+)
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
@@ -22,6 +28,18 @@ def _json(value: Any, what: str) -> str:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as err:
         raise PayloadError(f"{what} is not JSON-serialisable: {err}", value=what) from err
+
+
+def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
+    """apply_step's guard parameters: keys that must hold a value (as a containment
+    object), keys that must be absent, and whether there is a guard at all."""
+    if expect is None:
+        return "{}", [], False
+    for key in expect:
+        if not is_clear_key(key):
+            raise ConfigError(f"an expect key must be a clear state key, got {key!r}", value=key)
+    present = {k: v for k, v in expect.items() if v is not None}
+    return _json(present, "expect"), [k for k, v in expect.items() if v is None], True
 
 
 class PostgresStore:
@@ -127,8 +145,9 @@ class PostgresStore:
         fence: StreamMessage | None = None,
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
+        expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
-        """Commit one step atomically, in one statement."""
+        """Commit one step atomically, in one statement (guard, fence, write, publish)."""
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
         row = await self._driver.fetchrow(
@@ -142,11 +161,12 @@ class PostgresStore:
             removed,
             None if expire is None else float(expire),
             *message_arrays(on_close),
+            *_guard(expect),
         )
+        if row is None or row[0] is None:
+            return StepResult(applied=False, conflict=row is None or not row[3])
         if fence is not None:
             self._vacuumer.note_deleted(1)
-        if row is None or row[0] is None:
-            return StepResult(applied=False)
         final = None if row[2] is None else decode_state(json.loads(row[2]), job_id=job_id)
         return StepResult(
             applied=True,
