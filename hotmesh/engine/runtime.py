@@ -33,7 +33,7 @@ from hotmesh.engine.state import (
     META,
     activity_key,
     build_context,
-    data_key,
+    data_state,
     fence_key,
     job_data,
     now_stamp,
@@ -389,7 +389,7 @@ class Engine(StepPlanner):
         elif step.emit and (result.semaphore or 0) > 0:
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
-            snapshot = {META: metadata, **{data_key(k): v for k, v in context["data"].items()}}
+            snapshot = {META: metadata, **data_state(context["data"])}
             await self._notify(job_output(snapshot, result.semaphore or 0), False)
         return True
 

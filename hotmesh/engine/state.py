@@ -4,7 +4,10 @@ A job's stored state is a flat map, so parallel branches merge their writes key 
 in one statement without reading each other's:
 
 * ``meta`` – job metadata (``jid``, ``gid``, ``app``, ``vrs``, ``tpc``, ``err``…);
-* ``d/<key>`` – one top-level key of the job data;
+* ``d/<path>`` – one leaf of the job data: nested objects are stored path by path
+  (``d/results/alpha``; ``~`` and ``/`` in a key are escaped as ``~0``/``~1``), so steps
+  of parallel branches that write different leaves of one object all keep theirs (the
+  store merges key by key). A leaf is a non-object value or an empty object;
 * ``a/<activity><dad>`` – one activity's record at one dimensional address: its
   ``input``, ``output`` and ``hook`` data, and ``n2`` (how many leg-2 events it took);
 * ``f/<activity><dad>`` – that record's step counter, kept clear (never encoded) so that
@@ -17,6 +20,7 @@ cycle iteration writes its own records.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +31,9 @@ __all__ = [
     "META",
     "activity_key",
     "build_context",
+    "data_key",
+    "data_leaves",
+    "data_state",
     "fence_key",
     "job_data",
     "now_stamp",
@@ -52,14 +59,77 @@ def fence_key(activity_id: str, dad: str) -> str:
     return f"f/{activity_id}{dad}"
 
 
-def data_key(name: str) -> str:
-    """The state key of one top-level job data field."""
-    return f"d/{name}"
+def data_key(*path: str) -> str:
+    """The state key of the job data leaf at ``path`` (top-level key first).
+
+    Example:
+        >>> data_key("results", "alpha"), data_key("a/b")
+        ('d/results/alpha', 'd/a~1b')
+    """
+    return "d/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+
+
+#: How a JSON null leaf is stored (a None value in a step's state removes the key). A
+#: non-empty object is never stored as a leaf otherwise, so this cannot be mistaken.
+NULL_LEAF: dict[str, Any] = {"$hm": "null"}
+
+
+def data_leaves(path: tuple[str, ...], value: Any) -> dict[str, Any]:
+    """``value`` at ``path`` as state keys: one per leaf (objects are walked into).
+
+    Example:
+        >>> data_leaves(("r",), {"a": 1, "b": {"c": None}, "e": {}})
+        {'d/r/a': 1, 'd/r/b/c': {'$hm': 'null'}, 'd/r/e': {}}
+    """
+    if isinstance(value, dict) and value:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(data_leaves((*path, str(key)), item))
+        return out
+    return {data_key(*path): NULL_LEAF if value is None else value}
+
+
+def data_state(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Job data as state keys (the inverse of :func:`job_data`)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        out.update(data_leaves((str(key),), value))
+    return out
 
 
 def job_data(state: Mapping[str, Any]) -> dict[str, Any]:
-    """The job data (every ``d/`` key) as one dict."""
-    return {k[2:]: v for k, v in state.items() if k.startswith("d/")}
+    """The job data (every ``d/`` leaf) as one nested dict.
+
+    A leaf and deeper leaves under the same path (two branches wrote an object and a
+    plain value there at the same moment) resolve to the object.
+
+    Example:
+        >>> job_data({"d/r/a": 1, "d/r/b": {"$hm": "null"}, "d/n": 2, "meta": {}})
+        {'n': 2, 'r': {'a': 1, 'b': None}}
+    """
+    data: dict[str, Any] = {}
+    for key in sorted(k for k in state if k.startswith("d/")):
+        value = state[key]
+        if value is None:
+            continue  # removed in a pending step
+        path = [p.replace("~1", "/").replace("~0", "~") for p in key[2:].split("/")]
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        leaf = path[-1]
+        if value == NULL_LEAF:
+            value = None
+        current = node.get(leaf)
+        if isinstance(current, dict) and current:
+            if isinstance(value, dict):
+                node[leaf] = {**value, **current}
+            continue
+        # (a non-empty object leaf was written before data was stored path by path)
+        node[leaf] = copy.deepcopy(value) if isinstance(value, dict) and value else value
+    return data
 
 
 def parent_dad(dad: str) -> str:

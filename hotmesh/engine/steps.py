@@ -16,7 +16,7 @@ from attrs import define, field
 
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import Activity, Graph, Transition
-from hotmesh.engine.state import META, activity_key, data_key
+from hotmesh.engine.state import META, activity_key, data_leaves
 from hotmesh.errors import StepError
 from hotmesh.spi import OutgoingMessage
 
@@ -26,6 +26,7 @@ __all__ = [
     "apply_job_maps",
     "engine_message",
     "failed_step",
+    "merge_data",
     "next_transitions",
 ]
 
@@ -109,13 +110,36 @@ def apply_job_maps(activity: Activity, context: dict[str, Any], step: Step) -> d
             updates[match.group(1)] = value
         else:
             updates[key] = value
-    data = context["data"]
     for key, value in updates.items():
-        current = data.get(key)
-        merged = _deep_merge(current, value) if isinstance(current, dict) else value
-        data[key] = merged
-        step.state[data_key(key)] = merged
+        merge_data(step, context["data"], str(key), value)
     return updates
+
+
+def merge_data(step: Step, data: dict[str, Any], key: str, value: Any) -> None:
+    """Merge ``value`` into the job data's ``key`` (objects deeply) in ``data`` and in the
+    step's state.
+
+    Only the leaves ``value`` sets are written, so parallel branches that set other leaves
+    of the same object keep theirs; the leaves it replaces (those the old value had that
+    the merge dropped, e.g. a plain value an object replaced) are removed.
+
+    Example:
+        >>> step, data = Step(), {"r": {"a": 1, "b": 2}}
+        >>> merge_data(step, data, "r", {"b": {"c": 3}})
+        >>> data, step.state
+        ({'r': {'a': 1, 'b': {'c': 3}}}, {'d/r/b/c': 3, 'd/r/b': None})
+    """
+    current = data.get(key)
+    merged = _deep_merge(current, value) if isinstance(current, dict) else value
+    data[key] = merged
+    path = (key,)
+    before = data_leaves(path, current) if current is not None else {}
+    after = data_leaves(path, merged)
+    for leaf in data_leaves(path, value):
+        if leaf in after:
+            step.state[leaf] = after[leaf]
+    for leaf in before.keys() - after.keys():
+        step.state[leaf] = None
 
 
 def _deep_merge(base: dict[str, Any], update: Any) -> Any:
