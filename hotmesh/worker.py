@@ -8,6 +8,7 @@ from typing import Any
 
 import attrs
 
+from hotmesh import faults
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
 from hotmesh.errors import StepError
@@ -114,9 +115,13 @@ class Worker:
             "code": response.get("code") or 200,
             "data": response.get("data") or {},
         }
+        if faults.ARMED:
+            faults.hit("worker.before_answer")
         published = await self.backend.stream.publish(
             [engine_message("response", str(answer["jid"]), answer)], ack=message
         )
+        if faults.ARMED:
+            faults.hit("worker.after_answer")
         if not published:
             log.warning(
                 "worker lost its lease before answering; another delivery will answer",

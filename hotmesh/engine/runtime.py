@@ -20,6 +20,7 @@ from typing import Any
 
 from attrs import define, field
 
+from hotmesh import faults
 from hotmesh.engine.compiler import compile_app, validate_input
 from hotmesh.engine.legs import _JS, StepPlanner, _number, guid
 from hotmesh.engine.mapper import resolve
@@ -270,6 +271,8 @@ class Engine(StepPlanner):
 
     async def process(self, message: StreamMessage) -> None:
         """Process one engine-stream message (the router's callback; it acks by itself)."""
+        if faults.ARMED:
+            faults.hit("engine.after_claim")
         body = message.payload
         kind = body.get("type")
         if kind == "await":
@@ -328,6 +331,8 @@ class Engine(StepPlanner):
             await self.backend.stream.ack([message])
             return True
         dad = str(event.get("dad", ",0"))
+        if faults.ARMED and event.get("type") in ("timehook", "webhook"):
+            faults.hit("engine.timer" if event.get("type") == "timehook" else "engine.signal")
         context = build_context(graph, job.state, activity.id, dad)
         context["__state__"] = job.state
         context[_JS] = job.semaphore
@@ -366,6 +371,8 @@ class Engine(StepPlanner):
     ) -> bool:
         metadata = context["metadata"]
         jid = metadata["jid"]
+        if faults.ARMED:
+            faults.hit("engine.before_commit")
         result = await self.store.apply_step(
             jid,
             step.state,
@@ -376,6 +383,8 @@ class Engine(StepPlanner):
             on_close=self._on_close(metadata),
             expect=expect,
         )
+        if faults.ARMED:
+            faults.hit("engine.after_commit")
         if result.conflict:
             return False
         if not result.applied:
