@@ -61,6 +61,7 @@ from hotmesh.errors import (
     DuplicateJob,
     JobNotFound,
     PayloadError,
+    ProviderError,
     StepError,
     TopicNotFound,
 )
@@ -78,6 +79,8 @@ PENDING_SIGNAL_TTL = 600.0
 #: How often one message's step is decided again after its guard failed, before the
 #: message is left to the stream's retry (each conflict means another step applied).
 MAX_CONFLICTS = 20
+#: Attempts at publishing a committed completion while the database is unreachable.
+PUBLISH_ATTEMPTS = 8
 
 
 class StepConflict(StepError):
@@ -645,8 +648,23 @@ class Engine(StepPlanner):
             await self._finish(result.state, result.semaphore or 0)
 
     async def _finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
-        if state is not None:
-            await self._notify(job_output(state, semaphore), True)
+        """Publish a job's completion (its step has committed: never raise for an outage).
+
+        A publication lost to an outage is retried a few times; pub/sub is at most once,
+        so a ``pubsub`` waiter also re-reads the stored state when nothing arrives.
+        """
+        if state is None:
+            return
+        output = job_output(state, semaphore)
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                await self._notify(output, True)
+                return
+            except ProviderError:
+                log.warning("could not publish a completion; retrying",
+                            extra={"jid": output.job_id, "attempt": attempt + 1})  # fmt: skip
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        log.error("completion not published", extra={"jid": output.job_id})
 
     async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
         """Complete a running job as failed (its open branches are given up).

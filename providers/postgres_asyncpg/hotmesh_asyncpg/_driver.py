@@ -38,6 +38,8 @@ _DISCONNECTED = (
     # protocol state ("cannot switch to state ...; another operation is in progress").
     asyncpg.InternalClientError,
     ConnectionError,
+    # The server's Unix socket is gone while it restarts (a new connection cannot start).
+    FileNotFoundError,
 )
 
 
