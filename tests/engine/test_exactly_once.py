@@ -21,7 +21,8 @@ from tests.engine.conftest import MeshFactory
 
 JOBS = 20
 
-HOOK_APP = """
+#: A trigger (job id from the data) and one activity ``a1`` (appended below).
+_HEAD = """
 app:
   id: {APP}
   version: '1'
@@ -34,6 +35,16 @@ app:
           type: trigger
           stats:
             id: '{$self.input.data.id}'
+"""
+_TO_A1 = """
+      transitions:
+        t1:
+          - to: a1
+"""
+
+HOOK_APP = (
+    _HEAD
+    + """
         a1:
           type: hook
           sleep: 60
@@ -43,9 +54,9 @@ app:
                 '@pipe':
                   - ['{$self.hook.data.via}', timer]
                   - ['{@conditional.nullish}']
-      transitions:
-        t1:
-          - to: a1
+"""
+    + _TO_A1
+    + """
       hooks:
         race.resume:
           - to: a1
@@ -54,30 +65,20 @@ app:
                 - expected: '{$job.metadata.jid}'
                   actual: '{$self.hook.data.id}'
 """
+)
 
-WORKER_APP = """
-app:
-  id: {APP}
-  version: '1'
-  graphs:
-    - subscribes: race.start
-      publishes: race.done
-      expire: 120
-      activities:
-        t1:
-          type: trigger
-          stats:
-            id: '{$self.input.data.id}'
+WORKER_APP = (
+    _HEAD
+    + """
         a1:
           type: worker
           topic: race.work
           job:
             maps:
               answer: '{$self.output.data.answer}'
-      transitions:
-        t1:
-          - to: a1
 """
+    + _TO_A1
+)
 
 
 class Finals:
@@ -125,6 +126,16 @@ async def check_once(hm: HotMesh, finals: Finals, job_ids: list[str], field: str
         assert stored.data[field] == finals.by_job[jid][0].data[field], jid
 
 
+async def start_jobs(hm: HotMesh, prefix: str, count: int = JOBS) -> tuple[Finals, list[str]]:
+    """Listen for completions, then start ``count`` jobs named ``<prefix><n>``."""
+    finals = Finals()
+    await hm.psub("race.done.*", finals)
+    job_ids = [f"{prefix}{i}" for i in range(count)]
+    for jid in job_ids:
+        await hm.pub("race.start", {"id": jid})
+    return finals, job_ids
+
+
 async def hook_target(hm: HotMesh, jid: str) -> dict[str, Any]:
     """The waiting hook's address (gid, dad) read from the stored job."""
     job = await hm.engine.store.get_job(jid)  # type: ignore[union-attr]
@@ -136,13 +147,9 @@ async def hook_target(hm: HotMesh, jid: str) -> dict[str, Any]:
 async def test_timer_and_signal_at_once_apply_once(mesh: MeshFactory, app_id: str) -> None:
     """A hook's timer fires while its signal arrives: one wins, the other is a no-op."""
     hm = await deployed(mesh, app_id, HOOK_APP)
-    finals = Finals()
-    await hm.psub("race.done.*", finals)
     engine = hm.engine
     assert engine is not None
-    job_ids = [f"ts{i}" for i in range(JOBS)]
-    for jid in job_ids:
-        await hm.pub("race.start", {"id": jid})
+    finals, job_ids = await start_jobs(hm, "ts")
     for jid in job_ids:
         target = await hook_target(hm, jid)
         timer = engine_message("timehook", jid, {**target, "guid": guid()})
@@ -159,11 +166,7 @@ async def test_sleep_one_second_signal_at_about_the_same_time(
 ) -> None:
     """The reported scenario: ``sleep: 1`` and a signal about a second after ``pub``."""
     hm = await deployed(mesh, app_id, HOOK_APP.replace("sleep: 60", "sleep: 1"))
-    finals = Finals()
-    await hm.psub("race.done.*", finals)
-    job_ids = [f"s1-{i}" for i in range(JOBS)]
-    for jid in job_ids:
-        await hm.pub("race.start", {"id": jid})
+    finals, job_ids = await start_jobs(hm, "s1-")
     # The signals are sent when the timers come due (the scenario itself, not a wait).
     await asyncio.sleep(0.95)
     await asyncio.gather(
@@ -177,14 +180,10 @@ async def test_sleep_one_second_signal_at_about_the_same_time(
 async def test_pending_202_racing_the_200_applies_once(mesh: MeshFactory, app_id: str) -> None:
     """A worker's 202 (pending) and its 200 for one request, claimed together."""
     hm = await deployed(mesh, app_id, WORKER_APP)
-    finals = Finals()
-    await hm.psub("race.done.*", finals)
     engine = hm.engine
     assert engine is not None
     stream = engine.backend.stream
-    job_ids = [f"wp{i}" for i in range(JOBS)]
-    for jid in job_ids:
-        await hm.pub("race.start", {"id": jid})
+    finals, job_ids = await start_jobs(hm, "wp")
     requests = await assert_eventually(
         lambda: stream.claim("race.work", limit=100), lambda got: len(got) == JOBS
     )
