@@ -14,15 +14,15 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import define, field
-
 from hotmesh import faults
+from hotmesh.engine._extension import _Extension, _extension
 from hotmesh.engine.compiler import compile_app, validate_input
-from hotmesh.engine.legs import _JS, StepPlanner, _number, guid
+from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, job_output
+from hotmesh.engine.legs import _JS, StepPlanner, guid
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.model import (
     Activity,
@@ -61,12 +61,10 @@ from hotmesh.errors import (
     DuplicateJob,
     JobNotFound,
     PayloadError,
-    ProviderError,
     StepError,
     TopicNotFound,
 )
 from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
-from hotmesh.types import JobOutput
 
 __all__ = ["Engine", "guid"]
 
@@ -76,28 +74,13 @@ INTERRUPTED = -1_000_000_000
 #: The semaphore of a job created pending (``pub(..., extended={"pending": s})``).
 PENDING = -1
 PENDING_SIGNAL_TTL = 600.0
-#: How often one message's step is decided again after its guard failed, before the
-#: message is left to the stream's retry (each conflict means another step applied).
-MAX_CONFLICTS = 20
-#: Attempts at publishing a committed completion while the database is unreachable.
-PUBLISH_ATTEMPTS = 8
 
 
 class StepConflict(StepError):
     """A step's guard kept failing (other steps on the same activity kept winning)."""
 
 
-Notify = Callable[[JobOutput, bool], Awaitable[None]]
-
-
-def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
-    """The public view of a stored job."""
-    metadata = {k: v for k, v in dict(state.get(META, {})).items() if k != "expire"}
-    metadata["js"] = semaphore
-    return JobOutput(metadata=metadata, data=job_data(state))
-
-
-class Engine(StepPlanner):
+class Engine(StepPlanner, JobEnding):
     """Runs one app's jobs over a backend. Created by :class:`hotmesh.HotMesh`."""
 
     def __init__(self, backend: Backend, *, app_id: str, guid: str, notify: Notify) -> None:
@@ -646,128 +629,6 @@ class Engine(StepPlanner):
         )
         if result.applied and result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
-
-    async def _finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
-        """Publish a job's completion (its step has committed: never raise for an outage).
-
-        A publication lost to an outage is retried a few times; pub/sub is at most once,
-        so a ``pubsub`` waiter also re-reads the stored state when nothing arrives.
-        """
-        if state is None:
-            return
-        output = job_output(state, semaphore)
-        for attempt in range(PUBLISH_ATTEMPTS):
-            try:
-                await self._notify(output, True)
-                return
-            except ProviderError:
-                log.warning("could not publish a completion; retrying",
-                            extra={"jid": output.job_id, "attempt": attempt + 1})  # fmt: skip
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
-        log.error("completion not published", extra={"jid": output.job_id})
-
-    async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
-        """Complete a running job as failed (its open branches are given up).
-
-        ``error`` (when the job has none yet) becomes ``metadata.err``. Its pending
-        messages are dropped first (the close enqueues the parent's "complete" message);
-        the close is guarded (the job must still be open), so it happens once however
-        many processes try, and repeats only if a concurrent step moved the semaphore.
-        """
-        for _ in range(MAX_CONFLICTS):
-            job = await self.store.get_job(jid)
-            if job is None or job.semaphore <= 0:
-                return
-            metadata = dict(job.state.get(META, {}))
-            state: dict[str, Any] = {}
-            if error is not None and not metadata.get("err"):
-                metadata["err"] = error_text(error)
-                state[META] = metadata
-            await self.store.purge_job_messages(jid)
-            result = await self.store.apply_step(
-                jid,
-                state,
-                semaphore_delta=-job.semaphore,
-                expire=float(metadata.get("expire", 1)),
-                on_close=self._on_close(metadata),
-                expect={},
-            )
-            if result.applied and result.state is not None:
-                await self._finish(result.state, result.semaphore or 0)
-                return
-
-    async def on_dead_letter(self, message: StreamMessage, error: str | None) -> None:
-        """An engine message of a job was dead-lettered: that job fails (it cannot go on)."""
-        body = message.payload
-        jid = body.get("jid") or message.job_id
-        if not jid or body.get("type") == "complete":
-            return
-        failure = {
-            "message": f"an engine message of job {jid} could not be processed: {error}",
-            "code": StepError.code,
-            "activity_id": body.get("aid"),
-            "dad": body.get("dad"),
-            "job_id": jid,
-            "dead_letter": message.id,
-        }
-        await self.fail_job(str(jid), failure)
-
-
-@define(frozen=True)
-class _Extension:
-    """``pub``'s ``extended`` argument, checked."""
-
-    fields: dict[str, str] = field(factory=dict)
-    entity: str | None = None
-    pending: float | None = None
-
-
-def _extension(extended: Mapping[str, Any] | None) -> _Extension | None:
-    """Check ``extended`` (search, marker, entity, pending) and turn it into state."""
-    if not extended:
-        return None
-    unknown = sorted(set(extended) - {"search", "marker", "entity", "pending"})
-    if unknown:
-        raise ConfigError(f"unknown pub extension(s): {', '.join(unknown)}", value=unknown[0])
-    fields: dict[str, str] = {}
-    for name, prefix in (("search", "_"), ("marker", "")):
-        values = extended.get(name) or {}
-        if not isinstance(values, Mapping):
-            raise ConfigError(f"pub extension {name!r} must be a mapping", value=name)
-        for key, value in values.items():
-            if name == "marker" and not str(key).startswith("-"):
-                continue  # markers are '-' keys only
-            if name == "search" and not str(key):
-                raise ConfigError("a search field needs a name", value=key)
-            fields[f"{prefix}{key}"] = _text(value)
-    entity = extended.get("entity")
-    pending = extended.get("pending")
-    seconds = _number(pending)
-    if pending is not None and (seconds is None or seconds <= 0):
-        raise ConfigError("pub extension 'pending' must be a positive number of seconds",
-                          value=pending)  # fmt: skip
-    return _Extension(
-        fields=fields, entity=None if entity is None else str(entity), pending=seconds
-    )
-
-
-def _text(value: Any) -> str:
-    """``String(v)`` as the reference stores search and marker values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (dict, list)):
-        return _jsonable_text(value)
-    return str(value)
-
-
-def _jsonable_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _loads(text: Any) -> dict[str, Any]:
