@@ -18,7 +18,7 @@ import pytest
 from hotmesh import HotMesh
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
 from hotmesh.errors import JobFailed, PayloadError, PipeError, StepError
-from hotmesh.spi import OutgoingMessage, RetryPolicy
+from hotmesh.spi import OutgoingMessage, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 from hotmesh_conformance.harness import assert_eventually
 from tests.engine.conftest import MeshFactory
@@ -197,3 +197,28 @@ async def test_dead_lettered_worker_message_fails_its_job(mesh: MeshFactory, app
     error = json.loads((await hm.get_state("fail.stuck", jid)).metadata["err"])
     assert error["code"] == StepError.code, error
     assert "dead-lettered" in error["message"], error
+
+
+@pytest.mark.parametrize("kind", ["await", "complete"])
+async def test_dead_lettered_child_hand_off_fails_the_parent(
+    mesh: MeshFactory, app_id: str, kind: str
+) -> None:
+    """A lost "await" (start the child) or "complete" (the child is done) message would
+    leave the awaiting parent waiting forever: the parent fails instead."""
+    hm = await deployed(mesh, app_id)
+    engine = hm.engine
+    assert engine is not None
+    parent = await hm.pub("fail.stuck", {})
+    gid = (await hm.get_state("fail.stuck", parent)).metadata["gid"]
+    link = {"pj": parent, "pg": gid, "pa": "e1", "pd": ",0,0"}
+    if kind == "await":
+        body: dict[str, Any] = {"type": "await", "topic": "fail.stuck", "parent": link}
+    else:
+        child = await hm.pub("fail.stuck", {}, context=link)
+        body = {"type": "complete", "jid": child, "gid": "g"}
+    dead = StreamMessage(id=1, stream=ENGINE_STREAM, payload=body, attempt=3)
+    await engine.on_dead_letter(dead, "boom")
+    assert await hm.get_status(parent) <= 0
+    error = json.loads((await hm.get_state("fail.stuck", parent)).metadata["err"])
+    assert (error["activity_id"], error["code"]) == ("e1", StepError.code), error
+    assert "boom" in error["message"]
