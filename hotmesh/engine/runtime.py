@@ -323,17 +323,15 @@ class Engine(StepPlanner, JobEnding):
         context["__state__"] = job.state
         context[_JS] = job.semaphore
         own = job.state.get(activity_key(activity.id, dad), {})
+        leg1 = event.get("type") == "transition"
+        event_id = str(event.get("guid") or message.id)
+        if own.get("l1") if leg1 else own.get("done") or event_id in own.get("seen", ()):
+            await self.backend.stream.ack([message])  # leg 1 already ran / a duplicate event
+            return True
         try:
-            if event.get("type") == "transition":
-                if own.get("l1"):
-                    await self.backend.stream.ack([message])  # leg 1 already ran
-                    return True
+            if leg1:
                 step = self._leg1(graph, activity, context, event)
             else:
-                event_id = str(event.get("guid") or message.id)
-                if own.get("done") or event_id in own.get("seen", ()):
-                    await self.backend.stream.ack([message])  # a duplicate event
-                    return True
                 step = self._leg2(graph, activity, context, event, own, event_id)
         except Exception as err:  # bad data in a map or an answer: the job fails
             step = failed_step(context, activity.id, dad, err)
