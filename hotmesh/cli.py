@@ -27,7 +27,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import attrs
 import typer
 
 from hotmesh._cli_support import (
@@ -214,13 +213,16 @@ def export_job(
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
+    enrich_inputs: Annotated[
+        bool, typer.Option("--enrich-inputs", help="add each activity's input")
+    ] = False,
 ) -> None:
     """Print the job's full record (status, process, activities) as JSON."""
     target = Target(dsn, provider, app_id)
 
     async def work() -> None:
         async with connect(target) as hm:
-            print_json(attrs.asdict(await hm.export(job_id)))
+            print_json((await hm.export(job_id, enrich_inputs=enrich_inputs)).to_dict())
 
     run(work)
 

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import cattrs
-from attrs import define
+from attrs import define, fields
 
 from hotmesh.errors import ConfigError
 from hotmesh.spi import RetryPolicy
@@ -121,13 +121,17 @@ def _retry(value: Any, _: Any) -> RetryPolicy | None:
         return value
     if not isinstance(value, Mapping):
         raise ConfigError("retry must be a mapping", value=value)
-    names = {
-        "maximumAttempts": "max_attempts",
-        "backoffCoefficient": "backoff_coefficient",
-        "maximumInterval": "max_interval",
-        "initialInterval": "initial_interval",
-    }
-    return RetryPolicy(**{names.get(str(k), str(k)): v for k, v in value.items()})
+    names = [f.name for f in fields(RetryPolicy)]
+    unknown = sorted(str(k) for k in value if k not in names)
+    if unknown:
+        raise ConfigError(
+            f"unknown retry setting {unknown[0]!r}; the settings are {', '.join(names)}",
+            value=unknown[0],
+        )
+    try:
+        return RetryPolicy(**value)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"invalid retry policy: {err}", value=dict(value)) from err
 
 
 converter.register_structure_hook(RetryPolicy | None, _retry)

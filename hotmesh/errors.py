@@ -167,9 +167,19 @@ class TopicNotFound(HotMeshError, LookupError):
 
 
 class JobNotFound(HotMeshError, LookupError):
-    """No job has this id. ``value`` is the job id."""
+    """No job has this id (or it is not running). ``value`` is the job id.
+
+    The message starts with ``"Job "`` as the reference's does (logs are grepped for it).
+
+    Example:
+        >>> str(JobNotFound(value="H1"))
+        'Job H1 not found'
+    """
 
     code = 1206
+
+    def __init__(self, message: str = "", *, value: Any = None) -> None:
+        super().__init__(message or f"Job {value} not found", value=value)
 
 
 class JobFailed(HotMeshError):

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import Any
 
 from hotmesh import roles, serializer
+from hotmesh._job_reads import JobReads
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
@@ -18,7 +19,7 @@ from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
-from hotmesh.types import JobExport, JobOutput
+from hotmesh.types import JobOutput
 from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
@@ -31,7 +32,7 @@ _EARLY_TTL = 30.0
 _RECHECK = 1.0
 
 
-class HotMesh:
+class HotMesh(JobReads):
     """A point of presence: an engine, workers, or both, for one app.
 
     Example:
@@ -77,7 +78,9 @@ class HotMesh:
 
         Takes a :class:`~hotmesh.config.HotMeshConfig`, a mapping, or keywords:
         ``app_id``, ``engine={"connection": ...}``, ``workers=[{"topic", "connection",
-        "callback", "retry"?}]``, ``namespace``, ``guid``, ``log_level``.
+        "callback", "retry"?}]``, ``namespace``, ``guid``, ``log_level``. A worker's
+        ``retry`` is a :class:`~hotmesh.RetryPolicy` or a mapping of its fields
+        (``{"maximum_attempts": 5, "maximum_interval": "30s"}``).
 
         Raises:
             ConfigError: the configuration is invalid (the message names the field).
@@ -101,6 +104,7 @@ class HotMesh:
             backend = await self._connect(engine_cfg.connection, cache)
             self._engine_backend = backend
             self.engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=self._notify)
+            self.engine.namespace = self.config.namespace
             await backend.sub.subscribe(f"$ngn.{self.guid}", self._on_result)
             if not engine_cfg.readonly:
                 self._router = Router(
@@ -428,7 +432,7 @@ class HotMesh:
         """Called by the engine when a job completes (or emits)."""
         metadata = output.metadata
         ngn = metadata.get("ngn")
-        if final and ngn:
+        if ngn:  # a pubsub resolves with the first state published: interim or final
             if ngn == self.guid:
                 self._deliver(output)
             elif self._engine_backend is not None:
@@ -436,7 +440,7 @@ class HotMesh:
         publishes = await self._publishes(str(metadata.get("tpc", "")))
         if publishes and self._engine_backend is not None:
             await self._engine_backend.sub.publish(
-                f"{publishes}.{metadata.get('jid')}", output.to_dict()
+                f"{publishes}.{metadata.get('jid')}", {"topic": publishes, **output.to_dict()}
             )
 
     async def _publishes(self, topic: str) -> str | None:
@@ -463,15 +467,20 @@ class HotMesh:
                 del self._early[jid]
 
     async def sub(self, topic: str, callback: JobCallback) -> None:
-        """Receive job results published to ``topic`` (``<publishes>.<job id>``).
+        """Receive the results and interim (``emit``) states of every job of the graph that
+        ``publishes`` ``topic``, or of one job with ``"<publishes>.<job id>"``.
+
+        The callback gets ``(publishes topic, JobOutput)``, as the reference passes it.
 
         Example:
-            >>> await hm.sub(f"order.fulfilled.{job_id}", on_done)  # doctest: +SKIP
+            >>> await hm.sub("order.fulfilled", on_any_order)  # doctest: +SKIP
+            >>> await hm.sub(f"order.fulfilled.{job_id}", on_one_order)  # doctest: +SKIP
         """
         await self._subscribe(topic, callback, pattern=False)
 
     async def psub(self, pattern: str, callback: JobCallback) -> None:
-        """Receive job results on every topic matching the glob ``pattern``.
+        """Receive job results on every channel (``<publishes>.<job id>``) matching the glob
+        ``pattern``; the callback gets ``(publishes topic, JobOutput)``.
 
         Unlike the reference, this works on Postgres: ``psub("order.fulfilled.*", cb)``.
         """
@@ -488,14 +497,18 @@ class HotMesh:
     async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
         backend = self._any_backend()
 
-        async def relay(t: str, message: dict[str, Any]) -> None:
+        async def relay(channel: str, message: dict[str, Any]) -> None:
+            published = str(message.get("topic") or channel)
+            if not pattern and topic not in (channel, published):
+                return  # a longer topic that merely starts with ``topic``
             output = JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {}))
-            result = callback(t, output)
+            result = callback(published, output)
             if result is not None:
                 await result
 
-        subscribe = backend.sub.psubscribe if pattern else backend.sub.subscribe
-        self._subs[(topic, pattern)] = await subscribe(topic, relay)
+        # ``sub(t)`` hears channel ``t`` itself and every job channel ``t.<job id>``.
+        glob = topic if pattern else _glob_escape(topic) + "*"
+        self._subs[(topic, pattern)] = await backend.sub.psubscribe(glob, relay)
 
     async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
         handle = self._subs.pop((topic, pattern), None)
@@ -517,7 +530,7 @@ class HotMesh:
         """
         status = await self._store().get_status(job_id)
         if status is None:
-            raise JobNotFound(f"job {job_id} not found", value=job_id)
+            raise JobNotFound(value=job_id)
         return int(status)
 
     async def get_state(self, topic: str, job_id: str) -> JobOutput:
@@ -526,34 +539,8 @@ class HotMesh:
         Raises:
             JobNotFound: no live job has this id.
         """
-        job = await self._store().get_job(job_id)
-        if job is None:
-            raise JobNotFound(f"{job_id} Not Found", value=job_id)
+        job = await self._job(job_id)
         return job_output(job.state, job.semaphore)
-
-    async def export(self, job_id: str) -> JobExport:
-        """The job's full record, with every activity's state by dimension."""
-        job = await self._store().get_job(job_id)
-        if job is None:
-            raise JobNotFound(f"job {job_id} not found", value=job_id)
-        output = job_output(job.state, job.semaphore)
-        process: dict[str, Any] = {"metadata": output.metadata, "data": output.data}
-        activities = []
-        for key, value in sorted(job.state.items()):
-            if not key.startswith("a/"):
-                continue
-            aid, _, dims = key[2:].partition(",")
-            node = process
-            for segment in dims.split(","):
-                node = node.setdefault(segment, {})
-            node[aid] = {"input": value.get("input", {}), "output": value.get("output", {}),
-                         "hook": value.get("hook", {})}  # fmt: skip
-            activities.append(
-                {"name": aid, "dimension": "/".join(dims.split(",")),
-                 "input": value.get("input", {}).get("data"),
-                 "output": value.get("output", {}).get("data")}
-            )  # fmt: skip
-        return JobExport(status=str(job.semaphore), process=process, activities=activities)
 
     async def interrupt(
         self,
@@ -688,3 +675,8 @@ def _parse_error(err: Any) -> dict[str, Any]:
     except ValueError:
         return {"message": str(err)}
     return value if isinstance(value, dict) else {"message": str(value)}
+
+
+def _glob_escape(text: str) -> str:
+    """``text`` as a glob matching only itself (``*``, ``?`` and ``[`` bracketed)."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)

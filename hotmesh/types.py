@@ -44,13 +44,23 @@ class JobExport:
     Attributes:
         status: the semaphore, as a string (``"0"`` when complete).
         process: ``{"metadata", "data", <dimension path>: {<activity>: {...}}}``.
-        activities: one entry per activity run: name, dimension, input, output.
+        activities: one entry per activity run, by start time: ``name``, ``type``,
+            ``dimension``, ``output``, ``started_at``, ``completed_at`` (ISO 8601 UTC),
+            ``duration_ms``, ``cycle_iteration``, ``error``; ``input`` with
+            ``enrich_inputs``.
+        dependencies: always empty (as in the reference).
+        sections: the sections exported (``allow``/``block``); the others are empty.
     """
 
     status: str
     process: dict[str, Any]
     activities: list[dict[str, Any]] = field(factory=list)
     dependencies: list[Any] = field(factory=list)
+    sections: tuple[str, ...] = ("dependencies", "status", "process", "activities")
+
+    def to_dict(self) -> dict[str, Any]:
+        """The exported sections as a plain dict (the reference's ``JobExport`` shape)."""
+        return {name: getattr(self, name) for name in self.sections}
 
 
 @define(frozen=True)

@@ -20,7 +20,7 @@ __all__ = ["Worker"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WORKER_RETRY = RetryPolicy(max_attempts=3, initial_interval=1.0, backoff_coefficient=10)
+DEFAULT_WORKER_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=1.0, backoff_coefficient=10)
 #: Workers claim nothing while the engine stream has more ready messages than this.
 ENGINE_BACKPRESSURE_DEPTH = 10_000
 
@@ -75,7 +75,7 @@ class Worker:
         except Exception as err:
             code = getattr(err, "code", 500)
             policy = self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
-            if message.attempt < policy.max_attempts:
+            if message.attempt < policy.maximum_attempts:
                 delay = await self.backend.stream.retry(
                     attrs.evolve(message, retry=policy), _describe(err)
                 )
@@ -98,7 +98,7 @@ class Worker:
             response = _normalise(result)
             # A returned error is retried only when the activity's per-code policy lists it.
             per_code = _per_code(rules, response.get("code") or 500)
-            retried = per_code is not None and message.attempt < per_code.max_attempts
+            retried = per_code is not None and message.attempt < per_code.maximum_attempts
             if response.get("status") == "error" and per_code is not None and retried:
                 await self.backend.stream.retry(
                     attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
@@ -166,27 +166,24 @@ def _per_code(rules: Any, code: Any) -> RetryPolicy | None:
     if not isinstance(counts, list) or not counts or not isinstance(counts[0], int):
         return None
     return RetryPolicy(
-        max_attempts=max(counts[0], 0) + 1,
+        maximum_attempts=max(counts[0], 0) + 1,
         initial_interval=0.01,
         backoff_coefficient=10,
-        max_interval=1.0,
+        maximum_interval=1.0,
     )
 
 
 def _backoff(rules: Any) -> RetryPolicy | None:
     """The activity's backoff policy (``maximumAttempts``...), if it declares one."""
-    names = {
-        "maximumAttempts": "max_attempts",
-        "backoffCoefficient": "backoff_coefficient",
-        "maximumInterval": "max_interval",
-        "initialInterval": "initial_interval",
-    }
-    if not isinstance(rules, dict) or not any(name in rules for name in names):
+    if not isinstance(rules, dict) or not any(name in rules for name in _BACKOFF_NAMES):
         return None
     try:
-        return RetryPolicy(**{names[k]: v for k, v in rules.items() if k in names})
+        return RetryPolicy.from_camel(rules)
     except (TypeError, ValueError):
         return None
+
+
+_BACKOFF_NAMES = RetryPolicy().to_camel()
 
 
 def _describe(err: BaseException) -> str:

@@ -6,7 +6,6 @@ Only what the activity declares itself is read here; what depends on the rest of
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -15,11 +14,11 @@ from attrs import define
 from hotmesh.engine._diagnostics import Diagnostics
 from hotmesh.engine.model import (
     Activity,
+    ActivityRetry,
     AwaitActivity,
     CycleActivity,
     HookActivity,
     InterruptActivity,
-    RetryPolicy,
     SignalActivity,
     SourceLocation,
     StatsMeasure,
@@ -27,6 +26,8 @@ from hotmesh.engine.model import (
     TriggerStats,
     WorkerActivity,
 )
+from hotmesh.spi import RetryPolicy
+from hotmesh.spi._duration import parse_duration
 
 __all__ = [
     "ACTIVITY_CLASSES",
@@ -91,26 +92,6 @@ _BACKOFF_KEYS = {
     "maximumInterval": "maximum_interval",
     "initialInterval": "initial_interval",
 }
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float | None:
-    """Seconds in a number or a duration string (``'30s'``, ``'2m'``, ``'1.5h'``, ``'500ms'``).
-
-    Returns ``None`` for anything else.
-
-    Example:
-        >>> (parse_duration(3), parse_duration("2m"), parse_duration("soon"))
-        (3.0, 120.0, None)
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str) and (found := _DURATION.match(value)):
-        return float(found.group(1)) * _UNIT_SECONDS[found.group(2)]
-    return None
 
 
 def is_expression(value: Any) -> bool:
@@ -196,7 +177,7 @@ def read_section(reader: Reader, name: str) -> tuple[dict[str, Any] | None, dict
     return section.mapping("maps"), section.mapping("schema")
 
 
-def read_retry(reader: Reader) -> RetryPolicy | None:
+def read_retry(reader: Reader) -> ActivityRetry | None:
     """Read a ``retry`` block in either the per-code or the backoff form."""
     retry = reader.child("retry") if "retry" in reader.data else None
     if retry is None:
@@ -223,7 +204,7 @@ def read_retry(reader: Reader) -> RetryPolicy | None:
                 backoff[_BACKOFF_KEYS[key]] = seconds
         else:
             retry.error(key, f"unknown retry setting {key!r}")
-    return RetryPolicy(per_code=per_code, **backoff)
+    return ActivityRetry(per_code=per_code, backoff=RetryPolicy(**backoff) if backoff else None)
 
 
 def _read_stats(reader: Reader) -> TriggerStats | None:

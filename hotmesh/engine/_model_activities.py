@@ -7,17 +7,19 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from attrs import define, field
 
+from hotmesh.spi import RetryPolicy
+
 if TYPE_CHECKING:
     from hotmesh.engine.model import SourceLocation
 
 __all__ = [
     "Activity",
+    "ActivityRetry",
     "ActivityType",
     "AwaitActivity",
     "CycleActivity",
     "HookActivity",
     "InterruptActivity",
-    "RetryPolicy",
     "SignalActivity",
     "StatsMeasure",
     "TriggerActivity",
@@ -29,23 +31,22 @@ ActivityType = Literal["trigger", "worker", "await", "hook", "signal", "cycle", 
 
 
 @define(frozen=True)
-class RetryPolicy:
+class ActivityRetry:
     """The ``retry`` block of a worker or await activity.
 
     Two shapes are accepted: the per-code form ``{"500": [3]}`` (``per_code``: error code ->
     retries) and the backoff form ``{maximumAttempts, backoffCoefficient, maximumInterval,
-    initialInterval}``. Durations are in seconds (``"2m"`` is 120).
+    initialInterval}``, read into the library's one :class:`~hotmesh.RetryPolicy`
+    (``backoff``; the fields not given keep its defaults). Durations are in seconds
+    (``"2m"`` is 120).
 
     Example:
-        >>> RetryPolicy(per_code={"500": 3}).retries_for(500)
+        >>> ActivityRetry(per_code={"500": 3}).retries_for(500)
         3
     """
 
     per_code: Mapping[str, int] = field(factory=dict)
-    maximum_attempts: int | None = None
-    backoff_coefficient: float | None = None
-    maximum_interval: float | None = None
-    initial_interval: float | None = None
+    backoff: RetryPolicy | None = None
 
     def retries_for(self, code: int | str) -> int:
         """Retries the per-code form allows for an error ``code`` (0 when not listed)."""
@@ -53,16 +54,8 @@ class RetryPolicy:
 
     @property
     def has_backoff(self) -> bool:
-        """True when any field of the backoff form is set."""
-        return any(
-            value is not None
-            for value in (
-                self.maximum_attempts,
-                self.backoff_coefficient,
-                self.maximum_interval,
-                self.initial_interval,
-            )
-        )
+        """True when the block uses the backoff form."""
+        return self.backoff is not None
 
 
 @define(frozen=True)
@@ -142,7 +135,7 @@ class Activity:
     emit: Any = False
     persist: Any = False
     status_threshold: Any = None
-    retry: RetryPolicy | None = None
+    retry: ActivityRetry | None = None
     telemetry: Mapping[str, Any] | None = None
     consumes: Mapping[str, tuple[str, ...]] = field(factory=dict)
     produces: tuple[str, ...] = ()

@@ -12,9 +12,11 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from hotmesh.engine.escalations import escalation_row
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import (
     Activity,
+    ActivityRetry,
     AwaitActivity,
     CycleActivity,
     Graph,
@@ -24,7 +26,6 @@ from hotmesh.engine.model import (
     TriggerActivity,
     WorkerActivity,
 )
-from hotmesh.engine.model import RetryPolicy as ActivityRetry
 from hotmesh.engine.state import build_context, dad_at_depth
 from hotmesh.engine.steps import (
     Step,
@@ -46,7 +47,7 @@ SIGNAL_TTL = 3600.0
 MAX_SEEN = 64
 #: Worker messages may be delivered this often (crash loops); the worker's own retry
 #: policy decides how often a failing callback is retried.
-WORKER_DELIVERY = RetryPolicy(max_attempts=50)
+WORKER_DELIVERY = RetryPolicy(maximum_attempts=50)
 
 
 def guid(size: int = 22) -> str:
@@ -57,14 +58,8 @@ def guid(size: int = 22) -> str:
 def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:
     """An activity ``retry`` block as workers receive it (``{"500": [3], ...}``)."""
     out: dict[str, Any] = {code: [count] for code, count in policy.per_code.items()}
-    for name, value in (
-        ("maximumAttempts", policy.maximum_attempts),
-        ("backoffCoefficient", policy.backoff_coefficient),
-        ("maximumInterval", policy.maximum_interval),
-        ("initialInterval", policy.initial_interval),
-    ):
-        if value is not None:
-            out[name] = value
+    if policy.backoff is not None:
+        out.update(policy.backoff.to_camel())
     return out
 
 
@@ -269,6 +264,13 @@ class StepPlanner:
                     },
                 )
             )
+            if activity.escalation:
+                row = escalation_row(
+                    activity.escalation, context, signal_key=str(expected),
+                    topic=activity.hook_topic, job_id=jid, app_id=context["metadata"]["app"],
+                )  # fmt: skip
+                if row is not None:
+                    step.after.append(("escalate", row))
         record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key)
 
     def _interrupt_leg1(
@@ -318,15 +320,21 @@ class StepPlanner:
             this["hook"] = {"data": data}
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
+                if isinstance(activity, HookActivity) and activity.escalation:
+                    waited = str(own["hook_key"])[len(activity.hook_topic or "") + 1 :]
+                    step.after.append(("expire_escalation", {"signal_key": waited}))
         elif status == "error":
-            this.setdefault("output", {})["metadata"] = {"err": error_text(data)}
+            output = this.setdefault("output", {})
+            output["metadata"] = {**output.get("metadata", {}), "err": error_text(data, code)}
             this["output"]["data"] = data
         else:
             this["output"] = {"data": data, "metadata": this.get("output", {}).get("metadata", {})}
         index = int(own.get("n2", 0))
         children = next_transitions(graph, activity, context, code)
         if status == "error" and not children:
-            set_job_error(step, context["metadata"], {**data, "is_stream_error": True})
+            set_job_error(
+                step, context["metadata"], {"code": code, **data, "is_stream_error": True}
+            )
             step.error = data
         apply_job_maps(activity, context, step)
         pending = status == "pending"

@@ -49,6 +49,7 @@ from hotmesh.engine.stats import (
 from hotmesh.engine.steps import (
     ENGINE_STREAM,
     Step,
+    answer_message,
     apply_job_maps,
     engine_message,
     error_text,
@@ -65,6 +66,7 @@ from hotmesh.errors import (
     TopicNotFound,
 )
 from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
+from hotmesh.types import JobOutput
 
 __all__ = ["Engine", "guid"]
 
@@ -95,6 +97,8 @@ class Engine(StepPlanner, JobEnding):
         self.version_gate = asyncio.Event()
         self.version_gate.set()
         self._signal_locks: dict[str, tuple[asyncio.Lock, int]] = {}
+        #: The namespace escalation rows are filed under (the facade sets its own).
+        self.namespace = "hmsh"
 
     # -- versions -------------------------------------------------------------------------
 
@@ -250,7 +254,7 @@ class Engine(StepPlanner, JobEnding):
             )
             await self._finish(result.state, result.semaphore or 0)
         elif resolve(trigger.emit, context) is True or step.emit:
-            await self._notify(job_output(step.state, semaphore), False)
+            await self._emit(job_output(step.state, semaphore))
         return jid
 
     # -- processing messages ----------------------------------------------------------------
@@ -383,8 +387,16 @@ class Engine(StepPlanner, JobEnding):
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
             snapshot = {META: metadata, **data_state(context["data"])}
-            await self._notify(job_output(snapshot, result.semaphore or 0), False)
+            await self._emit(job_output(snapshot, result.semaphore or 0))
         return True
+
+    async def _emit(self, output: JobOutput) -> None:
+        """Publish a running job's interim state (``emit: true``): to its subscribers and
+        pubsub waiter, and to an awaiting parent as a pending (202) result."""
+        metadata = output.metadata
+        if metadata.get("pj") and not metadata.get("px"):
+            await self._send_parent_result(metadata, output.data, 202, "pending", event=guid())
+        await self._notify(output, False)
 
     # -- children, signals, interrupts -----------------------------------------------------
 
@@ -431,13 +443,20 @@ class Engine(StepPlanner, JobEnding):
         data: Mapping[str, Any],
         code: int,
         status: str,
+        event: str | None = None,
     ) -> None:
         body = {
             "jid": metadata.get("pj"), "gid": metadata.get("pg"), "aid": metadata.get("pa"),
             "dad": metadata.get("pd"), "data": dict(data), "code": code, "status": status,
-            "guid": f"result:{metadata.get('jid')}:{status}",
+            "guid": event or f"result:{metadata.get('jid')}:{status}",
         }  # fmt: skip
         await self.backend.stream.publish([engine_message("result", str(body["jid"]), body)])
+
+    async def add(self, message: Mapping[str, Any]) -> int:
+        """Enqueue a raw worker answer (``HotMesh.add``); return its message id."""
+        answer = answer_message(message, guid())
+        [msg_id] = await self.backend.stream.publish([answer])
+        return int(msg_id)
 
     async def signal(self, topic: str, data: Mapping[str, Any], status: str, code: int) -> int:
         """Deliver ``data`` to the hook waiting on ``topic``; return the message id."""
@@ -538,7 +557,7 @@ class Engine(StepPlanner, JobEnding):
             return
         scope = {"$self": {"hook": {"data": body.get("data")}}, "$hook": {"data": body.get("data")}}
         actual = resolve(rules[0].actual, scope) if rules[0].match else None
-        key = f"{topic}:{actual}"
+        key = str(body.get("key") or f"{topic}:{actual}")  # an escalation names its key
         target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
         if target is None:
             await self.backend.stream.ack([message])  # parked until the hook registers
@@ -584,6 +603,10 @@ class Engine(StepPlanner, JobEnding):
                 await self.backend.stream.publish([engine_message("webhook", "", parked)])
         elif action == "forget_hook_key" and args.get("key"):
             await self.store.delete_hook(str(args["key"]))
+        elif action == "escalate":  # idempotent: one row per signal key
+            await self.store.create_escalation({**args, "namespace": self.namespace})
+        elif action == "expire_escalation":  # the hook's timer won
+            await self.store.expire_escalation(str(args["signal_key"]))
         elif action == "interrupt":
             jid = args.pop("jid")
             try:
@@ -606,7 +629,7 @@ class Engine(StepPlanner, JobEnding):
         """Stop a running job: mark it interrupted, drop its pending messages, notify."""
         job = await self.store.get_job(job_id)
         if job is None or job.semaphore <= 0:
-            raise JobNotFound(f"job {job_id} is not running", value=job_id)
+            raise JobNotFound(f"Job {job_id} is not running", value=job_id)
         metadata = dict(job.state.get(META, {}))
         state: dict[str, Any] = {}
         if throw:

@@ -2,8 +2,9 @@
 
 A trigger with a ``stats.key`` and ``stats.measures`` adds, for each new job, to the
 counters of ``(key, bucket)``: ``count`` += 1, ``sum:<f>`` / ``avg:<f>`` += the value,
-``count:<f>:<value>`` += 1; an ``index`` measure files the job id under the facet
-``<f>:<value>``. ``<f>`` is the last segment of the measure's target path.
+``count:<f>:<value>`` += 1, ``mdn:<f>:<value>`` += 1 (a histogram the median is read
+from); an ``index`` measure files the job id under the facet ``<f>:<value>``. ``<f>`` is
+the last segment of the measure's target path.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ __all__ = [
     "bucket_of",
     "facets_for",
     "ids_response",
+    "median",
     "resolve_query",
     "stats_response",
     "stats_update",
@@ -86,7 +88,9 @@ def stats_update(
             fields[field] = fields.get(field, 0.0) + 1.0
         elif measure.measure == "index":
             facets.append(f"{name}:{_text(value)}")
-        # mdn (a median sorted set in the reference) is not kept.
+        elif measure.measure == "mdn" and (number := _number(value)) is not None:
+            field = f"mdn:{name}:{_plain(number)}"  # a histogram: how often each value came
+            fields[field] = fields.get(field, 0.0) + 1.0
     bucket = bucket_of(stats.granularity, when)
     return StatsUpdate(str(key), bucket, fields, tuple(dict.fromkeys(facets)))
 
@@ -225,15 +229,47 @@ def _segment_time(bucket: str) -> str:
 def _measures(fields: Mapping[str, float]) -> list[dict[str, Any]]:
     count = fields.get("count", 0.0)
     out: list[dict[str, Any]] = []
+    histograms: dict[str, dict[float, float]] = {}
     for name in sorted(fields):
         if name == "count":
             continue
         kind = name.split(":", 1)[0]
         value = fields[name]
+        if kind == "mdn":
+            target, _, seen = name.rpartition(":")
+            histogram = histograms.setdefault(target, {})
+            histogram[float(seen)] = histogram.get(float(seen), 0.0) + value
+            continue
         if kind == "avg":
             value = value / count if count else 0.0
         out.append({"target": name, "type": kind, "value": _plain(value)})
+    for target, histogram in sorted(histograms.items()):
+        out.append({"target": target, "type": "mdn", "value": _plain(median(histogram))})
     return out
+
+
+def median(histogram: Mapping[float, float]) -> float:
+    """The median of values given as ``{value: how many times}`` (the mean of the two middle
+    values when the count is even).
+
+    Example:
+        >>> (median({1.0: 1, 5.0: 1, 9.0: 1}), median({1.0: 2, 4.0: 1, 8.0: 1}))
+        (5.0, 2.5)
+    """
+    total = sum(histogram.values())
+    if total <= 0:
+        return 0.0
+    lower, upper = (total - 1) // 2, total // 2  # 0-based ranks of the middle value(s)
+    seen, low, high = 0.0, None, None
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if low is None and seen > lower:
+            low = value
+        if seen > upper:
+            high = value
+            break
+    assert low is not None and high is not None
+    return (low + high) / 2
 
 
 def _plain(value: float) -> float | int:

@@ -16,8 +16,8 @@ from attrs import define, field
 
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import Activity, Graph, Transition
-from hotmesh.engine.state import META, activity_key, data_leaves
-from hotmesh.errors import StepError
+from hotmesh.engine.state import META, activity_key, data_leaves, now_stamp
+from hotmesh.errors import ConfigError, StepError
 from hotmesh.spi import OutgoingMessage
 
 __all__ = [
@@ -69,6 +69,34 @@ def engine_message(
     return OutgoingMessage(
         ENGINE_STREAM, payload, priority=PRIORITY.get(kind, 4), delay=delay, job_id=job_id
     )
+
+
+def answer_message(message: Mapping[str, Any], event: str) -> OutgoingMessage:
+    """A worker answer (``{"metadata", "status", "code", "data"}``, the reference's
+    ``StreamDataResponse``) as an engine ``response`` message with event id ``event``.
+
+    Raises:
+        ConfigError: ``metadata`` lacks ``jid``, ``gid``, ``aid`` or ``dad``.
+    """
+    metadata = message.get("metadata")
+    metadata = metadata if isinstance(metadata, Mapping) else {}
+    missing = [k for k in ("jid", "gid", "aid", "dad") if not metadata.get(k)]
+    if missing:
+        raise ConfigError(
+            f"an answer's metadata needs {', '.join(missing)} (the worker message's metadata)",
+            value=missing[0],
+        )
+    data = message.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        raise ConfigError("an answer's data must be a mapping", value=type(data).__name__)
+    body = {
+        **{k: metadata[k] for k in ("jid", "gid", "aid", "dad")},
+        "guid": event,
+        "status": message.get("status") or "success",
+        "code": message.get("code") or 200,
+        "data": dict(data or {}),
+    }
+    return engine_message("response", str(metadata["jid"]), body)
 
 
 def next_transitions(
@@ -154,11 +182,18 @@ def _deep_merge(base: dict[str, Any], update: Any) -> Any:
 def record(
     step: Step, context: Mapping[str, Any], activity_id: str, dad: str, **extra: Any
 ) -> dict[str, Any]:
-    """Write the activity's record (from the context) into the step's state."""
+    """Write the activity's record (from the context) into the step's state.
+
+    ``output.metadata`` gets the reference's timestamps: ``ac`` when the activity was first
+    recorded (leg 1), ``au`` when it was last (``YYYYMMDDHHmmss.mmm``, UTC).
+    """
     own = context[activity_id]
+    output = dict(own.get("output", {}))
+    stamp = now_stamp()
+    output["metadata"] = {"ac": stamp, **dict(output.get("metadata") or {}), "au": stamp}
     value = {
         "input": own.get("input", {}),
-        "output": own.get("output", {}),
+        "output": output,
         "hook": own.get("hook", {}),
         **extra,
     }
@@ -166,9 +201,22 @@ def record(
     return value
 
 
-def error_text(error: Mapping[str, Any]) -> str:
-    """The job ``err`` field: the error as JSON text (as the reference stores it)."""
-    return json.dumps(dict(error), separators=(",", ":"), default=str)
+def error_text(error: Mapping[str, Any], code: int | None = None) -> str:
+    """An error as the JSON text the reference stores (the job's and an activity's ``err``).
+
+    Keys come in the reference's order: ``message``, ``code``, then the rest as given;
+    ``code`` (the response's code) fills in a missing ``code``.
+
+    Example:
+        >>> error_text({"reason": "no account", "message": "invalid"}, 402)
+        '{"message":"invalid","code":402,"reason":"no account"}'
+    """
+    fields = dict(error)
+    if code is not None:
+        fields.setdefault("code", code)
+    ordered: dict[str, Any] = {k: fields[k] for k in ("message", "code") if k in fields}
+    ordered.update(fields)  # the rest keep their order; message and code keep their place
+    return json.dumps(ordered, separators=(",", ":"), default=str)
 
 
 def set_job_error(step: Step, metadata: dict[str, Any], error: Mapping[str, Any]) -> None:

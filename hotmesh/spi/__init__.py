@@ -10,6 +10,7 @@ from __future__ import annotations
 from hotmesh.spi._types import (
     DEFAULT_RETRY,
     DeadLetter,
+    EscalationResult,
     JobRecord,
     OutgoingMessage,
     RetryPolicy,
@@ -29,6 +30,7 @@ __all__ = [
     "Backend",
     "Codec",
     "DeadLetter",
+    "EscalationResult",
     "JobRecord",
     "OutgoingMessage",
     "Provider",

@@ -7,12 +7,16 @@ hand back something the core would mutate by accident.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 from attrs import define, field
 
+from hotmesh.spi._duration import seconds
+
 __all__ = [
     "DeadLetter",
+    "EscalationResult",
     "JobRecord",
     "OutgoingMessage",
     "RetryPolicy",
@@ -28,27 +32,33 @@ JSON = Any
 
 @define(frozen=True)
 class RetryPolicy:
-    """How often, and how far apart, a message is delivered again after a failure.
+    """How often, and how far apart, a failed message or callback is tried again.
 
-    The n-th retry waits ``min(max_interval, initial_interval * backoff_coefficient**(n-1))``
-    seconds. After ``max_attempts`` deliveries the message is dead-lettered.
+    The library's one retry policy, with the field names of Temporal (and of
+    :mod:`hotmesh.durable`): ``maximum_attempts`` counts every attempt, the first included;
+    retry n (1-based) waits ``min(maximum_interval, initial_interval *
+    backoff_coefficient**(n-1))`` seconds. Intervals are seconds or duration strings
+    (``"30s"``, ``"2m"``, ``"500ms"``). After ``maximum_attempts`` deliveries a stream
+    message is dead-lettered.
 
     Example:
-        >>> RetryPolicy(max_attempts=3, initial_interval=1, backoff_coefficient=10).delay(2)
-        10.0
+        >>> policy = RetryPolicy(maximum_attempts=3, maximum_interval="2m")
+        >>> (policy.maximum_interval, policy.delay(2))
+        (120.0, 10.0)
     """
 
-    max_attempts: int = 3
-    initial_interval: float = 1.0
-    backoff_coefficient: float = 10.0
-    max_interval: float = 120.0
+    maximum_attempts: int = 3
+    initial_interval: float = field(default=1.0, converter=seconds)
+    backoff_coefficient: float = field(default=10.0, converter=float)
+    maximum_interval: float = field(default=120.0, converter=seconds)
 
     def __attrs_post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        intervals = (self.initial_interval, self.max_interval, self.backoff_coefficient)
+        attempts = self.maximum_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise ValueError(f"maximum_attempts must be an integer >= 1, got {attempts!r}")
+        intervals = (self.initial_interval, self.maximum_interval, self.backoff_coefficient)
         if not all(math.isfinite(v) for v in intervals) or (
-            self.initial_interval < 0 or self.max_interval < 0 or self.backoff_coefficient < 1
+            self.initial_interval < 0 or self.maximum_interval < 0 or self.backoff_coefficient < 1
         ):
             raise ValueError(f"invalid retry intervals: {self!r}")
 
@@ -56,9 +66,31 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retry_number`` (1-based)."""
         exponent = max(retry_number - 1, 0)
         return float(
-            min(self.max_interval, self.initial_interval * self.backoff_coefficient**exponent)
+            min(self.maximum_interval, self.initial_interval * self.backoff_coefficient**exponent)
         )
 
+    @classmethod
+    def from_camel(cls, block: Mapping[str, Any]) -> RetryPolicy:
+        """The policy a YAML or wire ``retry`` block spells in the reference's camelCase
+        (``maximumAttempts``, ``initialInterval``...); other keys are ignored.
+
+        Example:
+            >>> RetryPolicy.from_camel({"maximumInterval": "30s"}).maximum_interval
+            30.0
+        """
+        return cls(**{_SNAKE[k]: v for k, v in block.items() if k in _SNAKE})
+
+    def to_camel(self) -> dict[str, Any]:
+        """The policy as a camelCase ``retry`` block (the inverse of :meth:`from_camel`)."""
+        return {camel: getattr(self, snake) for camel, snake in _SNAKE.items()}
+
+
+_SNAKE = {
+    "maximumAttempts": "maximum_attempts",
+    "initialInterval": "initial_interval",
+    "backoffCoefficient": "backoff_coefficient",
+    "maximumInterval": "maximum_interval",
+}
 
 DEFAULT_RETRY = RetryPolicy()
 
@@ -189,3 +221,26 @@ class StepResult:
     message_ids: list[int] = field(factory=list)
     state: dict[str, JSON] | None = None
     conflict: bool = False
+
+
+@define(frozen=True)
+class EscalationResult:
+    """The outcome of claiming, releasing or finishing an escalation row.
+
+    Attributes:
+        ok: whether the change was made.
+        entry: the row after the change (``ok``), else None.
+        reason: why not (``ok`` False): ``not-found``, ``conflict`` (claimed by someone
+            else), ``wrong-assignee`` (release), ``already-resolved``,
+            ``already-cancelled``, ``already-expired``.
+        is_extension: a claim by the row's current assignee (it extends their window).
+
+    Example:
+        >>> EscalationResult(ok=False, reason="not-found").entry is None
+        True
+    """
+
+    ok: bool
+    entry: dict[str, JSON] | None = None
+    reason: str | None = None
+    is_extension: bool = False

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 from hotmesh.spi._types import (
+    EscalationResult,
     JobRecord,
     OutgoingMessage,
     StatsUpdate,
@@ -165,4 +166,89 @@ class Store(Protocol):
 
     async def delete_stats(self, key: str, buckets: Sequence[str], facets: Sequence[str]) -> None:
         """Remove the counters of those buckets and the ids filed under ``facets`` there."""
+        ...
+
+    # -- escalations (durable.md §7) ----------------------------------------------------
+    #
+    # Rows are plain dicts keyed by the column names of the reference's table: ``id`` (a
+    # UUID string the store assigns), ``namespace``, ``app_id``, ``signal_key``, ``topic``,
+    # ``workflow_id``, ``task_queue``, ``workflow_type``, ``type``, ``subtype``,
+    # ``entity``, ``description``, ``role``, ``status`` (``pending``, ``resolved``,
+    # ``cancelled``, ``expired``), ``priority`` (int, default 5, lower is more urgent),
+    # ``assigned_to``, ``assigned_until``, ``claimed_at``, ``claim_expires_at``,
+    # ``resolved_at``, ``resolver_payload``, ``envelope``, ``metadata`` (dicts or None),
+    # ``origin_id``, ``parent_id``, ``initiated_by``, ``milestones`` (list),
+    # ``trace_id``, ``span_id``, ``expires_at``, ``created_at``, ``updated_at``.
+    # Timestamps are ISO-8601 strings with a UTC offset, or None. Rows are read at the
+    # store's clock. A row is *available* while ``assigned_to`` is None or its
+    # ``assigned_until`` has passed; ``list_escalations`` adds that as ``available``.
+
+    async def create_escalation(self, row: Mapping[str, Any]) -> dict[str, Any] | None:
+        """File a new pending row from ``row``'s columns (unknown keys are ignored; the
+        store sets ``id``, ``status`` ``pending``, the timestamps and the defaults).
+
+        A ``signal_key`` is unique among rows: a second row for a key that has one returns
+        None and writes nothing (the engine files a hook's row once, even when redone).
+        """
+        ...
+
+    async def get_escalation(self, escalation_id: str) -> dict[str, Any] | None:
+        """The row with that id (None also for a string that is no UUID)."""
+        ...
+
+    async def list_escalations(
+        self, filters: Mapping[str, Any], *, limit: int = 50, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Rows matching every filter given, most urgent first (``priority`` ascending, then
+        newest ``created_at``), each with ``available``.
+
+        Filters: ``status``, ``roles`` (list: role is one of them), ``type``, ``subtype``,
+        ``workflow_id``, ``assigned_to``, ``signal_key``, ``available`` (bool),
+        ``metadata`` (dict the row's metadata contains), ``ids`` (list of ids).
+        """
+        ...
+
+    async def claim_escalation(
+        self, escalation_id: str, assignee: str, seconds: float
+    ) -> EscalationResult:
+        """Assign a pending row to ``assignee`` for ``seconds`` (``assigned_to``,
+        ``claimed_at``, ``assigned_until`` = ``claim_expires_at`` = now + seconds).
+
+        It succeeds when the row is pending and unassigned, assigned without a window, its
+        window has passed, or ``assignee`` already holds it (``is_extension``). Otherwise
+        ``reason`` is ``not-found`` (no pending row) or ``conflict``. The status stays
+        ``pending``.
+        """
+        ...
+
+    async def release_escalation(
+        self, escalation_id: str, assignee: str | None = None
+    ) -> EscalationResult:
+        """Clear the claim of a pending, assigned row (by ``assignee`` when given):
+        ``not-found`` or ``wrong-assignee`` otherwise."""
+        ...
+
+    async def finish_escalation(
+        self,
+        escalation_id: str,
+        status: str,
+        *,
+        payload: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        wake: Sequence[OutgoingMessage] = (),
+    ) -> EscalationResult:
+        """Move a pending row to ``status`` (``resolved``, ``cancelled`` or ``expired``), in
+        one atomic change: ``resolver_payload`` = ``payload`` (when given), ``metadata``
+        merged with ``metadata``, ``resolved_at`` set when resolving, and ``wake``
+        published in the same transaction — only if the row was pending, so of two
+        concurrent calls exactly one succeeds and the other writes and publishes nothing.
+
+        ``reason`` when not ok: ``not-found``, ``already-resolved``, ``already-cancelled``
+        or ``already-expired``.
+        """
+        ...
+
+    async def expire_escalation(self, signal_key: str) -> dict[str, Any] | None:
+        """Mark the pending row filed under ``signal_key`` ``expired`` (its hook's timer
+        won); return it, or None when there is no pending row for the key."""
         ...

@@ -22,7 +22,7 @@ class Stream(Protocol):
       priority (highest first), then by the time they became visible, then by id. Each claim
       takes a lease of ``lease`` seconds; a message whose lease expires without an ack is
       claimable again, with ``attempt`` one higher. A message whose next delivery would
-      exceed its ``retry.max_attempts`` is dead-lettered instead of delivered.
+      exceed its ``retry.maximum_attempts`` is dead-lettered instead of delivered.
     * ``ack`` removes the delivered messages and returns the ids it removed. It only removes
       a message for the delivery (``attempt``) named; a stale consumer's ack removes nothing.
     * ``extend`` renews the leases of messages still held by that delivery.

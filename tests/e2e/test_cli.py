@@ -190,6 +190,9 @@ def test_pub_then_status_state_and_export(shop: Shop) -> None:
     assert export["status"] == "0"
     assert sorted(a["name"] for a in export["activities"]) == ["fulfil", "placed"]
     assert export["process"]["data"]["orderId"] == "ORD-P1"
+    assert all("input" not in a and a["started_at"] for a in export["activities"])
+    enriched = json.loads(_ok(shop.run("export", "ORD-P1", "--enrich-inputs")))
+    assert all("input" in a for a in enriched["activities"])
 
 
 def test_activate_switches_every_engine(shop: Shop) -> None:
@@ -237,7 +240,7 @@ def test_throttle_pauses_and_resumes_a_topic(shop: Shop) -> None:
         (["pubsub", "order.placed", "[1, 2]"], 1, "error: the job data must be a JSON object"),
         (["pub", "no.such.topic", "{}"], 1, "error: no graph of app "),
         (["pubsub", "order.placed", '{"total": 1}'], 1, "error: input for 'order.placed' is"),
-        (["status", "no-such-job"], 1, "error: job no-such-job not found"),
+        (["status", "no-such-job"], 1, "error: Job no-such-job not found"),
         (["deploy", "no/such/app.yaml"], 1, "error: cannot read no/such/app.yaml: no such file"),
         (["throttle", "-2"], 2, "error: SECONDS must be >= 0, or -1 to pause"),
         (["pub"], 2, "error: Missing argument 'TOPIC'. (see 'hotmesh pub --help')"),

@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, WorkerMessage
-from hotmesh.errors import JobFailed, JobNotFound, PubSubTimeout
+from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
 from hotmesh.types import JobOutput
 from tests.engine._app_files import load_app
 from tests.engine.conftest import MeshFactory
 
-FAST = {"maximumAttempts": 3, "initialInterval": 0.05, "backoffCoefficient": 2}
+FAST = {"maximum_attempts": 3, "initial_interval": 0.05, "backoff_coefficient": 2}
 
 MATH: dict[str, Callable[[list[float]], float]] = {
     "add": sum,
@@ -102,16 +102,16 @@ async def test_calc_timeout_subscribe_export_scrub(mesh: MeshFactory, app_id: st
         await hm.pubsub("calculate", payload, timeout=0)
     jid = str(caught.value.value)
     topic, output = await asyncio.wait_for(done.setdefault(jid, loop.create_future()), 10)
-    assert topic == f"calculated.{jid}"
+    assert topic == "calculated" and output.job_id == jid
     assert output.data == {"result": 5} and output.metadata["jid"] == jid
     state = await hm.get_state("calculate", jid)
     assert state.data["result"] == 5 and await hm.get_status(jid) == 0
-    export = await hm.export(jid)
+    export = await hm.export(jid, enrich_inputs=True)
     assert export.dependencies == [] and "calculate" in export.process["0"]
     assert {a["name"] for a in export.activities} == {"calculate", "operate"}
     assert all({"name", "dimension", "input"} <= set(a) for a in export.activities)
     await hm.scrub(jid)
-    with pytest.raises(JobNotFound, match=f"{jid} Not Found"):
+    with pytest.raises(JobNotFound, match=f"^Job {jid} not found"):
         await hm.get_state("calculate", jid)
 
 
@@ -212,7 +212,7 @@ async def test_retry_raises_twice_then_succeeds(mesh: MeshFactory, app_id: str) 
 
 async def test_retry_backoff_gaps(mesh: MeshFactory, app_id: str) -> None:
     stamps: list[float] = []
-    retry = {"maximumAttempts": 4, "initialInterval": 0.1, "backoffCoefficient": 2}
+    retry = {"maximum_attempts": 4, "initial_interval": 0.1, "backoff_coefficient": 2}
     hm = await retry_mesh(mesh, app_id, flaky(3, stamps), retry)
     out = await hm.pubsub("retry.worker.test", {}, timeout=10)
     assert out.data["attempts"] == 4
@@ -223,8 +223,8 @@ async def test_retry_backoff_gaps(mesh: MeshFactory, app_id: str) -> None:
 
 async def test_retry_maximum_interval_caps_the_delay(mesh: MeshFactory, app_id: str) -> None:
     stamps: list[float] = []
-    retry = {"maximumAttempts": 3, "initialInterval": 0.05, "backoffCoefficient": 100,
-             "maximumInterval": 0.1}  # fmt: skip
+    retry = {"maximum_attempts": 3, "initial_interval": 0.05, "backoff_coefficient": 100,
+             "maximum_interval": 0.1}  # fmt: skip
     hm = await retry_mesh(mesh, app_id, flaky(2, stamps), retry)
     out = await hm.pubsub("retry.worker.test", {}, timeout=10)
     assert out.data["attempts"] == 3
@@ -234,7 +234,7 @@ async def test_retry_maximum_interval_caps_the_delay(mesh: MeshFactory, app_id: 
 @pytest.mark.parametrize("attempts", [1, 3])
 async def test_retry_exhausted_fails_the_job(mesh: MeshFactory, app_id: str, attempts: int) -> None:
     stamps: list[float] = []
-    retry = {**FAST, "maximumAttempts": attempts}
+    retry = {**FAST, "maximum_attempts": attempts}
     hm = await retry_mesh(mesh, app_id, flaky(99, stamps), retry)
     with pytest.raises(JobFailed) as caught:
         await hm.pubsub("retry.worker.test", {}, timeout=10)
@@ -253,3 +253,33 @@ async def test_retry_exhausted_uses_the_exception_code(mesh: MeshFactory, app_id
         await hm.pubsub("retry.worker.test", {}, timeout=10)
     assert caught.value.error["code"] == 403 and caught.value.error["message"] == "no way"
     assert len(stamps) == 3
+
+
+@pytest.mark.parametrize("cap", ["100ms", "30s", "2m"])
+async def test_retry_intervals_as_duration_strings(
+    mesh: MeshFactory, app_id: str, cap: str
+) -> None:
+    """Worker config takes the library's one RetryPolicy, durations as strings included."""
+    stamps: list[float] = []
+    retry = {"maximum_attempts": 3, "initial_interval": "50ms", "backoff_coefficient": 2,
+             "maximum_interval": cap}  # fmt: skip
+    hm = await retry_mesh(mesh, app_id, flaky(2, stamps), retry)
+    out = await hm.pubsub("retry.worker.test", {}, timeout=10)
+    assert out.data == {"result": "success", "attempts": 3}
+    assert stamps[2] - stamps[1] >= 0.09  # min(0.05 * 2, cap) = 0.1 s
+
+
+@pytest.mark.parametrize(
+    ("retry", "named"),
+    [
+        ({"maximumAttempts": 3}, "'maximumAttempts'"),
+        ({"max_attempts": 3}, "'max_attempts'"),
+        ({"maximum_interval": "soon"}, "soon"),
+        ({"maximum_attempts": 0}, "maximum_attempts"),
+    ],
+)
+async def test_retry_config_refuses_other_spellings(
+    mesh: MeshFactory, retry: dict[str, Any], named: str
+) -> None:
+    with pytest.raises(ConfigError, match=named):
+        await mesh([{"topic": "work.do", "callback": flaky(0, []), "retry": retry}])

@@ -90,6 +90,7 @@ async def test_counts_sums_and_averages(mesh: MeshFactory, app_id: str) -> None:
         "avg:price": ("avg", pytest.approx(60.5 / 3)),
         "count:kind:toy": ("count", 2),
         "count:kind:book": ("count", 1),
+        "mdn:price": ("mdn", 20.5),
     }
     assert len(stats["segments"]) == 13
     [busy] = [seg for seg in stats["segments"] if seg["count"]]

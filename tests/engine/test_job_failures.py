@@ -169,7 +169,7 @@ async def test_dead_lettered_engine_message_fails_its_job(mesh: MeshFactory, app
     message = engine_message("response", jid, body)
     once = OutgoingMessage(
         message.stream, message.payload, priority=message.priority, job_id=jid,
-        retry=RetryPolicy(max_attempts=1),
+        retry=RetryPolicy(maximum_attempts=1),
     )  # fmt: skip
     await hm.engine.backend.stream.publish([once])  # type: ignore[union-attr]
     await assert_eventually(lambda: hm.get_status(jid), lambda s: s <= 0, timeout=20)
@@ -185,7 +185,7 @@ async def test_dead_lettered_worker_message_fails_its_job(mesh: MeshFactory, app
     stream = hm.engine.backend.stream  # type: ignore[union-attr]
     [request] = await assert_eventually(lambda: stream.claim("fail.stuck.work"))
     once = OutgoingMessage(
-        "fail.stuck.work.once", request.payload, job_id=jid, retry=RetryPolicy(max_attempts=1)
+        "fail.stuck.work.once", request.payload, job_id=jid, retry=RetryPolicy(maximum_attempts=1)
     )
     await stream.publish([once], ack=request)
 

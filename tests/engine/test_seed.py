@@ -9,6 +9,7 @@ import pytest
 
 from hotmesh import WorkerMessage
 from hotmesh.errors import DuplicateJob, JobNotFound, PubSubTimeout, TopicNotFound
+from hotmesh.types import JobOutput
 from tests.engine.conftest import MeshFactory, app_yaml
 
 SEED = """
@@ -58,9 +59,10 @@ async def test_seed_flow(mesh: MeshFactory, app_id: str) -> None:
     finished: dict[str, Any] = {}
     both = asyncio.Event()
 
-    def on_done(topic: str, output: Any) -> None:
-        if topic in ("order.done.ORD-123", "order.done.ORD-789"):
-            finished[topic] = output
+    def on_done(topic: str, output: JobOutput) -> None:
+        assert topic == "order.done"  # the graph's publishes topic, as the reference passes it
+        if output.job_id in ("ORD-123", "ORD-789"):
+            finished[output.job_id] = output
         if len(finished) == 2:
             both.set()
 
@@ -69,8 +71,8 @@ async def test_seed_flow(mesh: MeshFactory, app_id: str) -> None:
     assert job_id == "ORD-123"
     await hm.pub("order.placed", {"id": "ORD-789"})
     await asyncio.wait_for(both.wait(), 10)
-    assert set(finished) == {"order.done.ORD-123", "order.done.ORD-789"}
-    assert finished["order.done.ORD-789"].data["status"] == "fulfilled"
+    assert set(finished) == {"ORD-123", "ORD-789"}
+    assert finished["ORD-789"].data["status"] == "fulfilled"
     state = await hm.get_state("order.placed", "ORD-123")
     assert state.data == {"orderId": "ORD-123", "status": "fulfilled"}
     assert await hm.get_status("ORD-123") == 0
@@ -170,5 +172,5 @@ async def test_unsub_and_punsub_stop_delivery(mesh: MeshFactory, app_id: str) ->
     await hm.punsub("order.done.*")
     await hm.psub("order.*.U-1", lambda topic, out: kept.done() or kept.set_result(topic))
     await hm.pub("order.placed", {"id": "U-1"})
-    assert await asyncio.wait_for(kept, 10) == "order.done.U-1"
+    assert await asyncio.wait_for(kept, 10) == "order.done"
     assert dropped == [], "unsubscribed callbacks must not be called"

@@ -18,6 +18,7 @@ from hotmesh import HotMesh, WorkerMessage
 from hotmesh.errors import CodecError
 from hotmesh.serializer import MARKER, register_codec
 from hotmesh.spi import Backend
+from hotmesh.types import JobOutput
 from hotmesh_codecs import AesGcmCodec, chain, load
 from hotmesh_conformance.harness import BackendFactory
 from hotmesh_postgres.naming import quote_ident, schema_name
@@ -87,8 +88,8 @@ class Rig:
         self.meshes.append(hm)
         return hm
 
-    def _on_done(self, topic: str, _output: Any) -> None:
-        self.done.setdefault(topic.rsplit(".", 1)[-1], asyncio.Event()).set()
+    def _on_done(self, _topic: str, output: JobOutput) -> None:
+        self.done.setdefault(output.job_id, asyncio.Event()).set()
 
     async def pub(self, job_id: str) -> str:
         self.done.setdefault(job_id, asyncio.Event())

@@ -110,6 +110,17 @@ EXPECTED_TABLES = {
     "stats_index": [
         "key text", "bucket text", "facet text", "job_id text", "created_at timestamptz",
     ],
+    "escalations": [
+        "id uuid", "namespace text", "app_id text", "signal_key text", "topic text",
+        "workflow_id text", "task_queue text", "workflow_type text", "type text",
+        "subtype text", "entity text", "description text", "role text", "status text",
+        "priority int4", "assigned_to text", "assigned_until timestamptz",
+        "claimed_at timestamptz", "claim_expires_at timestamptz", "resolved_at timestamptz",
+        "resolver_payload jsonb", "envelope jsonb", "metadata jsonb", "origin_id text",
+        "parent_id text", "initiated_by text", "milestones jsonb", "trace_id text",
+        "span_id text", "expires_at timestamptz", "created_at timestamptz",
+        "updated_at timestamptz",
+    ],
 }  # fmt: skip
 EXPECTED_INDEXES = {
     "app_versions_pkey", "dead_letters_pkey", "dead_letters_stream_idx",
@@ -117,6 +128,8 @@ EXPECTED_INDEXES = {
     "stream_messages_claim_idx", "stream_messages_job_idx", "sub_payloads_pkey",
     "jobs_expires_idx", "hook_signals_pkey", "worker_credentials_pkey",
     "worker_credentials_role_name_key", "stats_pkey", "stats_index_pkey",
+    "escalations_pkey", "escalations_signal_key_idx", "escalations_pending_idx",
+    "escalations_workflow_idx", "escalations_metadata_idx",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",

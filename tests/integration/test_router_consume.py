@@ -60,7 +60,7 @@ async def test_failure_is_retried_by_policy(backend: Backend) -> None:
             raise RuntimeError("transient")
         done.set()
 
-    policy = RetryPolicy(max_attempts=5, initial_interval=0.05, backoff_coefficient=2)
+    policy = RetryPolicy(maximum_attempts=5, initial_interval=0.05, backoff_coefficient=2)
     await backend.stream.publish([OutgoingMessage("w", {"x": 1}, retry=policy)])
     async with Router(backend.stream, "w", flaky, poll_interval=0.2) as router:
         await asyncio.wait_for(done.wait(), 10)
@@ -72,7 +72,7 @@ async def test_exhausted_retries_dead_letter(backend: Backend) -> None:
     async def broken(message: StreamMessage) -> None:
         raise ValueError("card declined")
 
-    policy = RetryPolicy(max_attempts=2, initial_interval=0.05)
+    policy = RetryPolicy(maximum_attempts=2, initial_interval=0.05)
     await backend.stream.publish([OutgoingMessage("w", {"x": 1}, retry=policy)])
     async with Router(backend.stream, "w", broken, poll_interval=0.2):
         [dead] = await assert_eventually(lambda: backend.stream.dead_letters("w"))

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from hotmesh import HotMesh
+from hotmesh.types import JobOutput
 from hotmesh_conformance.harness import assert_eventually
 from tests.mesh._cluster import Cluster, app_version
 
@@ -30,8 +31,8 @@ async def test_kill_9_mid_callback_completes_elsewhere_exactly_once(
     outputs: dict[str, Any] = {}
     all_done = asyncio.Event()
 
-    def on_done(topic: str, output: Any) -> None:
-        jid = topic.rsplit(".", 1)[-1]
+    def on_done(topic: str, output: JobOutput) -> None:
+        jid = output.job_id
         completions[jid] += 1
         finished_at.setdefault(jid, time.monotonic())
         outputs[jid] = output

@@ -22,7 +22,7 @@ TABLES = {
     "stream_messages": "stream", "dead_letters": "error", "app_versions": "manifest",
     "settings": "value", "jobs": "state", "sub_payloads": "payload", "hook_signals": "kind",
     "worker_credentials": "revoked_at", "hotmesh_migrations": "name", "stats": "value",
-    "stats_index": "job_id",
+    "stats_index": "job_id", "escalations": "status",
 }  # fmt: skip
 
 

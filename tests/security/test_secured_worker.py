@@ -41,7 +41,7 @@ async def test_seed_flow_with_a_secured_worker(
                     "connection": owner,
                     "worker_credentials": {"user": cred.role_name, "password": cred.password},
                     "callback": process,
-                    "retry": {"maximumAttempts": 3, "initialInterval": 0.01},
+                    "retry": {"maximum_attempts": 3, "initial_interval": 0.01},
                 }
             ],
         )

@@ -312,8 +312,9 @@ def test_retry_policy_apps() -> None:
     assert worker.retry.retries_for("500") == 5
     backoff = load("retry-backoff-test.yaml").activity("a1").retry
     assert backoff is not None
-    assert (backoff.maximum_attempts, backoff.backoff_coefficient) == (5, 2.0)
-    assert backoff.maximum_interval == 30.0
+    assert backoff.backoff is not None
+    assert (backoff.backoff.maximum_attempts, backoff.backoff.backoff_coefficient) == (5, 2.0)
+    assert backoff.backoff.maximum_interval == 30.0
 
 
 def test_hook_timeout_and_escalation() -> None:

@@ -8,8 +8,9 @@ import pytest
 from fix_compiler import APPS, app_doc, compile_yaml, graph, register_catalog
 
 from hotmesh.engine.compiler import compile_app
-from hotmesh.engine.model import Conditions, HookActivity, RetryPolicy, Transition
+from hotmesh.engine.model import ActivityRetry, Conditions, HookActivity, Transition
 from hotmesh.errors import TopicNotFound
+from hotmesh.spi import RetryPolicy
 
 
 @pytest.fixture(autouse=True)
@@ -161,7 +162,8 @@ def test_retry_backoff_durations() -> None:
     )
     doc["transitions"] = {"t1": [{"to": "w"}]}
     policy = compile_app(app_doc(doc)).activity("w").retry
-    assert policy == RetryPolicy(maximum_attempts=4, maximum_interval=120.0, initial_interval=0.5)
+    wanted = RetryPolicy(maximum_attempts=4, maximum_interval=120.0, initial_interval=0.5)
+    assert policy == ActivityRetry(backoff=wanted)
     assert policy.has_backoff
 
 

@@ -12,14 +12,14 @@ from hotmesh.spi import DEFAULT_RETRY, OutgoingMessage, RetryPolicy, StreamDepth
 
 def test_delay_grows_exponentially_from_the_initial_interval() -> None:
     policy = RetryPolicy(
-        max_attempts=10, initial_interval=0.5, backoff_coefficient=2, max_interval=1e9
+        maximum_attempts=10, initial_interval=0.5, backoff_coefficient=2, maximum_interval=1e9
     )
     assert [policy.delay(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 8.0]
 
 
-def test_delay_is_capped_by_max_interval() -> None:
+def test_delay_is_capped_by_maximum_interval() -> None:
     policy = RetryPolicy(
-        max_attempts=10, initial_interval=1, backoff_coefficient=10, max_interval=120
+        maximum_attempts=10, initial_interval=1, backoff_coefficient=10, maximum_interval=120
     )
     assert [policy.delay(n) for n in range(1, 5)] == [1.0, 10.0, 100.0, 120.0]
     assert policy.delay(50) == 120.0
@@ -40,10 +40,10 @@ def test_default_retry() -> None:
 @pytest.mark.parametrize(
     "kwargs",
     [
-        {"max_attempts": 0},
-        {"max_attempts": -1},
+        {"maximum_attempts": 0},
+        {"maximum_attempts": -1},
         {"initial_interval": -0.1},
-        {"max_interval": -1},
+        {"maximum_interval": -1},
         {"backoff_coefficient": 0.99},
     ],
 )
@@ -52,7 +52,7 @@ def test_retry_policy_rejects_bad_values(kwargs: dict[str, float]) -> None:
         RetryPolicy(**kwargs)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("field", ["initial_interval", "max_interval", "backoff_coefficient"])
+@pytest.mark.parametrize("field", ["initial_interval", "maximum_interval", "backoff_coefficient"])
 def test_retry_policy_rejects_nan(field: str) -> None:
     # NaN compares False with everything, so "< 0" checks let it through.
     with pytest.raises(ValueError):
@@ -61,7 +61,7 @@ def test_retry_policy_rejects_nan(field: str) -> None:
 
 def test_value_types_are_frozen() -> None:
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        DEFAULT_RETRY.max_attempts = 5  # type: ignore[misc]
+        DEFAULT_RETRY.maximum_attempts = 5  # type: ignore[misc]
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
         OutgoingMessage("s", {}).priority = 3  # type: ignore[misc]
 

@@ -7,7 +7,9 @@ import asyncio
 from hotmesh.spi import Backend, OutgoingMessage, RetryPolicy
 from hotmesh_conformance.harness import assert_eventually
 
-FAST = RetryPolicy(max_attempts=3, initial_interval=0.05, backoff_coefficient=2, max_interval=1)
+FAST = RetryPolicy(
+    maximum_attempts=3, initial_interval=0.05, backoff_coefficient=2, maximum_interval=1
+)
 
 
 async def test_expired_lease_is_claimed_by_another(backend: Backend) -> None:
@@ -61,7 +63,7 @@ async def test_retry_backoff_then_dead_letter(backend: Backend) -> None:
 
 async def test_retried_message_waits_for_its_backoff(backend: Backend) -> None:
     stream = backend.stream
-    slow = RetryPolicy(max_attempts=5, initial_interval=60)
+    slow = RetryPolicy(maximum_attempts=5, initial_interval=60)
     await stream.publish([OutgoingMessage("s", {"k": 1}, retry=slow)])
     [m] = await stream.claim("s")
     assert await stream.retry(m, "later") == 60
@@ -71,13 +73,13 @@ async def test_retried_message_waits_for_its_backoff(backend: Backend) -> None:
 
 async def test_lease_expiring_on_every_delivery_dead_letters(backend: Backend) -> None:
     stream = backend.stream
-    policy = RetryPolicy(max_attempts=2, initial_interval=0)
+    policy = RetryPolicy(maximum_attempts=2, initial_interval=0)
     await stream.publish([OutgoingMessage("s", {"poison": True}, retry=policy)])
     [m1] = await stream.claim("s", lease=0.2)
     [m2] = await assert_eventually(lambda: stream.claim("s", lease=0.2))
     assert m2.attempt == 2 and m1.id == m2.id
     await asyncio.sleep(0.3)  # let the second lease lapse too
-    assert await stream.claim("s") == [], "a third delivery exceeds max_attempts"
+    assert await stream.claim("s") == [], "a third delivery exceeds maximum_attempts"
     [dead] = await stream.dead_letters("s")
     assert dead.id == m1.id and dead.attempts == 3
     assert dead.error is not None and "2 deliveries" in dead.error

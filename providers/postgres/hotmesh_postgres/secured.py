@@ -148,7 +148,7 @@ class SecuredStream(PostgresStream):
 
     async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:
         """Redeliver after backoff, or dead-letter once the attempts are used up."""
-        if message.attempt >= message.retry.max_attempts:
+        if message.attempt >= message.retry.maximum_attempts:
             await self.dead_letter([message], error)
             return None
         delay = message.retry.delay(message.attempt)

@@ -16,6 +16,7 @@ from hotmesh.serializer import (
 )
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.escalations import EscalationStore
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
@@ -42,7 +43,7 @@ def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
     return _json(present, "expect"), [k for k, v in expect.items() if v is None], True
 
 
-class PostgresStore:
+class PostgresStore(EscalationStore):
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
     def __init__(self, driver: Driver, queries: Queries, vacuumer: Vacuumer) -> None:

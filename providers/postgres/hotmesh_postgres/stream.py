@@ -41,10 +41,10 @@ def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
         cols[0].append(m.stream)
         cols[1].append(m.priority)
         cols[2].append(float(m.delay))
-        cols[3].append(retry.max_attempts)
+        cols[3].append(retry.maximum_attempts)
         cols[4].append(float(retry.initial_interval))
         cols[5].append(float(retry.backoff_coefficient))
-        cols[6].append(float(retry.max_interval))
+        cols[6].append(float(retry.maximum_interval))
         cols[7].append(m.job_id)
         cols[8].append(dumps_payload(m.payload))
     return cols
@@ -54,10 +54,10 @@ def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
 def _policy(max_attempts: int, initial: float, coefficient: float, cap: float) -> RetryPolicy:
     """Policies repeat across messages; build (and validate) each one once."""
     return RetryPolicy(
-        max_attempts=max_attempts,
+        maximum_attempts=max_attempts,
         initial_interval=initial,
         backoff_coefficient=coefficient,
-        max_interval=cap,
+        maximum_interval=cap,
     )
 
 
@@ -266,7 +266,7 @@ class PostgresStream:
 
     async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:
         """Redeliver after backoff (returns the delay) or dead-letter (returns ``None``)."""
-        if message.attempt >= message.retry.max_attempts:
+        if message.attempt >= message.retry.maximum_attempts:
             await self.dead_letter([message], error)
             return None
         delay = message.retry.delay(message.attempt)

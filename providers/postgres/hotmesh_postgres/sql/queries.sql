@@ -390,3 +390,108 @@ WITH counters AS (
 )
 DELETE FROM {schema}.stats_index
  WHERE key = $1 AND bucket = ANY($2::text[]) AND facet = ANY($3::text[]);
+
+-- Escalations (migration 0008; hotmesh_postgres/escalations.py). Rows come back as
+-- row_to_json text; ids are passed as text and cast, after the caller checked the form.
+
+-- name: esc_create
+INSERT INTO {schema}.escalations AS e
+       (namespace, app_id, signal_key, topic, workflow_id, task_queue, workflow_type, type,
+        subtype, entity, description, role, priority, envelope, metadata, origin_id,
+        parent_id, initiated_by, trace_id, span_id, expires_at)
+SELECT r.namespace, r.app_id, r.signal_key, r.topic, r.workflow_id, r.task_queue,
+       r.workflow_type, r.type, r.subtype, r.entity, r.description, r.role,
+       coalesce(r.priority, 5), r.envelope, r.metadata, r.origin_id, r.parent_id,
+       r.initiated_by, r.trace_id, r.span_id, r.expires_at
+  FROM jsonb_populate_record(NULL::{schema}.escalations, $1::jsonb) AS r
+ON CONFLICT (signal_key) WHERE signal_key IS NOT NULL DO NOTHING
+RETURNING row_to_json(e)::text;
+
+-- name: esc_get
+SELECT row_to_json(e)::text FROM {schema}.escalations e WHERE id = $1::text::uuid;
+
+-- name: esc_list
+SELECT row_to_json(x)::text FROM (
+    SELECT e.*, (e.assigned_to IS NULL OR e.assigned_until <= now()) AS available
+      FROM {schema}.escalations e
+     WHERE ($1::text IS NULL OR e.status = $1)
+       AND ($2::text[] IS NULL OR e.role = ANY($2::text[]))
+       AND ($3::text IS NULL OR e.type = $3)
+       AND ($4::text IS NULL OR e.subtype = $4)
+       AND ($5::text IS NULL OR e.workflow_id = $5)
+       AND ($6::text IS NULL OR e.assigned_to = $6)
+       AND ($7::text IS NULL OR e.signal_key = $7)
+       AND ($8::boolean IS NULL
+            OR (e.assigned_to IS NULL OR e.assigned_until <= now()) = $8::boolean)
+       AND ($9::jsonb IS NULL OR e.metadata @> $9::jsonb)
+       AND ($10::text[] IS NULL OR e.id = ANY($10::text[]::uuid[]))
+     ORDER BY e.priority ASC, e.created_at DESC, e.id
+     LIMIT $11 OFFSET $12
+) x;
+
+-- name: esc_claim
+-- Claim iff pending and (unassigned, no window, window lapsed, or the same assignee).
+WITH target AS (
+    SELECT id, assigned_to AS before FROM {schema}.escalations
+     WHERE id = $1::text::uuid AND status = 'pending'
+       AND (assigned_to IS NULL OR assigned_until IS NULL OR assigned_until <= now()
+            OR assigned_to = $2)
+       FOR UPDATE SKIP LOCKED
+), claimed AS (
+    UPDATE {schema}.escalations e
+       SET assigned_to = $2, claimed_at = now(),
+           assigned_until = now() + make_interval(secs => $3::float8),
+           claim_expires_at = now() + make_interval(secs => $3::float8),
+           updated_at = now()
+      FROM target WHERE e.id = target.id
+    RETURNING row_to_json(e)::text AS entry, target.before IS NOT DISTINCT FROM $2 AS extension
+)
+SELECT (SELECT entry FROM claimed), (SELECT extension FROM claimed),
+       EXISTS (SELECT 1 FROM {schema}.escalations
+                WHERE id = $1::text::uuid AND status = 'pending');
+
+-- name: esc_release
+WITH target AS (
+    SELECT id FROM {schema}.escalations
+     WHERE id = $1::text::uuid AND status = 'pending' AND assigned_to IS NOT NULL
+       AND ($2::text IS NULL OR assigned_to = $2)
+       FOR UPDATE
+), released AS (
+    UPDATE {schema}.escalations e
+       SET assigned_to = NULL, assigned_until = NULL, claimed_at = NULL,
+           claim_expires_at = NULL, updated_at = now()
+      FROM target WHERE e.id = target.id
+    RETURNING row_to_json(e)::text AS entry
+)
+SELECT (SELECT entry FROM released),
+       EXISTS (SELECT 1 FROM {schema}.escalations
+                WHERE id = $1::text::uuid AND status = 'pending' AND assigned_to IS NOT NULL);
+
+-- name: esc_finish
+-- pending -> $2 with the resolver payload ($3), merged metadata ($4) and the wake messages
+-- ($5..$13) in one statement; nothing happens (and nothing is published) unless pending.
+WITH target AS (
+    SELECT id, status AS was FROM {schema}.escalations WHERE id = $1::text::uuid FOR UPDATE
+), done AS (
+    UPDATE {schema}.escalations e
+       SET status = $2,
+           resolver_payload = coalesce($3::jsonb, e.resolver_payload),
+           resolved_at = CASE WHEN $2 = 'resolved' THEN now() ELSE e.resolved_at END,
+           metadata = CASE WHEN $4::jsonb IS NULL THEN e.metadata
+                           ELSE coalesce(e.metadata, '{}'::jsonb) || $4::jsonb END,
+           updated_at = now()
+      FROM target WHERE e.id = target.id AND target.was = 'pending'
+    RETURNING row_to_json(e)::text AS entry
+), woken AS (
+    SELECT {schema}.enqueue_v1(
+        $5::text[], $6::smallint[], $7::float8[], $8::int[],
+        $9::float8[], $10::float8[], $11::float8[],
+        $12::text[], $13::text[]
+    ) AS id FROM done
+)
+SELECT (SELECT entry FROM done), (SELECT was FROM target), (SELECT count(*) FROM woken);
+
+-- name: esc_expire
+UPDATE {schema}.escalations e SET status = 'expired', updated_at = now()
+ WHERE signal_key = $1 AND status = 'pending'
+RETURNING row_to_json(e)::text;

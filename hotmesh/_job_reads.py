@@ -1,0 +1,110 @@
+"""The facade's job reads, raw answers and escalations: ``export``, ``get_raw``,
+``get_query_state``, ``add``, ``escalations`` (mixed into :class:`hotmesh.HotMesh`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from hotmesh.engine.runtime import Engine
+from hotmesh.errors import JobNotFound
+from hotmesh.escalations import Escalations
+from hotmesh.exporter import export_job, query_state, raw_state
+from hotmesh.spi import JobRecord
+from hotmesh.types import JobExport
+
+__all__ = ["JobReads"]
+
+
+class JobReads:
+    """Reads of one stored job, and ``add``; needs ``_store()`` and ``_require_engine()``."""
+
+    def _store(self) -> Any:
+        raise NotImplementedError
+
+    def _require_engine(self) -> Engine:
+        raise NotImplementedError
+
+    @property
+    def escalations(self) -> Escalations:
+        """The app's escalations (human-in-the-loop work items; see :mod:`hotmesh.escalations`).
+
+        Example:
+            >>> pending = await hm.escalations.list(role="approver")  # doctest: +SKIP
+        """
+        return Escalations(self._store())
+
+    async def export(
+        self,
+        job_id: str,
+        *,
+        enrich_inputs: bool = False,
+        allow: Sequence[str] | None = None,
+        block: Sequence[str] | None = None,
+        values: bool = True,
+    ) -> JobExport:
+        """The job's full record, with every activity's state by dimension.
+
+        Options (the reference's): ``enrich_inputs`` adds each activity's input to its
+        ``activities`` entry; ``allow`` keeps only the named sections (``dependencies``,
+        ``status``, ``process``, ``activities``) and ``block`` then removes some;
+        ``values=False`` leaves every ``data`` payload out (``{}``), keeping the shape.
+
+        Example:
+            >>> export = await hm.export(job_id, enrich_inputs=True)  # doctest: +SKIP
+            >>> [(a["name"], a["started_at"]) for a in export.activities]  # doctest: +SKIP
+
+        Raises:
+            JobNotFound: no live job has this id.
+            ConfigError: an unknown section name.
+        """
+        job = await self._job(job_id)
+        return export_job(job, enrich_inputs=enrich_inputs, allow=allow, block=block, values=values)
+
+    async def get_raw(self, job_id: str) -> dict[str, Any]:
+        """The job's stored field map as is, with ``":"`` = its semaphore (spec 5.1).
+
+        Raises:
+            JobNotFound: no live job has this id.
+        """
+        return raw_state(await self._job(job_id))
+
+    async def get_query_state(self, job_id: str, fields: Sequence[str]) -> dict[str, Any]:
+        """The job's search fields (``pub(..., extended={"search": ...})``): each name is read
+        as ``_<name>``; a name in double quotes (``'"-flag-"'``) is read as is. Missing
+        fields are ``None``.
+
+        Example:
+            >>> await hm.get_query_state(job_id, ["color", '"-cancelled-"'])  # doctest: +SKIP
+            {'color': 'red', '-cancelled-': None}
+
+        Raises:
+            JobNotFound: no live job has this id.
+        """
+        return query_state(await self._job(job_id), fields)
+
+    async def _job(self, job_id: str) -> JobRecord:
+        job = await self._store().get_job(job_id)
+        if job is None:
+            raise JobNotFound(value=job_id)
+        return job  # type: ignore[no-any-return]  # the store is typed by its Protocol
+
+    async def add(self, message: Mapping[str, Any]) -> int:
+        """Put a raw answer on the engine stream; return its message id.
+
+        ``message`` is shaped as a worker answer: ``{"metadata": <the worker message's
+        metadata>, "status", "code", "data"}``. A worker that answered ``status: pending``
+        (202) sends its later answers this way: each is one more leg-2 event of the
+        activity (a fresh event id, so none is dropped as a duplicate).
+
+        Example:
+            >>> async def work(message: WorkerMessage) -> dict:  # doctest: +SKIP
+            ...     asyncio.get_running_loop().call_later(
+            ...         1, lambda: asyncio.ensure_future(hm.add({
+            ...             "metadata": message.metadata, "data": {"percentage": 99}})))
+            ...     return {"status": "pending", "code": 202, "data": {"percentage": 49}}
+
+        Raises:
+            ConfigError: ``metadata`` lacks the job id, generation, activity or address.
+        """
+        return await self._require_engine().add(message)
