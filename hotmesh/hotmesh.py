@@ -253,6 +253,11 @@ class HotMesh(JobReads):
         await self._require_quorum().activate(str(version), timeout)
         return True
 
+    async def active_version(self) -> str | None:
+        """The app's active version as stored, or None when none was activated yet."""
+        version = await self._store().active_version()
+        return None if version is None else str(version)
+
     # -- the mesh (quorum) ----------------------------------------------------------------
 
     def _require_quorum(self) -> Quorum:
@@ -568,7 +573,8 @@ class HotMesh(JobReads):
 
     async def cancel(self, job_id: str) -> None:
         """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
-        await self._store().apply_step(job_id, {"-cancelled-": "1"})
+        # The flag is also job data so that a worker's `{$job.data}` input carries it.
+        await self._store().apply_step(job_id, {"-cancelled-": "1", "d/-cancelled-": "1"})
 
     async def scrub(self, job_id: str) -> None:
         """Delete the job and its pending messages."""

@@ -74,7 +74,15 @@ class Worker:
             result = await self.config.callback(request)
         except Exception as err:
             code = getattr(err, "code", 500)
-            policy = self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
+            # An exception may carry its own policy (Durable: per-activity retry settings).
+            own = getattr(err, "retry_policy", None)
+            policy = (
+                (own if isinstance(own, RetryPolicy) else None)
+                or self.config.retry
+                or _per_code(rules, code)
+                or _backoff(rules)
+                or self.policy
+            )
             if message.attempt < policy.maximum_attempts:
                 delay = await self.backend.stream.retry(
                     attrs.evolve(message, retry=policy), _describe(err)

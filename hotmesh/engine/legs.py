@@ -26,7 +26,7 @@ from hotmesh.engine.model import (
     TriggerActivity,
     WorkerActivity,
 )
-from hotmesh.engine.state import build_context, dad_at_depth
+from hotmesh.engine.state import activity_key, build_context, dad_at_depth, fence_key
 from hotmesh.engine.steps import (
     Step,
     apply_job_maps,
@@ -43,6 +43,11 @@ __all__ = ["StepPlanner", "guid"]
 
 #: Context key: the job's semaphore as the step being computed sees it (before its delta).
 _JS = "__js__"
+#: Context key: cycles already re-entered inline by the step being computed.
+_CYCLES = "__cycles__"
+#: Inline re-entries per step before a cycle goes through the stream (bounds a loop that
+#: never waits for anything, as the stream round trip used to).
+MAX_INLINE_CYCLES = 16
 SIGNAL_TTL = 3600.0
 MAX_SEEN = 64
 #: Worker messages may be delivered this often (crash loops); the worker's own retry
@@ -94,6 +99,7 @@ class StepPlanner:
             child_context["__state__"] = merged
             # The semaphore as this child sees it: the step's base plus its deltas so far.
             child_context[_JS] = int(context.get(_JS, 0)) + step.semaphore
+            child_context[_CYCLES] = context.get(_CYCLES, 0)
             body = {"jid": meta["jid"], "gid": meta["gid"], "aid": child, "dad": child_dad}
             child_step = self._leg1(graph, activity, child_context, body)
             step.state.update(child_step.state)
@@ -101,8 +107,51 @@ class StepPlanner:
             step.messages.extend(child_step.messages)
             step.after.extend(child_step.after)
             step.emit = step.emit or child_step.emit
+            step.expect.update(child_step.expect)
             if child_step.error is not None:
                 step.error = child_step.error
+
+    def _reenter(
+        self,
+        graph: Graph,
+        ancestor: Activity,
+        context: dict[str, Any],
+        body: Mapping[str, Any],
+        target: str,
+        payload: Any,
+        step: Step,
+    ) -> bool:
+        """A cycle re-enters its ancestor inside this step (its leg 2 runs in memory), so
+        the loop costs no engine message; False when it must go through the stream (the
+        ancestor's leg 1 is not recorded, or this step already re-entered too often)."""
+        depth = int(context.get(_CYCLES, 0))
+        merged = {**context.get("__state__", {}), **step.state}
+        own = merged.get(activity_key(ancestor.id, target), {})
+        if depth >= MAX_INLINE_CYCLES or not own.get("l1") or own.get("done"):
+            return False
+        ancestor_context = build_context(graph, merged, ancestor.id, target)
+        ancestor_context["__state__"] = merged
+        ancestor_context[_JS] = int(context.get(_JS, 0)) + step.semaphore
+        ancestor_context[_CYCLES] = depth + 1
+        event = guid()
+        message = {"jid": body["jid"], "gid": body["gid"], "aid": ancestor.id, "dad": target,
+                   "data": payload, "guid": event, "cycle": True}  # fmt: skip
+        inner = self._leg2(graph, ancestor, ancestor_context, message, own, event)
+        # The ancestor's record takes an event here: guard its step counter as a message
+        # to it would have been (two branches cycling back at once re-enter one by one).
+        counter = fence_key(ancestor.id, target)
+        seen = merged.get(counter)
+        step.expect.setdefault(counter, seen)
+        inner.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+        step.expect.update(inner.expect)
+        step.state.update(inner.state)
+        step.semaphore += inner.semaphore
+        step.messages.extend(inner.messages)
+        step.after.extend(inner.after)
+        step.emit = step.emit or inner.emit
+        if inner.error is not None:
+            step.error = inner.error
+        return True
 
     # -- leg 1: an activity starts ------------------------------------------------------------
 
@@ -147,6 +196,9 @@ class StepPlanner:
             payload = self._input(activity, context) if activity.input_maps else context["data"]
             ancestor = graph.activity(activity.ancestor)
             target = dad_at_depth(dad, ancestor.depth)
+            record(step, context, activity.id, dad, l1=True, done=True)
+            if self._reenter(graph, ancestor, context, body, target, payload, step):
+                return step
             step.messages.append(
                 engine_message(
                     "response", jid,
@@ -154,7 +206,6 @@ class StepPlanner:
                      "data": payload, "guid": guid(), "cycle": True},
                 )
             )  # fmt: skip
-            record(step, context, activity.id, dad, l1=True, done=True)
         elif isinstance(activity, SignalActivity):
             self._passthrough(graph, activity, context, dad, step, code=200)
             topic = str(resolve(activity.topic, context) or "")

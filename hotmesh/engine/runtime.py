@@ -207,7 +207,7 @@ class Engine(StepPlanner, JobEnding):
         }
         if key not in (None, ""):
             metadata["key"] = str(key)
-        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn"):
+        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn", "expire"):
             if extra.get(name) is not None:
                 metadata[name] = extra[name]
         activity_io = {
@@ -343,7 +343,7 @@ class Engine(StepPlanner, JobEnding):
         seen = job.state.get(counter)
         step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
         try:
-            return await self._commit(graph, context, step, message, {counter: seen})
+            return await self._commit(graph, context, step, message, {**step.expect, counter: seen})
         except PayloadError as err:  # the step's data cannot be stored: the job fails
             step = failed_step(context, activity.id, dad, err)
             step.state[counter] = (seen if isinstance(seen, int) else 0) + 1

@@ -59,6 +59,9 @@ class Step:
     emit: bool = False
     #: work to do once the step has committed (hook registration, interrupts…)
     after: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    #: step counters of other activity records this step consumed an event of (a cycle
+    #: re-entering its ancestor inline): the values read, checked at commit
+    expect: dict[str, Any] = field(factory=dict)
 
 
 def engine_message(

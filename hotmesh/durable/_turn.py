@@ -1,0 +1,185 @@
+"""One workflow turn: run the function from the top over its history, then answer the
+engine with what to do next (durable.md §1.5)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from hotmesh.durable._context import TurnContext, bind, parse_markers, parse_patches, unbind
+from hotmesh.durable._errors_wire import error_to_wire
+from hotmesh.durable._interceptors import inbound_chain
+from hotmesh.durable._payload import check_json
+from hotmesh.durable._retry import FINAL_CODES, RetryLater, merged_policy, stream_retry
+from hotmesh.durable.activity import Retryable, execute_call, runs_here
+from hotmesh.durable.errors import DurableError, DurableSuspend
+from hotmesh.errors import ConfigError, PayloadError
+from hotmesh.types import WorkerMessage
+
+__all__ = ["run_turn"]
+
+log = logging.getLogger(__name__)
+
+#: Loop turns the runner waits, after the function ended, for gathered siblings.
+DRAIN_TURNS = 50
+
+
+def _context(fn_name: str, namespace: str, message: WorkerMessage) -> TurnContext:
+    data = message.data
+    start = dict(data.get("start") or {})
+    cycle = dict(data.get("cycle") or {})
+    generation = int(cycle.get("generation") or 0)
+    arguments = cycle.get("arguments") if generation else start.get("arguments")
+    recorded = dict(data.get("replay") or {})
+    context = TurnContext(
+        workflow_id=str(start.get("workflowId") or message.metadata.get("jid")),
+        workflow_name=fn_name,
+        task_queue=str(start.get("taskQueue") or ""),
+        namespace=namespace,
+        generation=generation,
+        arguments=list(arguments or []),
+        start=start,
+        replay={},
+    )
+    context.replay = parse_markers(recorded, context.dimension)
+    context.patches = parse_patches(recorded, context.dimension)
+    context.cancelled = "-cancelled-" in recorded
+    context.data = recorded
+    return context
+
+
+async def run_turn(
+    fn: Callable[..., Any],
+    namespace: str,
+    serves: Callable[[str], bool],
+    publish: Callable[[dict[str, Any]], Awaitable[Any]] | None,
+    message: WorkerMessage,
+) -> dict[str, Any]:
+    """The workflow worker's callback: one turn of ``fn`` for ``message``.
+
+    ``serves(activity_topic)`` tells whether this process serves that activity queue: a
+    lone activity call for such a queue runs inline, in this turn, and its outcome is
+    recorded with the turn's answer (one hop less than the activity worker's round trip).
+    """
+    ctx = _context(fn.__name__, namespace, message)
+    ctx.publish = publish
+    policy = merged_policy(ctx.start.get("retry"))
+    attempt = int(message.metadata.get("try") or 0) + 1
+    ctx.can_retry = attempt < int(policy["maximumAttempts"])
+    token = bind(ctx)
+    try:
+        turn = inbound_chain(ctx.info(), lambda: fn(*ctx.arguments))
+        task = asyncio.ensure_future(turn())
+    except Exception as err:  # e.g. the arguments do not fit the function's signature
+        return _failure(ctx, err, attempt, policy)
+    finally:
+        unbind(token)
+    result: Any = None
+    error: BaseException | None = None
+    try:
+        result = await task
+    except DurableSuspend:
+        pass
+    except asyncio.CancelledError:
+        if task.cancelled() and not _current_cancelling():
+            error = RuntimeError("the workflow function was cancelled")
+        else:
+            raise
+    except Exception as err:
+        error = err
+    await _drain(ctx)
+    if error is None and not ctx.registry:
+        try:
+            check_json(result, f"result of workflow {ctx.workflow_name!r}")
+        except Exception as err:
+            error = err
+        else:
+            return {"data": {"done": True, "response": result, "marker": ctx.new_markers}}
+    if error is not None:
+        return _failure(ctx, error, attempt, policy)
+    lone = ctx.registry[0] if len(ctx.registry) == 1 else None
+    if (
+        lone is not None
+        and lone["code"] == 591
+        and serves(lone["activityTopic"])
+        and runs_here(lone["call"])
+    ):
+        return await _inline(ctx, lone)
+    return _dispatch(ctx)
+
+
+async def _inline(ctx: TurnContext, item: dict[str, Any]) -> dict[str, Any]:
+    """Run the turn's lone activity call here; answer with its marker (code 587), or hand
+    its retries to the activity worker after the first failure."""
+    call = item["call"]
+    try:
+        outcome = await execute_call(call, 1)
+    except Retryable:
+        first_retry = stream_retry(merged_policy(call.get("retry"))).delay(1)
+        retry_call = {**call, "attemptOffset": 1, "notBefore": time.time() + first_retry}
+        retry_item = {k: v for k, v in item.items() if k != "code"}
+        return {"code": 591, "data": {**_echo(ctx), **retry_item, "call": retry_call}}
+    marker = {**ctx.new_markers, item["key"]: {"op": item["op"], "out": outcome}}
+    return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
+
+
+def _current_cancelling() -> bool:
+    task = asyncio.current_task()
+    return bool(task is not None and task.cancelling())
+
+
+async def _drain(ctx: TurnContext) -> None:
+    """Let suspended siblings finish registering, then cancel what is still running."""
+    for _ in range(DRAIN_TURNS):
+        if all(t.done() for t in ctx.suspended):
+            break
+        await asyncio.sleep(0)
+    for t in ctx.suspended:
+        if not t.done():
+            t.cancel()
+
+
+def _echo(ctx: TurnContext) -> dict[str, Any]:
+    """Fields every suspension carries so the cycle keeps generation and arguments."""
+    return {
+        "done": False,
+        "generation": ctx.generation,
+        "arguments": ctx.arguments,
+        "marker": ctx.new_markers,
+    }
+
+
+def _dispatch(ctx: TurnContext) -> dict[str, Any]:
+    items = ctx.registry
+    for item in items:
+        if item["code"] == 592:
+            return {"code": 592, "data": {**item, "done": False}}
+    if len(items) == 1:
+        item = dict(items[0])
+        return {"code": item.pop("code"), "data": {**_echo(ctx), **item}}
+    group = f"{ctx.workflow_id}-g{ctx.dimension}-{items[0]['index']}"
+    return {
+        "code": 589,
+        "data": {**_echo(ctx), "groupId": group, "items": items, "key": "", "op": ""},
+    }
+
+
+def _failure(
+    ctx: TurnContext, error: BaseException, attempt: int, policy: dict[str, Any]
+) -> dict[str, Any]:
+    code = getattr(error, "code", None)
+    if isinstance(error, DurableError) and code in FINAL_CODES:
+        return {"code": code, "data": {"done": True, "error": error_to_wire(error)}}
+    if isinstance(error, PayloadError | ConfigError):  # bad input: the same on every retry
+        return {"code": 598, "data": {"done": True, "error": error_to_wire(error, 598)}}
+    if attempt < int(policy["maximumAttempts"]):
+        log.info(
+            "workflow turn failed; retrying",
+            extra={"workflow_id": ctx.workflow_id, "attempt": attempt, "error": repr(error)},
+        )
+        raise RetryLater(f"{type(error).__name__}: {error}", stream_retry(policy)) from error
+    wire = error_to_wire(error, code=597)
+    return {"code": 597, "data": {"done": True, "error": wire}}
