@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import re
+import time
 from collections.abc import Generator
 from typing import Any
 
@@ -19,7 +20,7 @@ import attrs
 from hotmesh.durable._types import WorkflowInfo
 from hotmesh.durable.errors import CancelledFailure, DurableSuspend, NondeterminismError
 
-__all__ = ["Recorded", "TurnContext", "current", "parse_markers", "parse_patches"]
+__all__ = ["Recorded", "TurnContext", "current", "now_ms", "parse_markers", "parse_patches"]
 
 _MARKER = re.compile(r"^-([a-z]+)(\$\d+)?-(\d+)-$")
 #: Loop turns a suspended call waits so that its gathered siblings register too.
@@ -33,6 +34,8 @@ class Recorded:
     kind: str
     op: str
     out: Any
+    #: The whole recorded field (``cancelled`` of a woken sleep...).
+    record: dict[str, Any] = attrs.field(factory=dict)
 
 
 def parse_patches(data: dict[str, Any], dimension: str) -> set[str]:
@@ -50,7 +53,7 @@ def parse_markers(data: dict[str, Any], dimension: str) -> dict[int, Recorded]:
             continue
         if isinstance(value, dict):
             found[int(match.group(3))] = Recorded(
-                match.group(1), str(value.get("op", "")), value.get("out", value)
+                match.group(1), str(value.get("op", "")), value.get("out", value), value
             )
     return found
 
@@ -134,8 +137,14 @@ class TurnContext:
 
     def suspend(self, item: dict[str, Any]) -> Pending:
         """Register ``item`` for the engine and return an awaitable that suspends."""
+        item["at"] = now_ms()
         self.registry.append(item)
         return Pending(self)
+
+
+def now_ms() -> int:
+    """The time in epoch milliseconds (the history's timestamps; never read by replay)."""
+    return int(time.time() * 1000)
 
 
 _CURRENT: contextvars.ContextVar[TurnContext] = contextvars.ContextVar("hotmesh_durable_turn")

@@ -12,6 +12,11 @@ One graph, ``{ns}.execute``, with two modes chosen by the trigger input's ``mode
   (only markers) into its own. One graph, not two, because a hook topic belongs to one
   graph and gathered waits use the same signal topic as single ones.
 
+Hook topics: ``{ns}.wfs.wait`` (a ``condition``'s signal, by signal id) and
+``{ns}.wfs.wake`` (``handle.cancel`` waking a sleep, by ``{workflow id}{marker key}``).
+Every marker also records ``ac``/``au``, when the call was asked and answered (epoch ms),
+for the execution history; an activity's marker keeps its arguments (``in``).
+
 Any change to the YAML must bump :data:`APP_VERSION`.
 """
 
@@ -27,7 +32,7 @@ __all__ = ["APP_VERSION", "ensure_deployed", "graph_yaml"]
 log = logging.getLogger(__name__)
 
 #: The deployed graph's version; processes deploy it when the stored one is older (§1.4).
-APP_VERSION = "1"
+APP_VERSION = "2"
 #: Seconds a finished workflow stays inspectable (result, status, state).
 RETENTION_SECONDS = 7 * 86400
 
@@ -36,6 +41,9 @@ def _marker(out: str, source: str = "worker.output.data", fields: str | None = N
     """A ``job.maps`` entry spreading ``{<call key>: {op, out}}`` into the job data
     (``fields`` replaces ``out`` with several ``name, value`` cells)."""
     cells = fields or f"'out', '{out}'"
+    # When the call was asked for (``at``, set by the turn) and when its outcome came in:
+    # the execution history's timestamps (epoch milliseconds).
+    cells += f", 'ac', '{{{source}.at}}', 'au', '{{@date.now}}'"
     return f"""
           job:
             maps:
@@ -56,9 +64,15 @@ _CODES = dict(zip(_CALLS, (588, 595, 590, 591, 593, 594), strict=True))
 
 #: A child's marker keeps its result, error and id, not the child's whole job data.
 _CHILD_OUT = (
-    "'response', '{$self.output.data.response}', 'error', '{$self.output.data.error}', "
-    "'job_id', '{$self.output.data.job_id}'"
+    "'response', '{{$self.output.data.response}}', 'error', '{{$self.output.data.error}}', "
+    "'job_id', '{{{source}.child.workflowId}}'"
 )
+
+
+#: A sleep's marker: its duration, and ``cancelled`` when ``handle.cancel`` woke it.
+_SLEEP_OUT = "'out', '{{{source}.duration}}', 'cancelled', '{{$self.hook.data.cancel}}'"
+#: An activity's marker also keeps its arguments (the history's ``enrich_inputs``).
+_PROXY_OUT = "'out', '{{$self.output.data}}', 'in', '{{{source}.call.arguments}}'"
 
 
 def _calls(prefix: str, source: str) -> str:
@@ -67,7 +81,7 @@ def _calls(prefix: str, source: str) -> str:
     return f"""
         {prefix}sleeper:
           type: hook
-          sleep: '{{{source}.duration}}'{_marker("{" + source + ".duration}", source)}
+          sleep: '{{{source}.duration}}'{_marker("", source, _SLEEP_OUT.format(source=source))}
         {prefix}waiter:
           type: hook
           sleep: '{{{source}.timeout}}'{_marker("{$self.hook.data}", source)}
@@ -77,13 +91,13 @@ def _calls(prefix: str, source: str) -> str:
           await: '{{{source}.await}}'
           input:
             maps:
-{child_maps}{_marker("", source, _CHILD_OUT)}
+{child_maps}{_marker("", source, _CHILD_OUT.format(source=source))}
         {prefix}proxyer:
           type: worker
           topic: '{{{source}.activityTopic}}'
           input:
             maps:
-              call: '{{{source}.call}}'{_marker("{$self.output.data}", source)}
+              call: '{{{source}.call}}'{_marker("", source, _PROXY_OUT.format(source=source))}
         {prefix}signaler:
           type: signal
           subtype: one
@@ -292,6 +306,17 @@ app:
             conditions:
               match:
                 - expected: '{{{_ITEM}.signalId}}'
+                  actual: '{{$self.hook.data.id}}'
+        {{NS}}.wfs.wake:
+          - to: sleeper
+            conditions:
+              match:
+                - expected: '{{worker.output.data.wakeId}}'
+                  actual: '{{$self.hook.data.id}}'
+          - to: c_sleeper
+            conditions:
+              match:
+                - expected: '{{{_ITEM}.wakeId}}'
                   actual: '{{$self.hook.data.id}}'
 """
     return text.replace("{NS}", namespace)

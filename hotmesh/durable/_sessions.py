@@ -14,7 +14,7 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from hotmesh.durable._context import TurnContext, current
+from hotmesh.durable._context import TurnContext, current, now_ms
 from hotmesh.durable._payload import check_json
 from hotmesh.errors import ConfigError
 
@@ -36,7 +36,8 @@ class _Session:
         result, changes = apply()
         check_json(result, f"result of {self.kind}.{op}")
         self._ctx.new_markers.update(changes)
-        self._ctx.new_markers[self._ctx.key(self.kind, index)] = {"op": op, "out": result}
+        key = self._ctx.key(self.kind, index)
+        self._ctx.new_markers[key] = {"op": op, "out": result, "au": now_ms()}
         return copy.deepcopy(result)
 
 

@@ -9,7 +9,14 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hotmesh.durable._context import TurnContext, bind, parse_markers, parse_patches, unbind
+from hotmesh.durable._context import (
+    TurnContext,
+    bind,
+    now_ms,
+    parse_markers,
+    parse_patches,
+    unbind,
+)
 from hotmesh.durable._errors_wire import error_to_wire
 from hotmesh.durable._interceptors import inbound_chain
 from hotmesh.durable._payload import check_json
@@ -19,7 +26,7 @@ from hotmesh.durable.errors import DurableError, DurableSuspend
 from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.types import WorkerMessage
 
-__all__ = ["run_turn"]
+__all__ = ["drain", "run_turn"]
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +97,7 @@ async def run_turn(
             raise
     except Exception as err:
         error = err
-    await _drain(ctx)
+    await drain(ctx)
     if error is None and not ctx.registry:
         try:
             check_json(result, f"result of workflow {ctx.workflow_name!r}")
@@ -122,7 +129,14 @@ async def _inline(ctx: TurnContext, item: dict[str, Any]) -> dict[str, Any]:
         retry_call = {**call, "attemptOffset": 1, "notBefore": time.time() + first_retry}
         retry_item = {k: v for k, v in item.items() if k != "code"}
         return {"code": 591, "data": {**_echo(ctx), **retry_item, "call": retry_call}}
-    marker = {**ctx.new_markers, item["key"]: {"op": item["op"], "out": outcome}}
+    recorded = {
+        "op": item["op"],
+        "out": outcome,
+        "in": call["arguments"],
+        "ac": item["at"],
+        "au": now_ms(),
+    }
+    marker = {**ctx.new_markers, item["key"]: recorded}
     return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
 
 
@@ -131,7 +145,7 @@ def _current_cancelling() -> bool:
     return bool(task is not None and task.cancelling())
 
 
-async def _drain(ctx: TurnContext) -> None:
+async def drain(ctx: TurnContext) -> None:
     """Let suspended siblings finish registering, then cancel what is still running."""
     for _ in range(DRAIN_TURNS):
         if all(t.done() for t in ctx.suspended):

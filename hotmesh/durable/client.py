@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotmesh import HotMesh, JobOutput
-from hotmesh.durable import _engines, _registry
+from hotmesh.durable import _engines, _history, _registry
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._types import Duration, RetryPolicy, seconds
 from hotmesh.durable.errors import WorkflowFailed, WorkflowInterrupted
@@ -26,6 +26,8 @@ from hotmesh.errors import ConfigError, HotMeshTimeoutError
 
 __all__ = ["Client", "WorkflowClient", "WorkflowHandle"]
 
+#: The job field that marks a workflow started with ``signal_in=False`` (takes no hooks).
+_NO_HOOKS = "-nohooks-"
 #: Re-check intervals while waiting for a result (the completion event is only a hint).
 _RECHECK = (0.25, 1.0, 5.0, 30.0)
 
@@ -77,8 +79,11 @@ class WorkflowClient:
         retry: RetryPolicy | None = None,
         expire: Duration | None = None,
         signal_in: bool | None = None,
+        _parent: str | None = None,
     ) -> WorkflowHandle:
         """Start ``workflow`` on ``task_queue``; return its handle at once.
+
+        ``signal_in=False`` refuses hooks (``client.workflow.hook``) into this workflow.
 
         Raises:
             DuplicateJob: a live workflow already has ``workflow_id``.
@@ -107,7 +112,7 @@ class WorkflowClient:
             check_json(dict(search), "search")
         hm = await self._client.get_hotmesh_client()
         job_id = workflow_id or HotMesh.new_guid()
-        data = {
+        data: dict[str, Any] = {
             "mode": "workflow",
             "workflowId": job_id,
             "workflowName": name,
@@ -120,6 +125,10 @@ class WorkflowClient:
             # Search fields as job data too (`_name`), so handle.query can read them.
             "search": {f"_{k}": str(v) for k, v in (search or {}).items()},
         }
+        if signal_in is False:
+            data["search"][_NO_HOOKS] = "1"
+        if _parent is not None:
+            data["parentWorkflowId"] = _parent
         extended = {"search": dict(search)} if search else None
         # `expire`: seconds the finished workflow stays inspectable (default 7 days).
         context = {"expire": max(int(retention), 1)} if retention is not None else None
@@ -165,11 +174,58 @@ class WorkflowClient:
         """Send signal ``signal_id`` (namespace-wide); kept until a workflow waits for it."""
         return await _send_signal(self._client, signal_id, data)
 
-    async def hook(self, **_: Any) -> str:
-        """Not implemented yet (Durable part 2): hook threads in a running workflow."""
-        raise NotImplementedError(
-            "hotmesh.durable: client.workflow.hook is part 2 of Durable and not implemented yet"
+    async def hook(
+        self,
+        *,
+        workflow_id: str,
+        workflow: str | Callable[..., Any],
+        task_queue: str | None = None,
+        args: Sequence[Any] = (),
+        search: Mapping[str, str] | None = None,
+    ) -> str:
+        """Run hook function ``workflow`` for the running workflow ``workflow_id``; return
+        the hook's own workflow id (``get_handle(hook_id).result()`` gives its result or
+        raises its error). ``search`` seeds the hook's search fields.
+
+        Example:
+            >>> async def main(client):  # doctest: +SKIP
+            ...     hook_id = await client.workflow.hook(
+            ...         workflow_id="order-1", workflow="audit", task_queue="audit")
+            ...     await client.workflow.get_handle(hook_id).result()
+
+        Raises:
+            JobNotFound: no workflow has id ``workflow_id``.
+            ConfigError: no task queue, the workflow has finished or was started with
+                ``signal_in=False``.
+        """
+        if not isinstance(workflow_id, str) or not workflow_id:
+            raise ConfigError("workflow_id must be a non-empty string", value=workflow_id)
+        if not isinstance(task_queue, str) or not task_queue:
+            raise ConfigError(
+                "hook() needs the task_queue a Worker for the hook function consumes",
+                value=task_queue,
+            )
+        hm = await self._client.get_hotmesh_client()
+        output = await hm.get_state(f"{self._client.namespace}.execute", workflow_id)
+        if _finished(output):
+            raise ConfigError(
+                f"workflow {workflow_id} has finished; a hook needs a running workflow",
+                value=workflow_id,
+            )
+        if output.data.get(_NO_HOOKS):
+            raise ConfigError(
+                f"workflow {workflow_id} was started with signal_in=False: it takes no hooks",
+                value=workflow_id,
+            )
+        handle = await self.start(
+            workflow,
+            args=args,
+            task_queue=task_queue,
+            workflow_id=f"{workflow_id}-hook-{HotMesh.new_guid()}",
+            search=search,
+            _parent=workflow_id,
         )
+        return handle.workflow_id
 
 
 async def _send_signal(client: Client, signal_id: str, data: Any) -> str:
@@ -302,6 +358,12 @@ class WorkflowHandle:
         hm = await self._engine()
         await hm.get_status(self.workflow_id)  # JobNotFound for an unknown id
         await hm.cancel(self.workflow_id)
+        # Wake the sleeps and waits the workflow is suspended on: they raise
+        # CancelledFailure (a wait in a non_cancellable scope returns False).
+        for topic, wake_id in await _pending_waits(hm, self.workflow_id):
+            await hm.signal(
+                f"{self._client.namespace}.wfs.{topic}", {"id": wake_id, "cancel": True}
+            )
 
     async def interrupt(
         self, *, reason: str | None = None, throw: bool = True, expire: Duration | None = None
@@ -331,7 +393,7 @@ class WorkflowHandle:
         timeline = [
             {"key": k, "value": v if values else {}}
             for k, v in sorted(output.data.items())
-            if k.startswith("-")
+            if k.startswith("-") and k != _NO_HOOKS
         ]
         result: dict[str, Any] = {
             "data": {k[1:]: v for k, v in output.data.items() if k.startswith("_")},
@@ -343,11 +405,62 @@ class WorkflowHandle:
         keep = set(allow) if allow else set(result)
         return {k: v for k, v in result.items() if k in keep and k not in set(block or ())}
 
-    async def export_execution(self, **_: Any) -> dict[str, Any]:
-        """Not implemented yet (Durable part 2): the Temporal-like execution history."""
-        raise NotImplementedError(
-            "hotmesh.durable: handle.export_execution is part 2 of Durable and not implemented yet"
+    async def export_execution(
+        self,
+        *,
+        mode: str = "sparse",
+        exclude_system: bool = False,
+        omit_results: bool = False,
+        enrich_inputs: bool = False,
+        include_lineage: bool = False,
+        max_depth: int = 5,
+    ) -> dict[str, Any]:
+        """The workflow's history as Temporal-like events (durable.md §6.2).
+
+        ``{workflow_id, workflow_type, task_queue, status, start_time, close_time,
+        duration_ms, result, events, summary}``; each event has ``event_id``,
+        ``event_type``, ``category``, ``event_time`` (ISO UTC), ``duration_ms``,
+        ``is_system`` and ``attributes``. ``mode="verbose"`` adds ``children`` (their
+        histories, ``max_depth`` levels); ``exclude_system`` drops the recorded search,
+        entity, emit and patch markers; ``omit_results`` drops payloads;
+        ``enrich_inputs`` adds activity arguments; ``include_lineage`` adds
+        ``parent_workflow_id`` and ``origin_id``. Saved as JSON, a history (without
+        ``exclude_system`` and ``omit_results``) replays with
+        :func:`hotmesh.durable.testing.replay`.
+
+        Example:
+            >>> history = await handle.export_execution()  # doctest: +SKIP
+            >>> [e["event_type"] for e in history["events"]][:2]  # doctest: +SKIP
+            ['workflow_execution_started', 'activity_task_scheduled']
+
+        Raises:
+            JobNotFound: no workflow has this id.
+            ConfigError: an unknown ``mode``.
+        """
+        return await _history.export_execution(
+            await self._engine(),
+            self._client.namespace,
+            self.workflow_id,
+            mode=mode,
+            exclude_system=exclude_system,
+            omit_results=omit_results,
+            enrich_inputs=enrich_inputs,
+            include_lineage=include_lineage,
+            max_depth=max_depth,
         )
+
+
+async def _pending_waits(hm: HotMesh, workflow_id: str) -> list[tuple[str, str]]:
+    """``(hook topic, id)`` of the sleeps and waits of the workflow's latest turn (one
+    call, or the members of a gathered group)."""
+    turns = [a for a in (await hm.export(workflow_id)).activities if a["name"] == "worker"]
+    latest = turns[-1]["output"] if turns else None
+    if not isinstance(latest, dict):
+        return []
+    calls = [latest, *[i for i in latest.get("items") or () if isinstance(i, dict)]]
+    found = [("wake", str(c["wakeId"])) for c in calls if c.get("wakeId")]
+    found += [("wait", str(c["signalId"])) for c in calls if c.get("signalId")]
+    return found
 
 
 def _finished(output: JobOutput) -> bool:

@@ -64,12 +64,20 @@ class Worker:
         activities: Activities | None = None,
         namespace: str = "durable",
         lease: float | None = None,
+        worker_credentials: Mapping[str, str] | None = None,
     ) -> Worker:
         """Start consuming ``task_queue`` for ``workflow`` (one function per call) and
         serve the queue's activities.
 
         ``lease`` (seconds, default 30) is how long a crashed process holds a claimed
         turn or activity before another process takes it over (renewed while running).
+
+        ``worker_credentials`` (``{"user", "password"}`` of a role from
+        ``HotMesh.provision_worker_role(namespace=namespace, stream_names=[
+        f"{task_queue}-{workflow name}", f"{task_queue}-activity"])``) makes this a
+        secured worker: it logs in as that role, with no access to any table, and never
+        deploys (a client with the owner connection does); ``wf.emit`` publishes nothing
+        from it (a secured role cannot notify).
 
         Raises:
             ConfigError: a bad task queue, workflow or activities value.
@@ -83,22 +91,22 @@ class Worker:
             )
         if activities is not None:
             _registry.register_activities(activities)
-        engine = await _engines.engine_for(connection, namespace, lease=lease)
+        secured = {"worker_credentials": dict(worker_credentials)} if worker_credentials else {}
+        publish = None
+        if not secured:
+            publish = (await _engines.engine_for(connection, namespace, lease=lease)).pub_quorum
         workers: list[dict[str, Any]] = [
             {
                 "topic": f"{queue}-{name}",
                 "callback": functools.partial(
-                    run_turn,
-                    workflow,
-                    namespace,
-                    _engines.served(connection, namespace),
-                    engine.pub_quorum,
+                    run_turn, workflow, namespace, _engines.served(connection, namespace), publish
                 ),
+                **secured,
             }
         ]
         serve_activities = _engines.claim_activity_queue(connection, namespace, queue)
         if serve_activities:
-            workers.append({"topic": f"{queue}-activity", "callback": run_activity})
+            workers.append({"topic": f"{queue}-activity", "callback": run_activity, **secured})
         try:
             mesh = await _engines.start_workers(connection, namespace, workers, lease=lease)
         except BaseException:

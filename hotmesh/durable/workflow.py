@@ -26,13 +26,11 @@ from typing import Any, NoReturn, TypeVar
 from hotmesh.durable import _registry
 from hotmesh.durable._context import Done, TurnContext, current
 from hotmesh.durable._errors_wire import error_from_wire
+from hotmesh.durable._hooks import exec_hook, hook
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._sessions import enrich, entity, search
-from hotmesh.durable._stubs import (
-    exec_hook,
-    hook,
-)
+from hotmesh.durable._telemetry import emit_span
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
     CancelledFailure,
@@ -201,15 +199,19 @@ def sleep(duration: Duration) -> Awaitable[float]:
     secs = seconds(duration, name="sleep duration")
     index, recorded = ctx.claim("sleep", "")
     if recorded is not None:
+        if recorded.record.get("cancelled") and not ctx.non_cancellable:
+            return Done(error=CancelledFailure())  # handle.cancel() woke this sleep
         return Done(float(secs))
     ctx.check_cancelled()
+    key = ctx.key("sleep", index)
     return ctx.suspend(
         {
             "code": 588,
             "index": index,
-            "key": ctx.key("sleep", index),
+            "key": key,
             "op": "",
             "duration": max(secs, 0.001),
+            "wakeId": f"{ctx.workflow_id}{key}",
         }
     )
 
@@ -226,6 +228,8 @@ def condition(signal_id: str, timeout: Duration | None = None) -> Awaitable[Any]
     index, recorded = ctx.claim("wait", signal_id)
     if recorded is not None:
         out = recorded.out if isinstance(recorded.out, dict) else {}
+        if out.get("cancel") is True and "data" not in out:  # woken by handle.cancel()
+            return Done(False) if ctx.non_cancellable else Done(error=CancelledFailure())
         if "id" not in out:
             return Done(False)
         return Done(out.get("data"))
@@ -275,10 +279,12 @@ def _child(
     entity: str | None,
     expire: Duration | None,
     retry: RetryPolicy | None,
+    kind: str | None = None,
+    parent: str | None = None,
 ) -> Awaitable[Any]:
     ctx = current("wf.execute_child")
     name = _registry.workflow_name(workflow)
-    kind = "child" if wait else "start"
+    kind = kind or ("child" if wait else "start")
     index, recorded = ctx.claim(kind, name)
     if recorded is not None:
         if not wait:
@@ -309,7 +315,7 @@ def _child(
                 "workflowTopic": f"{queue}-{name}",
                 "arguments": list(args),
                 "retry": child_retry,
-                "parentWorkflowId": ctx.workflow_id,
+                "parentWorkflowId": parent or ctx.workflow_id,
                 "originJobId": ctx.start.get("originJobId") or ctx.workflow_id,
                 "entity": entity,
             },
@@ -473,14 +479,36 @@ async def emit(events: Mapping[str, Any], *, once: bool = True) -> bool:
 
 
 async def trace(attributes: Mapping[str, Any], *, once: bool = True) -> bool:
-    """Telemetry span with ``attributes``; returns False: no OpenTelemetry export is wired
-    to Durable yet (it still takes its place in the history with ``once``)."""
+    """Record an OpenTelemetry span ``durable.trace`` with ``attributes`` (plus
+    ``durable.workflow_id``, ``durable.workflow_name`` and ``durable.index``).
+
+    With ``once`` (default) it takes a place in the history and replays do not repeat it.
+    Returns whether a span was recorded: False when ``opentelemetry-api`` is not installed
+    (spans go wherever the application's OpenTelemetry SDK sends them).
+
+    Example:
+        >>> async def order():  # doctest: +SKIP
+        ...     await wf.trace({"step": "charged", "amount": 42})
+    """
     ctx = current("wf.trace")
+    check_json(dict(attributes), "attributes of wf.trace")
+    index = ctx.counter
     if once:
         index, recorded = ctx.claim("trace", "")
-        if recorded is None:
-            ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": False}
-    return False
+        if recorded is not None:
+            return bool(recorded.out)
+    emitted = emit_span(
+        "durable.trace",
+        {
+            **attributes,
+            "durable.workflow_id": ctx.workflow_id,
+            "durable.workflow_name": ctx.workflow_name,
+            "durable.index": index,
+        },
+    )
+    if once:
+        ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": emitted}
+    return emitted
 
 
 _SCALE = 10000.0

@@ -38,3 +38,25 @@ async def test_the_guide_runs(client: Client, connection: dict[str, Any]) -> Non
     assert tour["subscription"] == 3
     assert tour["refundable"] == "refunded"
     assert "no worker has run it yet" in tour["waited"]
+
+
+async def test_the_guide_hooks(client: Client, connection: dict[str, Any]) -> None:
+    hooks = await _load().hooks_demo(connection)
+    assert hooks == {"published": {"draft": "v1", "verdict": "ship it"}, "watched": "nudged"}
+
+
+async def test_the_guide_history_and_replay(client: Client, connection: dict[str, Any]) -> None:
+    demo = await _load().history_demo(connection)
+    assert demo["events"] == [
+        "workflow_execution_started",
+        "activity_task_scheduled",
+        "activity_task_completed",
+        "timer_started",
+        "timer_fired",
+        "activity_task_scheduled",
+        "activity_task_completed",
+        "workflow_execution_completed",
+    ]
+    assert demo["charged_with"] == ["H-1", 5]
+    assert demo["replayed"] == {"payment": "charge-H-1-5", "parcel": "parcel-H-1"}
+    assert demo["diverged"] == ("proxy:charge", "proxy:ship")

@@ -23,7 +23,9 @@ from hotmesh.durable import (
     activity,
 )
 from hotmesh.durable import workflow as wf
+from hotmesh.durable.testing import replay
 from hotmesh.errors import DuplicateJob
+from hotmesh_conformance.harness import assert_eventually
 
 CALLS: Counter[str] = Counter()
 
@@ -354,3 +356,50 @@ async def test_interrupt_duplicate_and_status(
         await handle.result(timeout=30)
     assert stopped.value.code == 410
     assert await handle.status() < 0
+
+
+async def sleeps_a_day(order: str) -> str:
+    try:
+        if order.startswith("wait"):
+            await wf.condition(f"{order}-never")
+        else:
+            await wf.sleep("1d")
+    except CancelledFailure:
+        async with wf.non_cancellable():
+            await wf.sleep(0.05)  # a sleep in the cleanup is not woken again
+        return f"woken:{order}"
+    return "slept a day"
+
+
+async def test_cancel_wakes_a_sleeping_workflow(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await serve(connection, queue, sleeps_a_day)
+    handle = await client.workflow.start(sleeps_a_day, args=["o-2"], task_queue=queue)
+    hm = await client.get_hotmesh_client()
+
+    async def sleeping() -> bool:
+        activities = (await hm.export(handle.workflow_id)).activities
+        return any(a["name"] == "sleeper" for a in activities)
+
+    await assert_eventually(sleeping, timeout=30, message="the workflow never slept")
+    await handle.cancel()
+    assert await handle.result(timeout=30) == "woken:o-2"
+    history = await handle.export_execution()
+    fired = [e for e in history["events"] if e["event_type"] == "timer_fired"]
+    assert [e["attributes"].get("cancelled") for e in fired] == [True, None]
+    assert await replay(history, sleeps_a_day) == "woken:o-2"
+
+    waiting = await client.workflow.start(
+        sleeps_a_day, args=[f"wait-{uuid.uuid4().hex}"], task_queue=queue
+    )
+
+    async def waits() -> bool:
+        activities = (await hm.export(waiting.workflow_id)).activities
+        return any(a["name"] == "waiter" for a in activities)
+
+    await assert_eventually(waits, timeout=30, message="the workflow never waited")
+    await waiting.cancel()
+    assert (await waiting.result(timeout=30)).startswith("woken:wait-")
+    kinds = [e["event_type"] for e in (await waiting.export_execution())["events"]]
+    assert "signal_wait_cancelled" in kinds
