@@ -12,6 +12,7 @@ from hotmesh.escalations import Escalations
 from hotmesh.exporter import export_job, query_state, raw_state
 from hotmesh.spi import JobRecord
 from hotmesh.types import JobExport
+from hotmesh.validation import check_name
 
 __all__ = ["JobReads"]
 
@@ -84,7 +85,7 @@ class JobReads:
         return query_state(await self._job(job_id), fields)
 
     async def _job(self, job_id: str) -> JobRecord:
-        job = await self._store().get_job(job_id)
+        job = await self._store().get_job(check_name(job_id, "job_id"))
         if job is None:
             raise JobNotFound(value=job_id)
         return job  # type: ignore[no-any-return]  # the store is typed by its Protocol

@@ -30,6 +30,7 @@ __all__ = [
     "DuplicateJob",
     "HotMeshError",
     "HotMeshTimeoutError",
+    "InvalidArgument",
     "JobFailed",
     "JobNotFound",
     "LeaseLost",
@@ -134,6 +135,15 @@ class PayloadError(HotMeshError, ValueError):
     """A message payload cannot be stored: not JSON-serialisable, or larger than allowed."""
 
     code = 1200
+
+
+class InvalidArgument(HotMeshError, ValueError):
+    """An argument cannot be used as given (an empty or over-long id, a topic that is not a
+    string, text Postgres cannot store). ``value`` names the argument (``"job_id"``...);
+    nothing was sent to the database.
+    """
+
+    code = 1209
 
 
 class ValidationError(HotMeshError, ValueError):

@@ -20,6 +20,7 @@ from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Subscription
 from hotmesh.types import JobOutput
+from hotmesh.validation import check_name, check_optional_mapping, check_payload
 from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
@@ -357,6 +358,10 @@ class HotMesh(JobReads):
             ValidationError: ``data`` violates the graph's ``input.schema`` (nothing stored).
             DuplicateJob: a live job already has the id the trigger derives.
         """
+        check_name(topic, "topic")
+        check_optional_mapping(data, "data")
+        check_optional_mapping(context, "context")
+        check_optional_mapping(extended, "extended")
         return await self._require_engine().pub(topic, data, context=context, extended=extended)
 
     async def pubsub(
@@ -372,6 +377,9 @@ class HotMesh(JobReads):
             PubSubTimeout: no result within ``timeout`` seconds (the job keeps running).
             JobFailed: the job completed with an error.
         """
+        check_name(topic, "topic")
+        check_optional_mapping(data, "data")
+        check_optional_mapping(context, "context")
         engine = self._require_engine()
         ctx = {**dict(context or {}), "ngn": self.guid}
         started = time.monotonic()
@@ -500,6 +508,7 @@ class HotMesh(JobReads):
         await self._unsubscribe(pattern, pattern=True)
 
     async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
+        check_name(topic, "pattern" if pattern else "topic")
         backend = self._any_backend()
 
         async def relay(channel: str, message: dict[str, Any]) -> None:
@@ -516,6 +525,7 @@ class HotMesh(JobReads):
         self._subs[(topic, pattern)] = await backend.sub.psubscribe(glob, relay)
 
     async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
+        check_name(topic, "pattern" if pattern else "topic")
         handle = self._subs.pop((topic, pattern), None)
         if handle is not None:
             await self._any_backend().sub.unsubscribe(handle)
@@ -533,7 +543,7 @@ class HotMesh(JobReads):
         Raises:
             JobNotFound: no live job has this id.
         """
-        status = await self._store().get_status(job_id)
+        status = await self._store().get_status(check_name(job_id, "job_id"))
         if status is None:
             raise JobNotFound(value=job_id)
         return int(status)
@@ -563,6 +573,8 @@ class HotMesh(JobReads):
         Raises:
             JobNotFound: the job is not running (unless ``suppress``).
         """
+        check_name(topic, "topic")
+        check_name(job_id, "job_id")
         try:
             await self._require_engine().interrupt(
                 job_id, reason=reason, throw=throw, code=code, expire=expire
@@ -574,11 +586,12 @@ class HotMesh(JobReads):
     async def cancel(self, job_id: str) -> None:
         """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
         # The flag is also job data so that a worker's `{$job.data}` input carries it.
+        check_name(job_id, "job_id")
         await self._store().apply_step(job_id, {"-cancelled-": "1", "d/-cancelled-": "1"})
 
     async def scrub(self, job_id: str) -> None:
         """Delete the job and its pending messages."""
-        await self._store().delete_job(job_id)
+        await self._store().delete_job(check_name(job_id, "job_id"))
 
     async def signal(
         self, topic: str, data: Mapping[str, Any], status: str = "success", code: int = 200
@@ -588,6 +601,8 @@ class HotMesh(JobReads):
         Raises:
             TopicNotFound: no hook of the active version listens to ``topic``.
         """
+        check_name(topic, "topic")
+        check_payload(data, "data")
         return await self._require_engine().signal(topic, data, status, code)
 
     async def get_stats(self, topic: str, query: Mapping[str, Any]) -> dict[str, Any]:
@@ -605,6 +620,8 @@ class HotMesh(JobReads):
             TopicNotFound: no graph subscribes to ``topic``.
             ConfigError: the trigger keeps no stats, or the query is ill-formed.
         """
+        check_name(topic, "topic")
+        check_payload(query, "query")
         return await self._require_engine().get_stats(topic, query)
 
     async def get_ids(
@@ -617,6 +634,8 @@ class HotMesh(JobReads):
             ``{key, facets, granularity, range, start, end, counts: [{facet, count}],
             segments: [{time, measures: [{type: 'ids', target, time, count, ids}]}]}``.
         """
+        check_name(topic, "topic")
+        check_payload(query, "query")
         return await self._require_engine().get_ids(topic, query, facets)
 
     async def signal_all(
@@ -633,6 +652,9 @@ class HotMesh(JobReads):
         ``{**data, "id": <job id>}``. Returns the job ids signalled (the reference returns
         its index list keys).
         """
+        check_name(hook_topic, "hook_topic")
+        check_payload(data, "data")
+        check_payload(query, "query")
         return await self._require_engine().signal_all(hook_topic, data, query, facets)
 
     def _store(self) -> Any:

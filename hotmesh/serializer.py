@@ -23,6 +23,7 @@ from typing import Any
 
 from hotmesh.errors import CodecError, PayloadError
 from hotmesh.spi.codec import Codec
+from hotmesh.validation import check_depth, check_payload
 
 __all__ = [
     "MARKER",
@@ -84,7 +85,8 @@ def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) ->
         )
     try:
         text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:
+        check_payload(payload, "payload")  # raises naming the bad field when it finds it
         raise PayloadError(f"payload is not JSON-serialisable: {err}", value=str(err)) from err
     size = len(text.encode("utf-8"))
     if size > limit:
@@ -201,7 +203,8 @@ def decode_state(state: Mapping[str, Any], *, job_id: str | None = None) -> dict
 def _text(value: Any) -> str:
     try:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    except (TypeError, ValueError) as err:
+    except (TypeError, ValueError, RecursionError) as err:
+        check_depth(value, "value")
         raise PayloadError(f"value is not JSON-serialisable: {err}", value=str(err)) from err
 
 

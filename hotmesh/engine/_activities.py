@@ -11,6 +11,7 @@ from typing import Any
 
 from attrs import define
 
+from hotmesh.engine._checks import sleep_problem
 from hotmesh.engine._diagnostics import Diagnostics
 from hotmesh.engine.model import (
     Activity,
@@ -259,7 +260,7 @@ def _type_fields(kind: str, reader: Reader) -> dict[str, Any]:
         return fields
     if kind == "hook":
         return {
-            "sleep": reader.expression("sleep"),
+            "sleep": _sleep(reader),
             "hook_schema": reader.mapping("hook"),
             "escalation": reader.mapping("escalation"),
         }
@@ -336,3 +337,10 @@ def read_activity(kind: str, reader: Reader) -> tuple[type[Activity], dict[str, 
         **_type_fields(kind, reader),
     }
     return ACTIVITY_CLASSES[kind], fields
+
+
+def _sleep(reader: Reader) -> Any:
+    value = reader.expression("sleep")
+    if (problem := sleep_problem(value)) is not None:
+        reader.error("sleep", problem)
+    return value

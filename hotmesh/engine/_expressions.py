@@ -13,6 +13,7 @@ Strings such as ``'hello {x}'`` are literals.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
@@ -27,6 +28,7 @@ __all__ = [
     "cell_kind",
     "dependency",
     "function_name",
+    "is_unclosed_reference",
     "iter_cells",
     "reference_path",
 ]
@@ -39,6 +41,9 @@ SPECIAL_ROOTS = frozenset({"$self", "$job", "$hook", "$app", "$graph"})
 
 # Roots that are accepted but never hold persisted activity state.
 _UNSTORED_ROOTS = frozenset({"$hook", "$app", "$graph"})
+
+# A reference that never closes: '{', '{@math.add', '{a1.output.data' (see _checks.py).
+_UNCLOSED = re.compile(r"\{[@$]?[A-Za-z0-9_.$@-]*")
 
 CellKind = Literal["function", "context", "reference", "literal"]
 
@@ -123,7 +128,7 @@ def iter_cells(
                 continue
             child = f"{node}.{key}"
             if isinstance(item, str):
-                if cell_kind(item) != "literal":
+                if _is_cell(item):
                     yield Cell(item, child, locate(value, key))
             else:
                 yield from iter_cells(item, child, locate, skip=skip)
@@ -131,9 +136,29 @@ def iter_cells(
         for index, item in enumerate(value):
             child = f"{node}[{index}]"
             if isinstance(item, str):
-                if cell_kind(item) != "literal":
+                if _is_cell(item):
                     yield Cell(item, child, locate(value, index))
             else:
                 yield from iter_cells(item, child, locate, skip=skip)
-    elif isinstance(value, str) and cell_kind(value) != "literal":
+    elif isinstance(value, str) and _is_cell(value):
         yield Cell(value, node, location)
+
+
+def _is_cell(text: str) -> bool:
+    # Unclosed references ('{@math.add') are yielded too, so the compiler reports them.
+    return cell_kind(text) != "literal" or is_unclosed_reference(text)
+
+
+def is_unclosed_reference(value: Any) -> bool:
+    """True for a string that opens a reference and never closes it.
+
+    ``{`` followed only by name characters (letters, digits, ``_ . $ @ -``): ``'{'``,
+    ``'{@math.add'``, ``'{$job.data.x'``. The reference keeps these as literal text; here
+    they are deploy errors. Other unclosed text (``'{ not a ref'``, ``'{"a": 1'``) stays a
+    literal, as in the reference.
+
+    Example:
+        >>> [is_unclosed_reference(v) for v in ("{", "{@math.add", "{a.b}", "{ hi", "x{")]
+        [True, True, False, False, False]
+    """
+    return isinstance(value, str) and _UNCLOSED.fullmatch(value) is not None

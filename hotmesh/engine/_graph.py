@@ -112,6 +112,8 @@ def _read_fields(draft: GraphDraft) -> None:
     expire = reader.data.get("expire", DEFAULT_EXPIRE_SECONDS)
     if isinstance(expire, bool) or not isinstance(expire, int):
         reader.error("expire", f"must be a whole number of seconds, not {expire!r}")
+    elif expire < -1:
+        reader.error("expire", f"must be >= 0 seconds (0 or -1: never expire), not {expire}")
     else:
         draft.expire = expire
     for name in ("input", "output"):

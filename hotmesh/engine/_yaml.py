@@ -12,6 +12,8 @@ from attrs import define, field
 
 from hotmesh.engine._diagnostics import Diagnostics, ManifestError
 from hotmesh.engine.model import DeployProblem, SourceLocation
+from hotmesh.errors import PayloadError
+from hotmesh.validation import MAX_DEPTH, check_depth
 
 __all__ = ["LoadedSource", "SourceMap", "load_source", "load_yaml"]
 
@@ -109,9 +111,18 @@ def load_yaml(
         >>> (data, problems)
         ({'a': 1, 'b': ['x', 'y']}, [])
     """
-    loader = _TrackingLoader(text, file=file, source_map=source_map or SourceMap())
+    loader: _TrackingLoader | None = None
     try:
+        # The reader checks every character as it is built: inside the try.
+        loader = _TrackingLoader(text, file=file, source_map=source_map or SourceMap())
         data = loader.get_single_data()
+    except yaml.reader.ReaderError as exc:
+        raise ManifestError([_unreadable(text, exc, file)]) from exc
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise ManifestError([DeployProblem(file or "<yaml>", f"invalid YAML: {exc}")]) from exc
+    except RecursionError as exc:
+        problem = f"invalid YAML: nested too deeply (more than {MAX_DEPTH} levels)"
+        raise ManifestError([DeployProblem(file or "<yaml>", problem)]) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = SourceLocation(file, mark.line + 1, mark.column + 1) if mark is not None else None
@@ -121,8 +132,25 @@ def load_yaml(
     except yaml.YAMLError as exc:
         raise ManifestError([DeployProblem(file or "<yaml>", f"invalid YAML: {exc}")]) from exc
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+    try:
+        check_depth(data, "manifest")
+    except PayloadError as exc:
+        raise ManifestError([DeployProblem(str(exc.value), str(exc))]) from exc
     return data, loader.duplicates
+
+
+def _unreadable(text: str, exc: yaml.reader.ReaderError, file: str | None) -> DeployProblem:
+    """A character YAML does not allow (NUL, lone surrogate, C1 control), with its place."""
+    before = text[: exc.position]
+    where = SourceLocation(file, before.count("\n") + 1, len(before) - before.rfind("\n"))
+    char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    problem = (
+        f"invalid YAML: character U+{ord(char):04X} is not allowed "
+        "(NUL, lone surrogates and C0/C1 control characters cannot appear in YAML)"
+    )
+    return DeployProblem(str(where), problem)
 
 
 @define
@@ -155,6 +183,10 @@ def load_source(
     elif isinstance(source, str) and _looks_like_path(source) and Path(source).is_file():
         file = Path(source)
     if isinstance(source, Mapping):
+        try:
+            check_depth(source, "manifest")
+        except PayloadError as exc:
+            raise ManifestError([DeployProblem(str(exc.value), str(exc))]) from exc
         data: Any = copy.deepcopy(dict(source))
         loaded = LoadedSource(data, None, source_map)
     elif file is not None:
@@ -192,7 +224,7 @@ def _read_file(
 ) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         reason = "file not found" if isinstance(exc, FileNotFoundError) else str(exc)
         diag.error(node or str(path), f"cannot read {str(path)!r}: {reason}", location)
         return None

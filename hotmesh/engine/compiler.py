@@ -42,6 +42,7 @@ from jsonschema.protocols import Validator
 
 from hotmesh.engine import pipe
 from hotmesh.engine._activities import Reader
+from hotmesh.engine._checks import pipe_problems
 from hotmesh.engine._diagnostics import Diagnostics, ManifestError
 from hotmesh.engine._expressions import (
     SPECIAL_ROOTS,
@@ -49,6 +50,7 @@ from hotmesh.engine._expressions import (
     cell_kind,
     dependency,
     function_name,
+    is_unclosed_reference,
     iter_cells,
     reference_path,
 )
@@ -277,6 +279,9 @@ class _AppCompiler:
                 yield from iter_cells(value, node, self.locate, skip=skip, location=reader.at(key))
 
     def _check_expressions(self, draft: GraphDraft) -> None:
+        for _, _, reader in draft.activities.values():
+            for node, message in pipe_problems(reader.data, reader.node):
+                self.diag.error(node, message, reader.where)
         for activity_id in draft.activities:
             self._check_cells(draft, activity_id, self._activity_cells(draft, activity_id))
         for source, node, clause, entry in draft.clauses:
@@ -307,6 +312,10 @@ class _AppCompiler:
         deps = self.deps.setdefault(activity_id, set())
         for cell in cells:
             kind = cell_kind(cell.text)
+            if is_unclosed_reference(cell.text):
+                message = f"unclosed reference {cell.text!r}: add the closing '}}'"
+                self.diag.error(cell.node, message, cell.location)
+                continue
             if kind == "function":
                 self._check_function(cell)
                 continue

@@ -67,6 +67,7 @@ from hotmesh.errors import (
 )
 from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
+from hotmesh.validation import check_name
 
 __all__ = ["Engine", "guid"]
 
@@ -192,6 +193,7 @@ class Engine(StepPlanner, JobEnding):
         stats = trigger.stats
         jid = resolve(stats.id, seed) if stats is not None and stats.id is not None else None
         jid = str(jid) if jid not in (None, "") else (job_id or guid())
+        check_name(jid, "job id")  # an id derived from the payload (stats.id) is input too
         key = resolve(stats.key, seed) if stats is not None and stats.key is not None else None
         stamp = now_stamp()
         metadata: dict[str, Any] = {

@@ -10,13 +10,34 @@ cast with ``::jsonb`` and select ``::text``), so no driver-specific JSON codec i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypeVar
 
-__all__ = ["Driver", "Executor", "ListenConnection", "Row"]
+from hotmesh.errors import DatabaseUnavailable, PayloadError
 
+__all__ = ["REPLAY_MARK", "Driver", "Executor", "ListenConnection", "Loss", "Replayer", "Row"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 Row = Sequence[Any]
+
+#: A line in a named query (queries.sql) saying it may run again after a lost connection:
+#: running it twice has the effect of running it once (a read, a fenced step, a claim, an
+#: upsert...). Statements without it are never re-run once they may have reached the server.
+REPLAY_MARK = "-- replay: safe"
+
+#: How a driver error relates to the statement:
+#: ``unsent``: the statement took no effect: the connection was unusable before it left, or
+#: the server answered it with an error (an error response means the statement's implicit
+#: transaction rolled back — also for "terminating connection due to administrator
+#: command"); safe to run again elsewhere;
+#: ``maybe``: the connection died without an answer (it may have committed);
+#: ``input``: the database refused a value (bad input, never an outage);
+#: ``None``: any other error, raised unchanged.
+Loss = Literal["unsent", "maybe", "input"] | None
 
 
 class Executor(Protocol):
@@ -60,10 +81,33 @@ class ListenConnection(Protocol):
 
 
 class Driver(Executor, Protocol):
-    """A connection pool plus the means to open a listener."""
+    """A connection pool plus the means to open a listener.
+
+    After a lost connection a statement runs again (once, on a fresh connection) only when
+    it never reached the server, or when it is safe to repeat: its SQL carries
+    :data:`REPLAY_MARK`, or the caller says so with ``replay=True`` (a publish whose
+    messages all carry the key their consumer deduplicates on). Otherwise the caller gets
+    :class:`~hotmesh.errors.DatabaseUnavailable` saying the statement may have been applied.
+    """
 
     #: Where the driver connects, for error messages (host:port or socket path).
     target: str
+
+    async def execute(self, sql: str, *args: Any, replay: bool | None = None) -> int:
+        """Run a statement; return the number of rows it affected."""
+        ...
+
+    async def fetch(self, sql: str, *args: Any, replay: bool | None = None) -> list[Row]:
+        """Run a query; return every row."""
+        ...
+
+    async def fetchrow(self, sql: str, *args: Any, replay: bool | None = None) -> Row | None:
+        """Run a query; return its first row or None."""
+        ...
+
+    async def fetchval(self, sql: str, *args: Any, replay: bool | None = None) -> Any:
+        """Run a query; return the first column of its first row (None without rows)."""
+        ...
 
     def transaction(self) -> AbstractAsyncContextManager[Executor]:
         """A connection inside BEGIN … COMMIT (ROLLBACK on exception)."""
@@ -82,3 +126,73 @@ class Driver(Executor, Protocol):
     async def close(self) -> None:
         """Close the pool (idempotent)."""
         ...
+
+
+class Replayer:
+    """The lost-connection policy of one driver (see :class:`Driver`).
+
+    ``classify`` sorts the driver's errors (:data:`Loss`); ``reconnect`` drops the pool's
+    broken connections; ``target`` is named in :class:`DatabaseUnavailable`.
+    """
+
+    def __init__(
+        self,
+        classify: Callable[[BaseException], Loss],
+        reconnect: Callable[[], Awaitable[None]],
+        target: str,
+    ) -> None:
+        self._classify = classify
+        self._reconnect = reconnect
+        self._target = target
+
+    async def run(self, attempt: Callable[[], Awaitable[T]], sql: str, replay: bool | None) -> T:
+        """Run ``attempt``; after a lost connection run it once more only when that is safe.
+
+        Safe: the statement never left, or ``replay`` is true, or (``replay`` None) ``sql``
+        carries :data:`REPLAY_MARK`. Refused input becomes :class:`PayloadError`.
+        """
+        try:
+            return await attempt()
+        except Exception as err:
+            kind = await self._settle(err)
+            if kind == "maybe" and not (REPLAY_MARK in sql if replay is None else replay):
+                raise DatabaseUnavailable(
+                    f"lost the connection to {self._target} while a statement that is not "
+                    f"safe to repeat was running; it may or may not have been applied: {err}",
+                    value=self._target,
+                ) from err
+            log.warning("database connection lost; running the statement again on a new one",
+                        extra={"target": self._target, "loss": kind})  # fmt: skip
+        try:
+            return await attempt()
+        except Exception as err:
+            await self._settle(err)
+            raise self._unavailable(err) from err
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Around a transaction (never re-run): the same mapping of errors."""
+        try:
+            yield
+        except Exception as err:
+            await self._settle(err)
+            raise self._unavailable(err, " during a transaction") from err
+
+    async def _settle(self, err: Exception) -> Loss:
+        """Raise what is not a lost connection; else reconnect and say how it was lost."""
+        kind = self._classify(err)
+        if kind is None:
+            raise err
+        if kind == "input":
+            raise _refused(err) from err
+        await self._reconnect()
+        return kind
+
+    def _unavailable(self, err: Exception, during: str = "") -> DatabaseUnavailable:
+        return DatabaseUnavailable(
+            f"lost the connection to {self._target}{during}: {err}", value=self._target
+        )
+
+
+def _refused(err: BaseException) -> PayloadError:
+    return PayloadError(f"the database refused a value: {err}", value=str(err))

@@ -107,7 +107,12 @@ class PostgresStore(EscalationStore):
         messages: Sequence[OutgoingMessage] = (),
         stats: StatsUpdate | None = None,
     ) -> bool:
-        """Insert a job with its first messages (and its stats); False if it exists."""
+        """Insert a job with its first messages (and its stats); False if it exists.
+
+        Safe to re-run after a lost connection: a job holding the id with this state's
+        ``meta.gid`` is this call's own insert (committed before the connection dropped),
+        and counts as created.
+        """
         fields = {} if stats is None else stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
@@ -121,7 +126,10 @@ class PostgresStore(EscalationStore):
             [float(v) for v in fields.values()],
             [] if stats is None else list(dict.fromkeys(stats.facets)),
         )
-        return bool(row and row[0])
+        if row is None:
+            return False
+        gid = state.get("meta", {}).get("gid") if isinstance(state.get("meta"), Mapping) else None
+        return bool(row[0]) or (gid is not None and row[2] == gid)
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         """The job's state and semaphore, or None."""
@@ -151,6 +159,8 @@ class PostgresStore(EscalationStore):
         """Commit one step atomically, in one statement (guard, fence, write, publish)."""
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
+        # Fenced by a delivery, or changing only state and expiry: safe to re-run.
+        replay = fence is not None or not (semaphore_delta or messages or on_close)
         row = await self._driver.fetchrow(
             self._q.apply_step,
             job_id,
@@ -163,6 +173,7 @@ class PostgresStore(EscalationStore):
             None if expire is None else float(expire),
             *message_arrays(on_close),
             *_guard(expect),
+            replay=replay,
         )
         if row is None or row[0] is None:
             return StepResult(applied=False, conflict=row is None or not row[3])

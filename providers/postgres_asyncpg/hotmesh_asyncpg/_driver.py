@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -12,7 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Row
+from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["AsyncpgDriver", "AsyncpgProvider"]
@@ -28,19 +29,55 @@ _POOL_KEYS = {
     "max_inactive_connection_lifetime",
     "reset",
 }
-# Raised when a pooled connection was closed under us (server restart, pg_terminate_backend).
-_DISCONNECTED = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.InterfaceError,
-    # A connection whose server end was terminated mid-operation can be left in a broken
-    # protocol state ("cannot switch to state ...; another operation is in progress").
-    asyncpg.InternalClientError,
+# The connection died without an answer: the statement may have committed.
+_LOST = (
+    asyncpg.ConnectionDoesNotExistError,  # raised by the client, not sent by the server
     ConnectionError,
-    # The server's Unix socket is gone while it restarts (a new connection cannot start).
-    FileNotFoundError,
+    OSError,
+    TimeoutError,
 )
+# The server answered the statement with an error as it ended the session: no effect.
+_ENDED = (
+    asyncpg.AdminShutdownError,  # 57P01 (pg_terminate_backend, fast shutdown)
+    asyncpg.CrashShutdownError,  # 57P02
+    asyncpg.CannotConnectNowError,  # 57P03
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08, sent by the server
+)
+# Values the database refuses: the caller's input, never an outage.
+_REFUSED_STATES = frozenset({"22001", "22021", "22P05", "54000", "54001", "54011", "54023"})
+
+
+def classify(err: BaseException) -> Loss:
+    """How an asyncpg error relates to the statement (see :data:`Loss`).
+
+    A pooled connection whose server end was terminated while it sat idle has already read
+    the server's termination message when it is handed out: its protocol refuses the next
+    statement ("cannot switch to state 12; another operation (2) is in progress") before
+    sending anything. That statement never left, so it is safe to run on a new connection.
+    """
+    text = str(err)
+    if isinstance(err, asyncpg.InternalClientError) and text.startswith("cannot switch to state"):
+        return "unsent"
+    if isinstance(err, asyncpg.InterfaceError) and "cannot perform operation" in text:
+        return "unsent"
+    if isinstance(err, UnicodeError):
+        return "input"
+    if isinstance(err, asyncpg.DataError):  # class 22, or refused client-side
+        return "input"
+    if isinstance(err, asyncpg.PostgresError) and err.sqlstate in _REFUSED_STATES:
+        return "input"
+    if isinstance(err, (asyncpg.InternalClientError, *_LOST)):
+        return "maybe"
+    if isinstance(err, _ENDED):
+        return "unsent"
+    return None
+
+
+def _discard(conn: Conn) -> None:
+    """Close a connection whose protocol is broken, so the pool never hands it out again."""
+    with contextlib.suppress(asyncpg.InterfaceError):  # already closed and released
+        if not conn.is_closed():
+            conn.terminate()
 
 
 async def _keep_session(_conn: Any) -> None:
@@ -79,6 +116,9 @@ class _Listener:
         self._conn = conn
         self._on_notify = on_notify
         self._lost = False
+        # One operation at a time on this connection: a ping racing a LISTEN would fail
+        # with "another operation is in progress".
+        self._busy = asyncio.Lock()
 
         def lost(_conn: Any) -> None:
             if not self._lost:
@@ -92,14 +132,17 @@ class _Listener:
         self._on_notify(channel, str(payload))
 
     async def listen(self, channel: str) -> None:
-        await self._conn.add_listener(channel, self._deliver)
+        async with self._busy:
+            await self._conn.add_listener(channel, self._deliver)
 
     async def unlisten(self, channel: str) -> None:
-        await self._conn.remove_listener(channel, self._deliver)
+        async with self._busy:
+            await self._conn.remove_listener(channel, self._deliver)
 
     async def ping(self) -> None:
         try:
-            await self._conn.fetchval("SELECT 1")
+            async with self._busy:
+                await self._conn.fetchval("SELECT 1")
         except Exception:
             self._on_lost(self._conn)
             raise
@@ -116,6 +159,7 @@ class AsyncpgDriver:
         self._pool = pool
         self._connect_args = dict(connect_args)
         self.target = target
+        self._replayer = Replayer(classify, self._reconnect, target)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> AsyncpgDriver:
@@ -135,41 +179,50 @@ class AsyncpgDriver:
             raise _connect_error(err, target, options) from err
         return cls(pool, options, target)
 
-    async def _run(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
-        try:
+    async def _run(self, fn: Callable[[Conn], Awaitable[T]], sql: str, replay: bool | None) -> T:
+        async def attempt() -> T:
             async with self._pool.acquire() as conn:
-                return await fn(conn)
-        except _DISCONNECTED as err:
-            if isinstance(err, asyncpg.InterfaceError) and "closed" not in str(err):
-                raise
-            # Connections died under us (restart, pg_terminate_backend): replace them all
-            # and try once more. The statement never reached the server, so this is safe.
-            log.warning("database connection lost; reconnecting", extra={"target": self.target})
-            await self._pool.expire_connections()
-            try:
-                async with self._pool.acquire() as conn:
+                try:
                     return await fn(conn)
-            except _DISCONNECTED as again:
-                raise DatabaseUnavailable(
-                    f"lost the connection to {self.target}: {again}", value=self.target
-                ) from again
+                except Exception as err:
+                    if classify(err) in ("unsent", "maybe"):
+                        _discard(conn)
+                    raise
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        return _rowcount(await self._run(lambda c: c.execute(sql, *args)))
+        return await self._replayer.run(attempt, sql, replay)
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return list(await self._run(lambda c: c.fetch(sql, *args)))
+    async def _reconnect(self) -> None:
+        # A restart or pg_terminate_backend kills every connection; idle ones may not have
+        # noticed yet. Replace them all.
+        log.warning("database connection lost; reconnecting", extra={"target": self.target})
+        await self._pool.expire_connections()
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._run(lambda c: c.fetchrow(sql, *args))
+    async def execute(self, sql: str, *args: Any, replay: bool | None = None) -> int:
+        return _rowcount(await self._run(lambda c: c.execute(sql, *args), sql, replay))
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._run(lambda c: c.fetchval(sql, *args))
+    async def fetch(self, sql: str, *args: Any, replay: bool | None = None) -> list[Row]:
+        return list(await self._run(lambda c: c.fetch(sql, *args), sql, replay))
+
+    async def fetchrow(self, sql: str, *args: Any, replay: bool | None = None) -> Row | None:
+        return await self._run(lambda c: c.fetchrow(sql, *args), sql, replay)
+
+    async def fetchval(self, sql: str, *args: Any, replay: bool | None = None) -> Any:
+        return await self._run(lambda c: c.fetchval(sql, *args), sql, replay)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._pool.acquire() as conn, conn.transaction():
-            yield _Tx(conn)
+        """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
+        async with (
+            self._replayer.transaction(),
+            self._pool.acquire() as conn,
+        ):
+            try:
+                async with conn.transaction():
+                    yield _Tx(conn)
+            except Exception as err:
+                if classify(err) in ("unsent", "maybe"):
+                    _discard(conn)
+                raise
 
     async def open_listener(
         self, on_notify: Callable[[str, str], None], on_lost: Callable[[], None]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import select
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ClassVar, TypeVar
 
@@ -19,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Row
+from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["PsycopgDriver", "PsycopgProvider"]
@@ -29,6 +30,45 @@ T = TypeVar("T")
 
 _POOL_KEYS = {"min_size", "max_size", "max_idle", "max_lifetime", "timeout"}
 Conn = psycopg.AsyncConnection[Any]
+
+# Values the database refuses (too long for an index row, untranslatable characters...):
+# the caller's input, never an outage. psycopg files program_limit_exceeded (class 54)
+# under OperationalError, which is why it must be told apart from a lost connection.
+_REFUSED_STATES = frozenset({"22001", "22021", "22P05", "54000", "54001", "54011", "54023"})
+# The server ended the session: admin/crash shutdown, cannot connect now.
+_ENDED_STATES = frozenset({"57P01", "57P02", "57P03"})
+
+
+def _spoke_while_idle(conn: Conn) -> bool:
+    # An idle pooled connection has nothing to read, unless the server ended it (restart,
+    # pg_terminate_backend): its termination message waits in the socket. libpq would
+    # only read it after sending the next statement, and report it as that statement's
+    # error, so a statement that never ran would look as if it might have.
+    try:
+        readable, _, _ = select.select([conn.pgconn.socket], [], [], 0)
+    except (OSError, ValueError, psycopg.OperationalError):
+        return True
+    return bool(readable)
+
+
+def classify(err: BaseException) -> Loss:
+    """How a psycopg error relates to the statement (see :data:`Loss`)."""
+    if isinstance(err, UnicodeError | psycopg.DataError):  # class 22, or refused client-side
+        return "input"
+    state = getattr(err, "sqlstate", None)
+    if state in _REFUSED_STATES:
+        return "input"
+    if isinstance(err, psycopg.InterfaceError | psycopg.OperationalError) and state is None:
+        text = str(err)
+        # psycopg checks the connection before sending: nothing left.
+        if text.startswith(("the connection is closed", "the connection is lost")):
+            return "unsent"
+        return "maybe"
+    if isinstance(err, psycopg.OperationalError) and (
+        state in _ENDED_STATES or str(state).startswith("08")
+    ):
+        return "unsent"  # the server answered with an error: the statement rolled back
+    return None
 
 
 class _Exec:
@@ -111,6 +151,7 @@ class PsycopgDriver:
         self._conninfo = conninfo
         self._kwargs = kwargs
         self.target = target
+        self._replayer = Replayer(classify, self._reconnect, target)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> PsycopgDriver:
@@ -145,40 +186,50 @@ class PsycopgDriver:
         await pool.open(wait=True, timeout=30)
         return cls(pool, conninfo, kwargs, target)
 
-    async def _run(self, fn: Callable[[_Exec], Awaitable[T]]) -> T:
-        try:
-            async with self._pool.connection() as conn:
+    async def _run(self, fn: Callable[[_Exec], Awaitable[T]], sql: str, replay: bool | None) -> T:
+        async def attempt() -> T:
+            async with self._connection() as conn:
                 return await fn(_Exec(conn))
-        except psycopg.OperationalError as err:
-            if isinstance(err, psycopg.errors.QueryCanceled):
-                raise
-            # Pooled connections died (restart, pg_terminate_backend): drop the broken
-            # ones and try once more.
-            log.warning("database connection lost; reconnecting", extra={"target": self.target})
-            await self._pool.check()
-            try:
-                async with self._pool.connection() as conn:
-                    return await fn(_Exec(conn))
-            except psycopg.OperationalError as again:
-                raise DatabaseUnavailable(
-                    f"lost the connection to {self.target}: {again}", value=self.target
-                ) from again
 
-    async def execute(self, sql: str, *args: Any) -> int:
-        return await self._run(lambda e: e.execute(sql, *args))
+        return await self._replayer.run(attempt, sql, replay)
 
-    async def fetch(self, sql: str, *args: Any) -> list[Row]:
-        return await self._run(lambda e: e.fetch(sql, *args))
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """A pooled connection, skipping one the server ended while it sat idle."""
+        async with self._pool.connection() as conn:
+            if not _spoke_while_idle(conn):
+                yield conn
+                return
+            await conn.close()  # the pool drops closed connections
+        await self._pool.check()  # the server likely ended its siblings too
+        async with self._pool.connection() as conn:
+            yield conn
 
-    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
-        return await self._run(lambda e: e.fetchrow(sql, *args))
+    async def _reconnect(self) -> None:
+        # Drop the pool's broken connections (restart, pg_terminate_backend).
+        log.warning("database connection lost; reconnecting", extra={"target": self.target})
+        await self._pool.check()
 
-    async def fetchval(self, sql: str, *args: Any) -> Any:
-        return await self._run(lambda e: e.fetchval(sql, *args))
+    async def execute(self, sql: str, *args: Any, replay: bool | None = None) -> int:
+        return await self._run(lambda e: e.execute(sql, *args), sql, replay)
+
+    async def fetch(self, sql: str, *args: Any, replay: bool | None = None) -> list[Row]:
+        return await self._run(lambda e: e.fetch(sql, *args), sql, replay)
+
+    async def fetchrow(self, sql: str, *args: Any, replay: bool | None = None) -> Row | None:
+        return await self._run(lambda e: e.fetchrow(sql, *args), sql, replay)
+
+    async def fetchval(self, sql: str, *args: Any, replay: bool | None = None) -> Any:
+        return await self._run(lambda e: e.fetchval(sql, *args), sql, replay)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
-        async with self._pool.connection() as conn, conn.transaction():
+        """A transaction; it is never re-run (a lost connection is ``DatabaseUnavailable``)."""
+        async with (
+            self._replayer.transaction(),
+            self._connection() as conn,
+            conn.transaction(),
+        ):
             yield _Exec(conn)
 
     async def open_listener(

@@ -10,6 +10,7 @@ SELECT {schema}.enqueue_v1(
     );
 
 -- name: publish_acked
+-- replay: safe (fenced by the delivery it acks; a second run publishes nothing)
 -- Publish the answer to a delivery and ack the delivery, in one statement: nothing is
 -- published when the delivery is no longer held (its lease was lost to another consumer).
 -- (A set-returning call in the select list runs once per row of fence: zero or one.)
@@ -23,6 +24,7 @@ SELECT {schema}.enqueue_v1(
     ) FROM fence;
 
 -- name: claim
+-- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
 -- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
 -- message that is not yet visible, so delayed messages (timers) cost nothing to skip.
 -- MATERIALIZED keeps the locking subquery from being run twice.
@@ -54,6 +56,7 @@ WITH picked AS MATERIALIZED (
 SELECT * FROM claimed;
 
 -- name: claim_with_job
+-- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
 -- The claim above (keep the two CTE chains identical; a unit test checks it), returning
 -- each message's job state too, read in the same snapshot: the engine's step then needs
 -- no separate read of the job.
@@ -88,12 +91,14 @@ SELECT c.*, j.state::text, j.semaphore
     ON j.id = c.job_id AND (j.expires_at IS NULL OR j.expires_at > now());
 
 -- name: ack
+-- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.stream_messages s
  USING unnest($1::bigint[], $2::int[]) AS f(id, attempts)
  WHERE s.id = f.id AND s.attempts = f.attempts
 RETURNING s.id;
 
 -- name: extend
+-- replay: safe (fenced by the delivery's attempt)
 UPDATE {schema}.stream_messages s
    SET lease_until = now() + make_interval(secs => $3)
   FROM unnest($1::bigint[], $2::int[]) AS f(id, attempts)
@@ -101,6 +106,7 @@ UPDATE {schema}.stream_messages s
 RETURNING s.id;
 
 -- name: retry
+-- replay: safe (fenced by the delivery's attempt)
 UPDATE {schema}.stream_messages
    SET visible_at = now() + make_interval(secs => $3),
        lease_until = NULL,
@@ -110,6 +116,7 @@ UPDATE {schema}.stream_messages
 RETURNING id;
 
 -- name: dead_letter
+-- replay: safe (fenced by the delivery's attempt)
 WITH moved AS (
     DELETE FROM {schema}.stream_messages s
      USING unnest($1::bigint[], $2::int[]) AS f(id, attempts)
@@ -121,6 +128,7 @@ SELECT id, stream, priority, attempts, created_at, $3, job_id, payload FROM move
 RETURNING id;
 
 -- name: dead_letters
+-- replay: safe (a read)
 SELECT id, stream, attempts, error, job_id, payload
   FROM {schema}.dead_letters
  WHERE stream = $1
@@ -128,6 +136,7 @@ SELECT id, stream, attempts, error, job_id, payload
  LIMIT $2;
 
 -- name: depth
+-- replay: safe (a read)
 SELECT stream,
        count(*) FILTER (WHERE visible_at <= now() AND (lease_until IS NULL OR lease_until <= now())),
        count(*) FILTER (WHERE visible_at > now() AND (lease_until IS NULL OR lease_until <= now())),
@@ -137,15 +146,18 @@ SELECT stream,
  GROUP BY stream;
 
 -- name: purge
+-- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.stream_messages WHERE stream = $1;
 
 -- name: next_visible
+-- replay: safe (a read)
 -- When the earliest pending message of a stream becomes claimable (epoch seconds).
 SELECT extract(epoch FROM min(coalesce(greatest(lease_until, visible_at), visible_at)))::float8
   FROM {schema}.stream_messages
  WHERE stream = $1;
 
 -- name: sub_park
+-- replay: safe (a lost notification strands its waiters; a repeated one is delivered twice and receivers tolerate that)
 WITH parked AS (
     INSERT INTO {schema}.sub_payloads (payload) VALUES ($2) RETURNING id
 ), swept AS (
@@ -156,24 +168,30 @@ WITH parked AS (
 SELECT pg_notify($1, '#' || id) FROM parked;
 
 -- name: sub_fetch
+-- replay: safe (a read)
 SELECT payload FROM {schema}.sub_payloads WHERE id = $1;
 
 -- name: sub_notify
+-- replay: safe (as sub_park)
 SELECT pg_notify($1, $2);
 
 -- name: put_version
+-- replay: safe (storing the same manifest again is a no-op)
 INSERT INTO {schema}.app_versions (version, manifest) VALUES ($1, $2::jsonb)
 ON CONFLICT (version) DO UPDATE SET manifest = excluded.manifest
  WHERE app_versions.activated_at IS NULL OR app_versions.manifest = excluded.manifest
 RETURNING version;
 
 -- name: get_version
+-- replay: safe (a read)
 SELECT manifest::text FROM {schema}.app_versions WHERE version = $1;
 
 -- name: list_versions
+-- replay: safe (a read)
 SELECT version FROM {schema}.app_versions ORDER BY created_at, version;
 
 -- name: activate
+-- replay: safe (activating twice activates once)
 WITH target AS (
     SELECT version FROM {schema}.app_versions WHERE version = $1
 ), flag AS (
@@ -187,13 +205,16 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()
 RETURNING key;
 
 -- name: set_setting
+-- replay: safe (an upsert)
 INSERT INTO {schema}.settings (key, value) VALUES ($1, $2::jsonb)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now();
 
 -- name: get_setting
+-- replay: safe (a read)
 SELECT value::text FROM {schema}.settings WHERE key = $1;
 
 -- name: create_job
+-- replay: safe (the job's gid is returned, so a retry recognises its own insert)
 -- The job row and its first messages in one statement; nothing is published when a live
 -- job has the id (an expired one is replaced: its id is free again).
 WITH job AS (
@@ -224,13 +245,19 @@ WITH job AS (
      WHERE EXISTS (SELECT 1 FROM job)
     ON CONFLICT DO NOTHING
 )
-SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent);
+-- The third column is the gid of the job that already held the id (the statement's
+-- snapshot does not see its own insert): equal to ours when this is a re-run after a lost
+-- connection and the first run committed.
+SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent),
+       (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1);
 
 -- name: get_job
+-- replay: safe (a read)
 SELECT state::text, semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
 -- name: get_status
+-- replay: safe (a read)
 SELECT semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
@@ -291,6 +318,7 @@ SELECT (SELECT semaphore FROM job),
        EXISTS (SELECT 1 FROM locked);
 
 -- name: delete_job
+-- replay: safe (deleting twice deletes once)
 WITH gone AS (
     DELETE FROM {schema}.jobs WHERE id = $1 RETURNING id
 ), msgs AS (
@@ -299,9 +327,11 @@ WITH gone AS (
 SELECT count(*) FROM gone;
 
 -- name: purge_job_messages
+-- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.stream_messages WHERE job_id = $1;
 
 -- name: sweep_expired_jobs
+-- replay: safe (deletes expired rows)
 DELETE FROM {schema}.jobs
  WHERE id IN (SELECT id FROM {schema}.jobs
                WHERE expires_at IS NOT NULL AND expires_at <= now() LIMIT 1000);
@@ -320,9 +350,11 @@ ON CONFLICT (key) DO UPDATE
    SET kind = excluded.kind, value = excluded.value, expires_at = excluded.expires_at;
 
 -- name: hook_delete
+-- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.hook_signals WHERE key = $1;
 
 -- name: fail_jobs
+-- replay: safe (only jobs still running are failed)
 -- Running jobs ($1) whose stored values cannot be decoded (a codec or key is missing or
 -- wrong) are closed as errored instead of being retried: the error text ($2) goes into
 -- their metadata (which is kept clear), the semaphore goes negative as an interrupted
@@ -351,40 +383,51 @@ SELECT id FROM failed;
 -- privilege and goes through these SECURITY DEFINER functions only.
 
 -- name: secured_claim
+-- replay: safe (see claim)
 SELECT * FROM {schema}.worker_claim($1, $2, $3, $4);
 
 -- name: secured_ack
+-- replay: safe (see ack)
 SELECT * FROM {schema}.worker_ack($1::bigint[], $2::int[]);
 
 -- name: secured_extend
+-- replay: safe (see extend)
 SELECT * FROM {schema}.worker_extend($1::bigint[], $2::int[], $3);
 
 -- name: secured_retry
+-- replay: safe (see retry)
 SELECT {schema}.worker_retry($1, $2, $3, $4);
 
 -- name: secured_dead_letter
+-- replay: safe (see dead_letter)
 SELECT * FROM {schema}.worker_dead_letter($1::bigint[], $2::int[], $3);
 
 -- name: secured_publish
+-- replay: safe (see publish_acked)
 SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
     $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bigint, $11::int);
 
 -- name: secured_depth
+-- replay: safe (a read)
 SELECT * FROM {schema}.worker_depth($1::text[]);
 
 -- name: secured_setting
+-- replay: safe (a read)
 SELECT {schema}.worker_setting($1);
 
 -- name: get_stats
+-- replay: safe (a read)
 SELECT bucket, field, value::float8 FROM {schema}.stats
  WHERE key = $1 AND bucket = ANY($2::text[]);
 
 -- name: get_ids
+-- replay: safe (a read)
 SELECT bucket, facet, job_id FROM {schema}.stats_index
  WHERE key = $1 AND bucket = ANY($2::text[]) AND facet = ANY($3::text[])
  ORDER BY bucket, facet, created_at, job_id;
 
 -- name: delete_stats
+-- replay: safe (deleting twice deletes once)
 WITH counters AS (
     DELETE FROM {schema}.stats WHERE key = $1 AND bucket = ANY($2::text[])
 )
