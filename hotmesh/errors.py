@@ -231,7 +231,7 @@ class StepError(HotMeshError):
     a message of the job was dead-lettered). The job fails with this code in
     ``metadata.err`` unless the cause has a code of its own. ``value`` is the job id."""
 
-    code = 1209
+    code = 1210
 
 
 # -- runtime -------------------------------------------------------------------------------
