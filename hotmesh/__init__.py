@@ -11,7 +11,7 @@ from hotmesh.config import EngineConfig, HotMeshConfig, WorkerConfig
 from hotmesh.hotmesh import HotMesh
 from hotmesh.serializer import register_codec
 from hotmesh.spi import RetryPolicy
-from hotmesh.types import JobExport, JobOutput, WorkerMessage
+from hotmesh.types import JobExport, JobOutput, JobState, JobStatus, WorkerMessage
 
 __all__ = [
     "EngineConfig",
@@ -19,6 +19,8 @@ __all__ = [
     "HotMeshConfig",
     "JobExport",
     "JobOutput",
+    "JobState",
+    "JobStatus",
     "RetryPolicy",
     "WorkerConfig",
     "WorkerMessage",

@@ -67,7 +67,7 @@ DsnOption = Annotated[
         "--dsn",
         envvar=DSN_ENV,
         show_envvar=True,
-        help="Postgres DSN [default: the embedded Postgres in the user cache dir]",
+        help="Postgres DSN (default: the embedded Postgres in the user cache dir)",
     ),
 ]
 ProviderOption = Annotated[
@@ -101,9 +101,9 @@ def one_line(message: object) -> str:
 
 def embedded_dsn() -> str:
     """The DSN of the shared embedded cluster (started, or joined, in the user cache dir)."""
-    from hotmesh.embedded import start
+    from hotmesh import embedded
 
-    return start().dsn
+    return embedded.dsn()
 
 
 def fresh_embedded_dsn(prefix: str) -> str:

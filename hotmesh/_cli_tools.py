@@ -62,20 +62,31 @@ def demo(
             "--dsn",
             envvar="HOTMESH_DSN",
             show_envvar=True,
-            help="Postgres DSN [default: a fresh, throwaway embedded Postgres]",
+            help="Postgres DSN (default: a fresh, throwaway embedded Postgres)",
         ),
     ] = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
+    keep: Annotated[
+        bool,
+        typer.Option(
+            "--keep",
+            help="run on the shared embedded Postgres and keep the jobs (for 'hotmesh dashboard')",
+        ),
+    ] = False,
 ) -> None:
     """Run the order workflow end to end: deploy, N orders with a progress bar, throughput.
 
     Without --dsn it starts a fresh embedded Postgres in a temporary folder and deletes
-    it afterwards; nothing is left behind.
+    it afterwards; nothing is left behind. With --keep it uses the shared embedded
+    Postgres instead (the one every other command and the dashboard use by default).
     """
     from hotmesh.demo import run_demo
 
     console = _stderr_console()
+    if dsn is None and keep:
+        with console.status("starting the shared embedded Postgres…"):
+            dsn = embedded_dsn()
     if dsn is None:
         with console.status("starting an embedded Postgres…"):
             dsn = fresh_embedded_dsn("hotmesh-demo-")
@@ -116,7 +127,7 @@ def bench(
             "--dsn",
             envvar="HOTMESH_DSN",
             show_envvar=True,
-            help="Postgres DSN [default: a fresh, throwaway embedded Postgres]",
+            help="Postgres DSN (default: a fresh, throwaway embedded Postgres)",
         ),
     ] = None,
     provider: ProviderOption = Provider.asyncpg,

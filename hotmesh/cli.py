@@ -5,6 +5,8 @@
     hotmesh pubsub order.placed '{"id": "ORD-1"}' --app shop
     hotmesh roll-call --app shop          # a table of every engine and worker
     hotmesh throttle -1 --app shop        # pause the app (0 resumes)
+    hotmesh serve shop:config --processes 2   # host a module's engine and workers
+    hotmesh dashboard                     # the web dashboard on http://127.0.0.1:8700/
 
 Every command takes ``--dsn`` (or ``$HOTMESH_DSN``; default: the shared embedded Postgres
 in the user cache dir, so commands see each other's work across invocations),
@@ -29,6 +31,8 @@ from typing import Annotated, Any
 
 import typer
 
+from hotmesh._cli_dashboard import register_dashboard
+from hotmesh._cli_serve import register_serve
 from hotmesh._cli_support import (
     AppOption,
     CliError,
@@ -44,7 +48,8 @@ from hotmesh._cli_support import (
     stdout_console,
 )
 from hotmesh._cli_tools import register_tools
-from hotmesh.errors import HotMeshError
+from hotmesh.errors import HotMeshError, PubSubTimeout
+from hotmesh.types import JobState, JobStatus
 
 __all__ = ["app", "main"]
 
@@ -56,6 +61,27 @@ app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from hotmesh import __version__
+
+        print(f"hotmesh {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Durable workflows on nothing but Postgres."""
+
 
 JsonArg = Annotated[
     str, typer.Argument(metavar="JSON", help="the job data, a JSON object ('-' reads stdin)")
@@ -145,8 +171,33 @@ def pub(
     async def work() -> None:
         async with connect(target) as hm:
             print(await hm.pub(topic, payload))
+            missing = await _who_is_missing(hm, workers=False)
+            if missing:
+                print(f"warning: {missing}", file=sys.stderr)
 
     run(work)
+
+
+_NO_ENGINE = (
+    "no engine of app {app!r} answered: the job waits until one runs. Start one with "
+    "'hotmesh serve MODULE:CONFIG' (see 'hotmesh serve --help'), or HotMesh.init(app_id="
+    "{app!r}, engine=..., workers=[...]) in your program"
+)
+
+
+async def _who_is_missing(hm: Any, *, workers: bool) -> str | None:
+    """Why a job of the app cannot run: no engine (or, with ``workers``, no worker)
+    answers a roll call."""
+    profiles = [p for p in await hm.roll_call(0.5) if p.guid != hm.guid]
+    if not any(p.role == "engine" and not p.readonly for p in profiles):
+        return _NO_ENGINE.format(app=hm.app_id)
+    if workers and not any(p.role == "worker" for p in profiles):
+        return (
+            f"no worker of app {hm.app_id!r} answered: jobs wait at their first worker "
+            "activity. Start the workers with 'hotmesh serve MODULE:CONFIG' or "
+            "HotMesh.init(workers=[...]) in your program"
+        )
+    return None
 
 
 @app.command()
@@ -164,7 +215,13 @@ def pubsub(
 
     async def work() -> None:
         async with connect(target) as hm:
-            output = await hm.pubsub(topic, payload, timeout=timeout)
+            try:
+                output = await hm.pubsub(topic, payload, timeout=timeout)
+            except PubSubTimeout:
+                missing = await _who_is_missing(hm, workers=True)
+                if missing:
+                    raise CliError(missing) from None
+                raise
             print_json(output.to_dict())
 
     run(work)
@@ -177,28 +234,40 @@ def status(
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
-    """Print the job's semaphore: 0 complete, > 0 running (activities left), < 0 interrupted."""
+    """Print the job's semaphore and status: complete, failed: <message>, running, interrupted."""
     target = Target(dsn, provider, app_id)
 
     async def work() -> None:
         async with connect(target) as hm:
-            value = await hm.get_status(job_id)
-        meaning = "complete" if value == 0 else "running" if value > 0 else "interrupted"
-        print(f"{value} {meaning}")
+            state = await hm.get_status(job_id, detail=True)
+        print(f"{state.semaphore} {status_text(state)}")
 
     run(work)
 
 
+def status_text(state: JobState) -> str:
+    """How ``status`` describes a job: ``complete``, ``failed: <message>``, ``running``…"""
+    if state.status is JobStatus.FAILED:
+        return f"failed: {(state.error or {}).get('message', 'error')}"
+    if state.status is JobStatus.COMPLETED:
+        return "complete"
+    return state.status.value
+
+
 @app.command()
 def state(
-    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="the job's topic")],
     job_id: Annotated[str, typer.Argument(metavar="JOB_ID", help="the job id")],
+    legacy_id: Annotated[
+        str | None,
+        typer.Argument(hidden=True, help="the old form 'state TOPIC JOB_ID' still works"),
+    ] = None,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
 ) -> None:
     """Print the job's metadata and data as JSON."""
     target = Target(dsn, provider, app_id)
+    topic, job_id = (job_id, legacy_id) if legacy_id is not None else ("", job_id)
 
     async def work() -> None:
         async with connect(target) as hm:
@@ -222,7 +291,9 @@ def export_job(
 
     async def work() -> None:
         async with connect(target) as hm:
-            print_json((await hm.export(job_id, enrich_inputs=enrich_inputs)).to_dict())
+            export = await hm.export(job_id, enrich_inputs=enrich_inputs)
+            # The reference's sections, and whether the job failed (and why).
+            print_json({**export.to_dict(), "job_status": export.job_status, "error": export.error})
 
     run(work)
 
@@ -240,7 +311,7 @@ def _throttle_text(delay: float) -> str:
 def roll_call(
     delay: Annotated[
         float | None,
-        typer.Option("--delay", help="seconds to collect answers [default: until quiet]"),
+        typer.Option("--delay", help="seconds to collect answers (default: until quiet)"),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print JSON, not a table")] = False,
     dsn: DsnOption = None,
@@ -325,6 +396,8 @@ def throttle(
 
 
 register_tools(app)
+register_serve(app)
+register_dashboard(app)
 
 
 # -- entry point ---------------------------------------------------------------------------

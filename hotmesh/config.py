@@ -27,7 +27,8 @@ class EngineConfig:
     """The engine role of a point of presence.
 
     Attributes:
-        connection: ``{"class": asyncpg, "options": {...}}`` or the per-role form.
+        connection: ``{"class": asyncpg, "options": {...}}`` or the per-role form; None
+            (the default) uses the embedded Postgres (:func:`hotmesh.embedded.dsn`).
         readonly: an engine that never consumes its stream (it can still publish).
         concurrency: engine messages processed at once.
         batch: the most engine messages claimed per statement.
@@ -35,7 +36,7 @@ class EngineConfig:
         poll_interval: the longest idle wait between claims when no wake-up arrives.
     """
 
-    connection: Mapping[str, Any]
+    connection: Mapping[str, Any] | None = None
     readonly: bool = False
     concurrency: int = 32
     batch: int = 32
@@ -49,9 +50,13 @@ class WorkerConfig:
 
     Attributes:
         topic: the worker stream (the ``topic`` of ``worker`` activities).
-        callback: ``async def callback(message: WorkerMessage) -> dict | None``.
-        connection: as for the engine.
+        callback: ``async def callback(message: WorkerMessage) -> dict | None``; a plain
+            ``def`` runs in the default thread pool.
+        connection: as for the engine (None: the embedded Postgres).
         retry: how a failing callback is retried (seconds; default 3 attempts).
+        timeout: seconds one attempt may run; past it the attempt is cancelled and
+            counts as failed (an activity's YAML ``timeout`` overrides it). A ``def``
+            callback cannot be interrupted: its thread runs on, its answer is dropped.
         concurrency: callbacks running at once.
         batch: the most messages claimed per statement.
         lease: seconds a delivery is held; renewed while the callback runs.
@@ -59,13 +64,22 @@ class WorkerConfig:
 
     topic: str
     callback: WorkerCallback
-    connection: Mapping[str, Any]
+    connection: Mapping[str, Any] | None = None
     retry: RetryPolicy | None = None
+    timeout: float | None = None
     concurrency: int = 16
     batch: int = 16
     lease: float = 30.0
     poll_interval: float = 1.0
     worker_credentials: Mapping[str, str] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        timeout = self.timeout
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ConfigError(
+                f"worker {self.topic!r}: timeout must be a positive number of seconds",
+                value=timeout,
+            )
 
 
 @define(frozen=True)
@@ -101,7 +115,10 @@ class HotMeshConfig:
 
 def _callback(value: Any, _: Any) -> WorkerCallback:
     if not callable(value):
-        raise ConfigError("a worker callback must be an async function", value=repr(value))
+        raise ConfigError(
+            "a worker callback must be a function (async def, or def run in a thread)",
+            value=repr(value),
+        )
     return value  # type: ignore[no-any-return]
 
 
@@ -114,6 +131,9 @@ def _mapping(value: Any, _: Any) -> Mapping[str, Any]:
 converter = cattrs.Converter()
 converter.register_structure_hook_func(lambda t: t == WorkerCallback, _callback)
 converter.register_structure_hook_func(lambda t: t == Mapping[str, Any], _mapping)
+converter.register_structure_hook_func(
+    lambda t: t == Mapping[str, Any] | None, lambda v, t: None if v is None else _mapping(v, t)
+)
 
 
 def _retry(value: Any, _: Any) -> RetryPolicy | None:

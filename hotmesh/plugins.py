@@ -61,7 +61,17 @@ def _extensions(group: str) -> dict[str, Any]:
     return {ext.name: ext.plugin for ext in manager}
 
 
+#: Plugins whose optional dependency is not installed, by name: the import error.
+_unavailable: dict[str, str] = {}
+
+
 def _warn(_manager: Any, entry_point: Any, err: BaseException) -> None:
+    if isinstance(err, ModuleNotFoundError):
+        # An optional extra not installed (psycopg after installing only asyncpg): say
+        # so only when that plugin is asked for (provider_for / load_codec).
+        _unavailable[str(getattr(entry_point, "name", entry_point))] = str(err)
+        log.debug("plugin %s is not available: %s", entry_point, err)
+        return
     log.warning("could not load plugin %s: %s", entry_point, err)
 
 
@@ -107,7 +117,15 @@ def provider_for(connection_class: object) -> type[Provider]:
         return providers[connection_class]
     name = plugin_manager().hook.hotmesh_provider_for(connection_class=connection_class)
     if name is None or name not in providers:
-        raise ProviderNotFound(_describe(connection_class), installed=providers)
+        wanted = _describe(connection_class)
+        missing = _unavailable.get(wanted.split(".")[0])
+        if missing is not None:
+            raise ProviderNotFound(
+                wanted,
+                installed=providers,
+                hint=f'{missing}; install it with: pip install "hotmesh[{wanted}]"',
+            )
+        raise ProviderNotFound(wanted, installed=providers)
     return providers[name]
 
 

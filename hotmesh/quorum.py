@@ -127,8 +127,10 @@ class QuorumProfile:
         worker_topic: the worker's topic (None for an engine).
         version: the engine's cached active version (None for a worker, or not yet read).
         processed: messages handled successfully since start.
-        failed: callbacks that raised since start.
-        error_count: claim or loop failures (database errors) since start.
+        failed: failed callback attempts since start (for a worker: raised, timed out,
+            unencodable answer, or found past its attempts after lost leases).
+        error_count: claim or loop failures (database errors) since start; for a worker,
+            also the jobs it answered with an error once the attempts were used up.
         in_flight: callbacks running now.
         stream_depth: messages waiting in ``stream`` (ready, delayed or leased).
         throttle: seconds between messages; 0 full speed, -1 paused.

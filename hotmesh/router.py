@@ -40,7 +40,8 @@ __all__ = ["DeadLetterCallback", "Router", "RouterCallback"]
 log = logging.getLogger(__name__)
 
 RouterCallback = Callable[[StreamMessage], Awaitable[Any]]
-"""Handles one message. Returning acks it (unless ``ack=False``); raising retries it."""
+"""Handles one message. Returning acks it (unless ``ack=False``); raising retries it.
+Returning ``False`` says the callback dealt with a failure itself (counted as failed)."""
 DeadLetterCallback = Callable[[StreamMessage, str], Awaitable[Any]]
 """Told of a message dead-lettered after its callback failed on every attempt."""
 
@@ -351,17 +352,19 @@ class Router:
 
     async def _run(self, message: StreamMessage) -> None:
         try:
-            await self.callback(message)
+            outcome = await self.callback(message)
         except asyncio.CancelledError:
             raise
         except Exception as err:
             self.failed += 1
             detail = "".join(traceback.format_exception_only(err)).strip()
             log.warning(
-                "callback failed",
-                extra={"stream": self.name, "id": message.id, "attempt": message.attempt},
+                "callback failed (job %s, stream %s, attempt %d)",
+                message.job_id, self.name, message.attempt,
+                extra={"stream": self.name, "id": message.id, "attempt": message.attempt,
+                       "jid": message.job_id},
                 exc_info=True,
-            )
+            )  # fmt: skip
             try:
                 delay = await self.stream.retry(message, detail)
                 if delay is None and self.on_dead_letter is not None:
@@ -369,6 +372,9 @@ class Router:
             except Exception:
                 log.exception("could not schedule retry", extra={"id": message.id})
         else:
+            if outcome is False:
+                self.failed += 1
+                return
             self.processed += 1
             if self.auto_ack:
                 self._to_ack.append(message)

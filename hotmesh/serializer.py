@@ -28,6 +28,7 @@ from hotmesh.validation import check_depth, check_payload
 __all__ = [
     "MARKER",
     "MAX_PAYLOAD_BYTES",
+    "codec_failure",
     "current_codec",
     "decode_state",
     "decode_value",
@@ -263,4 +264,28 @@ def _codec_error(
     return CodecError(
         f"{where}: {problem}{key}",
         value={"codec": codec, "key_id": key_id, "job_id": job_id, "field": field},
+    )
+
+
+def codec_failure(job_id: str, err: CodecError) -> str:
+    """The job's ``err`` metadata (JSON text, as the engine stores errors) for a codec failure.
+
+    Providers write it into a job whose stored values cannot be decoded, when they close
+    that job instead of retrying it forever.
+
+    Example:
+        >>> json.loads(codec_failure("j1", CodecError("no key")))["job_id"]
+        'j1'
+    """
+    detail = err.value if isinstance(err.value, dict) else {}
+    return json.dumps(
+        {
+            "code": err.code,
+            "message": err.message,
+            "stack": "",
+            "job_id": job_id,
+            "key_id": detail.get("key_id"),
+            "codec": detail.get("codec"),
+        },
+        separators=(",", ":"),
     )

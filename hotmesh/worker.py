@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import logging
 import traceback
 from typing import Any
 
 import attrs
 
-from hotmesh import faults
+from hotmesh import faults, telemetry
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
-from hotmesh.errors import StepError
+from hotmesh.errors import PayloadError, StepError
 from hotmesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 
-__all__ = ["Worker"]
+__all__ = ["CallbackTimeout", "Worker"]
 
 log = logging.getLogger(__name__)
 
 DEFAULT_WORKER_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=1.0, backoff_coefficient=10)
 #: Workers claim nothing while the engine stream has more ready messages than this.
 ENGINE_BACKPRESSURE_DEPTH = 10_000
+
+
+class CallbackTimeout(TimeoutError):
+    """A callback attempt ran past its timeout and was cancelled (error code 504)."""
+
+    code = 504
+
+
+class _LostDeliveries(Exception):
+    """Earlier deliveries never answered (their lease lapsed): counted as failed attempts."""
+
+    code = 500
 
 
 class Worker:
@@ -33,9 +47,18 @@ class Worker:
     for an empty success. A returned ``{"status": "error", "code": N, "data": {...}}`` goes
     to the engine as is, where transitions may route it by code, unless the activity's
     YAML ``retry`` lists code N (``{"N": [retries]}``: retried 10 ms, 100 ms, 1 s… apart).
-    A raised exception is retried by the worker's ``retry`` policy (else the activity's
-    per-code or backoff policy, else 3 attempts); once the attempts are used up the engine
-    receives an error response (``code`` = the exception's ``code`` attribute or 500).
+
+    ``async def`` callbacks run on the event loop; plain ``def`` callbacks run in the
+    default thread pool (``asyncio.to_thread``), so they may block.
+
+    Every failed attempt counts against one retry policy (the worker's ``retry``, else
+    the activity's per-code or backoff policy, else 3 attempts), whatever the failure:
+    the callback raised (``CancelledError`` included), ran past its timeout (the worker's
+    ``timeout`` or the activity's YAML ``timeout``; the attempt is cancelled), returned a
+    value JSON cannot carry (NaN, bytes, objects), or never answered because its lease
+    lapsed (the process died or stalled). Each failed attempt is logged at WARNING with
+    the job id. Once the attempts are used up the engine receives an error response
+    (``code`` = the exception's ``code`` attribute or 500) and the job fails.
     """
 
     def __init__(self, backend: Backend, config: WorkerConfig, guid: str) -> None:
@@ -43,6 +66,7 @@ class Worker:
         self.config = config
         self.guid = guid
         self.policy = config.retry or DEFAULT_WORKER_RETRY
+        self._call = _caller(config.callback)
         self.router = Router(
             backend.stream,
             config.topic,
@@ -64,54 +88,111 @@ class Worker:
         """Stop consuming; wait for running callbacks up to ``timeout`` seconds."""
         await self.router.stop(timeout)
 
-    async def _handle(self, message: StreamMessage) -> None:
+    def _policy(self, rules: Any, code: Any) -> RetryPolicy:
+        """The retry policy that governs a failure with ``code``."""
+        return self.config.retry or _per_code(rules, code) or _backoff(rules) or self.policy
+
+    def _declared(self, rules: Any) -> bool:
+        """True when a retry policy was declared (the worker's ``retry`` or the activity's
+        YAML ``retry``): deliveries past it are refused. Without one, callbacks may carry
+        their own policies on their exceptions (Durable's), which a later delivery cannot
+        see, so lapsed leases are left to the stream's delivery cap."""
+        return self.config.retry is not None or bool(rules)
+
+    def _most_attempts(self, rules: Any) -> int:
+        """The most deliveries any failure of this activity may take (every policy that
+        could apply); a delivery past it follows lost ones."""
+        codes = [500, *(rules.keys() if isinstance(rules, dict) else ())]
+        return max(self._policy(rules, code).maximum_attempts for code in codes)
+
+    async def _handle(self, message: StreamMessage) -> bool:
         body = message.payload
         metadata = dict(body.get("metadata") or {})
         metadata["try"] = message.attempt - 1
+        policies = body.get("policies") or {}
         request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
-        rules = (body.get("policies") or {}).get("retry") or {}
-        try:
-            result = await self.config.callback(request)
-        except Exception as err:
-            code = getattr(err, "code", 500)
-            # An exception may carry its own policy (Durable: per-activity retry settings).
-            own = getattr(err, "retry_policy", None)
-            policy = (
-                (own if isinstance(own, RetryPolicy) else None)
-                or self.config.retry
-                or _per_code(rules, code)
-                or _backoff(rules)
-                or self.policy
+        rules = policies.get("retry") or {}
+        if self._declared(rules) and message.attempt > self._most_attempts(rules):
+            # The earlier deliveries' leases lapsed without an answer (a crash, a stall, a
+            # stop): they were attempts too, so the policy is used up. Do not run again.
+            lost = _LostDeliveries(
+                f"the callback did not answer in {message.attempt - 1} deliveries "
+                "(its lease lapsed: the worker stopped, crashed or stalled)"
             )
-            if message.attempt < policy.maximum_attempts:
-                delay = await self.backend.stream.retry(
-                    attrs.evolve(message, retry=policy), _describe(err)
-                )
-                log.info(
-                    "worker callback failed; retrying",
-                    extra={"topic": self.config.topic, "attempt": message.attempt, "delay": delay},
-                )
-                return
-            response: dict[str, Any] = {
-                "status": "error",
-                "code": code if isinstance(code, int) else 500,
-                "data": {
-                    "message": str(err),
-                    "code": code if isinstance(code, int) else 500,
-                    "name": type(err).__name__,
-                    "stack": "".join(traceback.format_exception(err))[-4000:],
-                },
-            }
-        else:
-            response = _normalise(result)
-            # A returned error is retried only when the activity's per-code policy lists it.
-            per_code = _per_code(rules, response.get("code") or 500)
-            retried = per_code is not None and message.attempt < per_code.maximum_attempts
-            if response.get("status") == "error" and per_code is not None and retried:
-                await self.backend.stream.retry(
-                    attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
-                )
-                return
+            await self._answer(message, metadata, _error_response(lost))
+            self.router.errors += 1
+            return False
+        timeout = policies.get("timeout") or self.config.timeout
+        attributes = {
+            telemetry.ATTR["job_id"]: metadata.get("jid"),
+            telemetry.ATTR["topic"]: self.config.topic,
+            telemetry.ATTR["activity"]: metadata.get("aid"),
+            telemetry.ATTR["attempt"]: message.attempt,
+        }
+        try:
+            with telemetry.span("hotmesh.worker", attributes, parent=metadata):
+                async with asyncio.timeout(timeout):
+                    result = await self._call(request)
+        except asyncio.CancelledError as err:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # this worker is stopping: the lease lapses, a redelivery counts
+            await self._failed(message, metadata, rules, err)
+            return False
+        except TimeoutError as err:
+            failure = CallbackTimeout(f"the callback ran past its timeout of {timeout:g}s")
+            failure.__cause__ = err
+            await self._failed(message, metadata, rules, failure)
+            return False
+        except Exception as err:
+            await self._failed(message, metadata, rules, err)
+            return False
+        response = _normalise(result)
+        # A returned error is retried only when the activity's per-code policy lists it.
+        per_code = _per_code(rules, response.get("code") or 500)
+        retried = per_code is not None and message.attempt < per_code.maximum_attempts
+        if response.get("status") == "error" and per_code is not None and retried:
+            await self.backend.stream.retry(
+                attrs.evolve(message, retry=per_code), f"error {response.get('code')}"
+            )
+            return False
+        try:
+            await self._answer(message, metadata, response)
+        except PayloadError as err:  # NaN, bytes, objects: a failed attempt like any other
+            await self._failed(message, metadata, rules, err)
+            return False
+        return True
+
+    async def _failed(
+        self, message: StreamMessage, metadata: dict[str, Any], rules: Any, err: BaseException
+    ) -> None:
+        """Retry a failed attempt per policy, or answer the engine with the error."""
+        code = getattr(err, "code", 500)
+        # An exception may carry its own policy (Durable: per-activity retry settings).
+        own = getattr(err, "retry_policy", None)
+        policy = own if isinstance(own, RetryPolicy) else self._policy(rules, code)
+        where = {"jid": metadata.get("jid"), "topic": self.config.topic, "attempt": message.attempt}
+        if message.attempt < policy.maximum_attempts:
+            delay = await self.backend.stream.retry(
+                attrs.evolve(message, retry=policy), _describe(err)
+            )
+            log.warning(
+                "job %s: worker callback on %r failed (attempt %d of %d), retrying in %ss: %s",
+                metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
+                delay, _describe(err), extra={**where, "delay": delay},
+            )  # fmt: skip
+            return
+        log.warning(
+            "job %s: worker callback on %r failed (attempt %d of %d), giving up: %s",
+            metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
+            _describe(err), extra=where,
+        )  # fmt: skip
+        self.router.errors += 1
+        await self._answer(message, metadata, _error_response(err))
+
+    async def _answer(
+        self, message: StreamMessage, metadata: dict[str, Any], response: dict[str, Any]
+    ) -> None:
         answer = {
             "jid": metadata.get("jid"),
             "gid": metadata.get("gid"),
@@ -132,8 +213,9 @@ class Worker:
             faults.hit("worker.after_answer")
         if not published:
             log.warning(
-                "worker lost its lease before answering; another delivery will answer",
-                extra={"topic": self.config.topic, "id": message.id},
+                "job %s: worker lost its lease before answering; another delivery will answer",
+                metadata.get("jid"),
+                extra={"jid": metadata.get("jid"), "topic": self.config.topic, "id": message.id},
             )
 
     async def _dead_lettered(self, message: StreamMessage, error: str) -> None:
@@ -152,6 +234,35 @@ class Worker:
         await self.backend.stream.publish(
             [engine_message("response", str(metadata["jid"]), answer)]
         )
+
+
+def _caller(callback: Any) -> Any:
+    """An async function calling ``callback``: sync callbacks run in the thread pool."""
+    if inspect.iscoroutinefunction(callback) or inspect.iscoroutinefunction(
+        getattr(callback, "__call__", None)  # noqa: B004 - an async __call__
+    ):
+        return callback
+
+    async def in_thread(message: WorkerMessage) -> Any:
+        result = await asyncio.to_thread(callback, message)
+        return (await result) if inspect.isawaitable(result) else result
+
+    return in_thread
+
+
+def _error_response(err: BaseException) -> dict[str, Any]:
+    code = getattr(err, "code", 500)
+    code = code if isinstance(code, int) and not isinstance(code, bool) else 500
+    return {
+        "status": "error",
+        "code": code,
+        "data": {
+            "message": str(err) or type(err).__name__,
+            "code": code,
+            "name": type(err).__name__,
+            "stack": "".join(traceback.format_exception(err))[-4000:],
+        },
+    }
 
 
 def _normalise(result: Any) -> dict[str, Any]:

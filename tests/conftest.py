@@ -3,10 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from hotmesh.serializer import register_codec
+from hotmesh_conformance.profiles import DSN
+
+HERE = Path(__file__).parent
+#: Folders whose provider-parametrised tests run on every installed provider, the
+#: in-memory one included. Elsewhere (integration, mesh, security, e2e...: SQL, roles,
+#: processes sharing one database, the CLI's embedded cluster) a test that takes
+#: ``hotmesh_provider`` runs on the Postgres providers only, and is skipped with the
+#: reason printed on the others.
+EVERY_PROVIDER = {"engine", "memory", "unit"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(HERE).parts if item.path.is_relative_to(HERE) else ()
+        if len(parts) > 1 and parts[0] not in EVERY_PROVIDER:
+            item.add_marker(pytest.mark.hotmesh_requires(DSN))
 
 
 @pytest.fixture

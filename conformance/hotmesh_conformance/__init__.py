@@ -4,7 +4,12 @@ It is a pytest plugin (entry point ``pytest11``) plus a test package. Run it aga
 installed provider with::
 
     python -m hotmesh_conformance --provider asyncpg
+    python -m hotmesh_conformance --provider memory
     python -m hotmesh_conformance --provider my_provider --dsn postgresql://...
+
+What a provider can do (and so which tests apply to it) is read from its class's
+``capabilities`` (:mod:`hotmesh_conformance.profiles`); a test it cannot run is skipped
+with the reason printed.
 
 Helpers for the tests live in ``hotmesh_conformance.harness``. Or, inside a pytest
 run that collects ``hotmesh_conformance/tests``, choose providers with

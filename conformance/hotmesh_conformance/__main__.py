@@ -19,7 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the suite."""
     parser = argparse.ArgumentParser(prog="python -m hotmesh_conformance")
     parser.add_argument("--provider", action="append", required=True, help="provider name")
-    parser.add_argument("--dsn", default=None, help="Postgres DSN (default: embedded)")
+    parser.add_argument(
+        "--dsn",
+        default=None,
+        help="Postgres DSN, for providers that take one (default: an embedded cluster)",
+    )
     args, rest = parser.parse_known_args(argv)
     # Read the entry points directly: importing hotmesh here would stop pytest from
     # rewriting its assertions.

@@ -5,11 +5,19 @@ Fixtures:
         embedded cluster started for the session).
     hotmesh_provider: the provider name under test (parametrised over
         ``--hotmesh-provider``, default every installed provider).
+    hotmesh_profile: its :class:`~hotmesh_conformance.profiles.ProviderProfile`.
+    hotmesh_options: the connection options for it (a DSN only for providers that take one,
+        so a provider such as ``memory`` never starts a Postgres).
     hotmesh_codec: the codec plugin name under test (parametrised over ``--hotmesh-codec``,
         default every installed codec); build it with
         :func:`hotmesh_conformance.codecs.contract_codec`.
     backends: a :class:`~hotmesh_conformance.harness.BackendFactory` for the test.
     backend: one connected backend for a fresh app.
+
+Marker:
+    ``@pytest.mark.hotmesh_requires("capability", ...)``: the test runs only on providers
+    with those capabilities (:mod:`hotmesh_conformance.profiles`); on the others it is
+    skipped with the reason printed.
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 
@@ -24,6 +33,9 @@ from hotmesh.plugins import provider_names
 from hotmesh.spi import Backend
 from hotmesh_conformance.codecs import installed_codecs
 from hotmesh_conformance.harness import BackendFactory
+from hotmesh_conformance.profiles import DSN, ProviderProfile, profile_of
+
+REQUIRES = "hotmesh_requires"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +57,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=[],
         help="codec plugin to test (repeatable); default: every installed codec",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{REQUIRES}(*capabilities): run only on providers with these capabilities"
+        " (hotmesh_conformance.profiles)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip (before any fixture starts) a test its provider lacks the capabilities for."""
+    callspec = getattr(item, "callspec", None)
+    provider = callspec.params.get("hotmesh_provider") if callspec is not None else None
+    if provider is None:
+        return
+    wanted = frozenset(c for mark in item.iter_markers(REQUIRES) for c in mark.args)
+    reason = profile_of(provider).missing(wanted) if wanted else None
+    if reason is not None:
+        pytest.skip(reason)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -74,9 +106,26 @@ def hotmesh_dsn(request: pytest.FixtureRequest) -> Iterator[str]:
 
 
 @pytest.fixture
-async def backends(hotmesh_provider: str, hotmesh_dsn: str) -> AsyncIterator[BackendFactory]:
+def hotmesh_profile(hotmesh_provider: str) -> ProviderProfile:
+    """What the suite knows of the provider under test (capabilities)."""
+    return profile_of(hotmesh_provider)
+
+
+@pytest.fixture
+def hotmesh_options(
+    hotmesh_profile: ProviderProfile, request: pytest.FixtureRequest
+) -> dict[str, Any]:
+    """Connection options for the provider under test (Postgres is started only if needed)."""
+    needs_dsn = DSN in hotmesh_profile.capabilities
+    return hotmesh_profile.options(request.getfixturevalue("hotmesh_dsn") if needs_dsn else None)
+
+
+@pytest.fixture
+async def backends(
+    hotmesh_provider: str, hotmesh_options: dict[str, Any]
+) -> AsyncIterator[BackendFactory]:
     """Backends of the provider under test, closed after the test."""
-    factory = BackendFactory(hotmesh_provider, {"dsn": hotmesh_dsn})
+    factory = BackendFactory(hotmesh_provider, hotmesh_options)
     try:
         yield factory
     finally:

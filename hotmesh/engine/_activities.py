@@ -245,6 +245,17 @@ def _static_topic(value: Any) -> str | None:
     return value if isinstance(value, str) and "{" not in value else None
 
 
+def _timeout(reader: Reader) -> float | None:
+    """A worker activity's ``timeout``: positive seconds per callback attempt."""
+    value = reader.data.get("timeout")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        reader.error("timeout", f"must be a positive number of seconds, not {value!r}")
+        return None
+    return float(value)
+
+
 def _type_fields(kind: str, reader: Reader) -> dict[str, Any]:
     """The fields only activities of type ``kind`` have."""
     get = reader.data.get
@@ -252,9 +263,11 @@ def _type_fields(kind: str, reader: Reader) -> dict[str, Any]:
         return {"stats": _read_stats(reader), "entity": reader.expression("entity")}
     if kind in ("worker", "await"):
         topic = reader.expression("topic", required=True)
-        if "timeout" in reader.data:
-            reader.warn("timeout", "activity timeouts are not supported; use a hook with sleep")
         fields = {"topic": topic, "subtype": get("subtype") or _static_topic(topic)}
+        if kind == "worker":
+            fields["timeout"] = _timeout(reader)
+        elif "timeout" in reader.data:
+            reader.warn("timeout", "await timeouts are not supported; use a hook with sleep")
         if kind == "await":
             fields["await_result"] = reader.expression("await") if "await" in reader.data else True
         return fields

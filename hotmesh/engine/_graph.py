@@ -109,7 +109,7 @@ def _read_fields(draft: GraphDraft) -> None:
         reader.error("publishes", "must be a topic string")
     else:
         draft.publishes = publishes
-    expire = reader.data.get("expire", DEFAULT_EXPIRE_SECONDS)
+    expire = reader.data.get("expire", draft.expire)
     if isinstance(expire, bool) or not isinstance(expire, int):
         reader.error("expire", f"must be a whole number of seconds, not {expire!r}")
     elif expire < -1:
@@ -340,12 +340,24 @@ def _job_paths(maps: dict[Any, Any], prefix: str, out: list[str]) -> None:
         out.extend(path for path in paths if path not in out)
 
 
-def read_graph(index: int, reader: Reader, owners: dict[str, int]) -> GraphDraft:
+def app_expire(app: Reader) -> int:
+    """The app's ``expire`` (its graphs' default retention, seconds), checked."""
+    expire = app.data.get("expire", DEFAULT_EXPIRE_SECONDS)
+    if isinstance(expire, bool) or not isinstance(expire, int):
+        app.error("expire", f"must be a whole number of seconds, not {expire!r}")
+        return DEFAULT_EXPIRE_SECONDS
+    return expire
+
+
+def read_graph(
+    index: int, reader: Reader, owners: dict[str, int], expire: int = DEFAULT_EXPIRE_SECONDS
+) -> GraphDraft:
     """Read graph ``index``; ``owners`` maps every activity id seen so far to its graph.
 
-    Problems are recorded on ``reader.diag``; the draft holds whatever could be read.
+    ``expire`` is the app's retention, the default of a graph that sets none. Problems
+    are recorded on ``reader.diag``; the draft holds whatever could be read.
     """
-    draft = GraphDraft(index=index, node=reader.node, reader=reader)
+    draft = GraphDraft(index=index, node=reader.node, reader=reader, expire=expire)
     _read_fields(draft)
     _read_activities(draft, owners)
     _read_transitions(draft)

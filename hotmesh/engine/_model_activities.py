@@ -170,6 +170,8 @@ class WorkerActivity(Activity):
     Attributes:
         topic: static topic or an expression.
         subtype: the topic when it is static (no ``{...}``), else ``None``.
+        timeout: seconds one callback attempt may run before it is cancelled and counts
+            as a failed attempt (``None``: the worker's own ``timeout``, if any).
 
     Example:
         >>> WorkerActivity(id="a1", graph="abc.test", topic="work.do").topic
@@ -180,6 +182,7 @@ class WorkerActivity(Activity):
 
     topic: Any = None
     subtype: str | None = None
+    timeout: float | None = None
 
 
 @define(frozen=True, kw_only=True)

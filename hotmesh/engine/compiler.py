@@ -54,7 +54,7 @@ from hotmesh.engine._expressions import (
     iter_cells,
     reference_path,
 )
-from hotmesh.engine._graph import GraphDraft, read_graph
+from hotmesh.engine._graph import GraphDraft, app_expire, read_graph
 from hotmesh.engine._yaml import LoadedSource, load_source
 from hotmesh.engine.model import (
     Activity,
@@ -70,7 +70,7 @@ __all__ = ["ManifestError", "compile_app", "validate_input"]
 
 logger = logging.getLogger(__name__)
 
-_APP_KEYS = frozenset({"id", "version", "settings", "graphs", "title", "description"})
+_APP_KEYS = frozenset({"id", "version", "settings", "graphs", "title", "description", "expire"})
 # Activity keys that hold documentation, not expressions.
 _UNEVALUATED_KEYS = frozenset({"type", "title", "hook"})
 _SECTIONS = frozenset({"input", "output", "job", "signal", "resolver"})
@@ -188,13 +188,14 @@ class _AppCompiler:
             self.diag.error("app.graphs", "the app needs a non-empty list of graphs", where)
             self.diag.raise_if_errors()
         assert isinstance(raw_graphs, list)
+        retention = app_expire(app)
         for index, raw in enumerate(raw_graphs):
             node, where = f"app.graphs[{index}]", self.locate(raw_graphs, index)
             if not isinstance(raw, dict):
                 self.diag.error(node, "a graph must be a mapping", where)
                 continue
             reader = Reader(raw, node, self.diag, self.locate, where)
-            self.drafts.append(read_graph(index, reader, self.owners))
+            self.drafts.append(read_graph(index, reader, self.owners, retention))
         self._check_topics()
         for draft in self.drafts:
             self._check_expressions(draft)

@@ -68,6 +68,12 @@ def _retry_policies(policy: ActivityRetry) -> dict[str, Any]:
     return out
 
 
+def _trace(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The job's trace ids (``trc``, ``spn``), which its worker calls and children share."""
+    metadata = context["metadata"]
+    return {key: metadata[key] for key in ("trc", "spn") if metadata.get(key)}
+
+
 def _number(value: Any) -> float | None:
     if isinstance(value, bool) or value is None:
         return None
@@ -169,9 +175,12 @@ class StepPlanner:
                 "jid": jid, "gid": gid, "aid": activity.id, "dad": dad, "topic": topic,
                 "guid": guid(), "try": 0,
             }  # fmt: skip
+            metadata.update(_trace(context))  # the job's trace continues in the worker
             request: dict[str, Any] = {"metadata": metadata, "data": payload}
             if activity.retry is not None:  # the worker applies the activity's policy
                 request["policies"] = {"retry": _retry_policies(activity.retry)}
+            if activity.timeout is not None:  # ... and its per-attempt timeout
+                request.setdefault("policies", {})["timeout"] = activity.timeout
             step.messages.append(
                 OutgoingMessage(topic, request, priority=1, job_id=jid, retry=WORKER_DELIVERY)
             )
@@ -180,7 +189,7 @@ class StepPlanner:
             payload = self._input(activity, context)
             topic = str(resolve(activity.topic, context) or activity.subtype or "")
             detached = resolve(activity.await_result, context) is False
-            parent = {"pj": jid, "pg": gid, "pd": dad, "pa": activity.id}
+            parent = {"pj": jid, "pg": gid, "pd": dad, "pa": activity.id, **_trace(context)}
             if detached:
                 parent["px"] = True
             step.messages.append(

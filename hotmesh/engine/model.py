@@ -92,7 +92,9 @@ ACTIVITY_TYPES: tuple[ActivityType, ...] = (
 )
 
 #: Seconds a finished job survives when its graph declares no ``expire``.
-DEFAULT_EXPIRE_SECONDS = 1
+#: How long a finished (completed or failed) job stays readable: 7 days. An app sets its
+#: own default with ``app.expire``; a graph with ``expire``. ``<= 0`` keeps jobs forever.
+DEFAULT_EXPIRE_SECONDS = 7 * 24 * 3600
 
 
 # -- diagnostics -------------------------------------------------------------------------
@@ -138,6 +140,8 @@ class DeployProblem:
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location is not None else ""
+        if where and str(self.location) == self.node:  # a YAML syntax error: said once
+            return f"{where}{self.message}"
         return f"{where}{self.node}: {self.message}"
 
 

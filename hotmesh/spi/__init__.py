@@ -20,6 +20,7 @@ from hotmesh.spi._types import (
     StreamMessage,
 )
 from hotmesh.spi.codec import Codec
+from hotmesh.spi.inspect import AppDirectory, Inspector
 from hotmesh.spi.provider import Backend, Provider
 from hotmesh.spi.store import Store
 from hotmesh.spi.stream import Stream
@@ -27,10 +28,12 @@ from hotmesh.spi.sub import Sub, SubCallback, Subscription
 
 __all__ = [
     "DEFAULT_RETRY",
+    "AppDirectory",
     "Backend",
     "Codec",
     "DeadLetter",
     "EscalationResult",
+    "Inspector",
     "JobRecord",
     "OutgoingMessage",
     "Provider",

@@ -45,6 +45,11 @@ class Backend(Protocol):
 class Provider(Protocol):
     """A provider plugin, registered under the entry-point group ``hotmesh.providers``.
 
+    A provider may also declare ``capabilities: ClassVar[frozenset[str]]`` for the
+    conformance suite (``hotmesh_conformance.profiles``): ``"dsn"`` (it connects to Postgres
+    with ``options={"dsn": ...}``), ``"kill_connections"`` (the recovery tests can kill its
+    connections). Without the attribute, ``{"dsn"}`` is assumed.
+
     Example (a third-party package's ``pyproject.toml``)::
 
         [project.entry-points."hotmesh.providers"]

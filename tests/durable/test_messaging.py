@@ -22,6 +22,14 @@ from hotmesh.durable import workflow as wf
 from tests.durable import _activities_module
 
 
+def _otel_api_installed() -> bool:
+    """find_spec of a submodule raises when its parent package is absent."""
+    try:
+        return importlib.util.find_spec("opentelemetry.trace") is not None
+    except ModuleNotFoundError:
+        return False
+
+
 async def remote_double(n: int) -> int:
     return n * 2
 
@@ -94,7 +102,7 @@ async def test_interrupt_child_failing_child_remote_and_module_activities(
     assert failed.value.code == 598 and failed.value.type_name == "DurableFatalError"
 
 
-OTEL_API = importlib.util.find_spec("opentelemetry.trace") is not None
+OTEL_API = _otel_api_installed()
 
 
 async def announcer(order: str) -> bool:

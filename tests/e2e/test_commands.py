@@ -50,4 +50,14 @@ def test_conformance_entry_point(hotmesh_dsn: str) -> None:
 def test_conformance_entry_point_rejects_unknown_provider() -> None:
     done = _run("-m", "hotmesh_conformance", "--provider", "nosuch")
     assert done.returncode != 0
-    assert "unknown provider(s) nosuch; installed: asyncpg, psycopg" in done.stderr
+    assert "unknown provider(s) nosuch; installed: asyncpg, memory, psycopg" in done.stderr
+
+
+def test_conformance_entry_point_needs_no_dsn_for_memory() -> None:
+    done = _run(
+        "-m", "hotmesh_conformance", "--provider", "memory",
+        "-q", "-rs", "-k", "test_publish_claim_ack_roundtrip or test_everything_recovers",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed, 1 skipped" in done.stdout
+    assert "no connections that can be killed" in done.stdout, "the skip says why"

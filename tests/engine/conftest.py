@@ -25,7 +25,9 @@ def app_id() -> str:
 
 
 @pytest.fixture
-async def mesh(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> AsyncIterator[MeshFactory]:
+async def mesh(
+    hotmesh_provider: str, hotmesh_options: dict[str, Any], app_id: str
+) -> AsyncIterator[MeshFactory]:
     """``await mesh(workers=[(topic, callback), ...], engine=True)`` → a started HotMesh."""
     started: list[HotMesh] = []
 
@@ -35,7 +37,7 @@ async def mesh(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> AsyncIte
         engine: bool = True,
         **options: Any,
     ) -> HotMesh:
-        connection = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+        connection = {"class": hotmesh_provider, "options": hotmesh_options}
         worker_configs = [
             w if isinstance(w, dict) else {"topic": w[0], "callback": w[1]} for w in workers
         ]

@@ -117,19 +117,19 @@ async def test_tree_v9_self_interrupt(mesh: MeshFactory, app_id: str) -> None:
 SLEEPY = "sleepy:\n          type: hook\n          sleep: 1"
 
 
-async def fast_polling(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> HotMesh:
+async def fast_polling(provider: str, options: dict[str, Any], app_id: str) -> HotMesh:
     """A mesh whose engine polls every 50 ms (see test_timer_beside_immediate_message)."""
-    connection = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+    connection = {"class": provider, "options": options}
     engine = {"connection": connection, "poll_interval": 0.05}
     return await HotMesh.init(app_id=app_id, engine=engine)
 
 
 async def test_tree_v10_interrupts_child(
-    hotmesh_provider: str, hotmesh_dsn: str, app_id: str
+    hotmesh_provider: str, hotmesh_options: dict[str, Any], app_id: str
 ) -> None:
     """stoppy interrupts the awaited child; its partial state (or 410) reaches the parent."""
     text = app_text("tree-v10", app_id, {SLEEPY: SLEEPY.replace("sleep: 1", "sleep: 0.3")})
-    hm = await fast_polling(hotmesh_provider, hotmesh_dsn, app_id)
+    hm = await fast_polling(hotmesh_provider, hotmesh_options, app_id)
     try:
         await started(hm, text, "10")
         payload = {"seed": 4, "speed": 6, "throw": False, "workflowId": "abcSuccess"}

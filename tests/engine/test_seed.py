@@ -10,6 +10,7 @@ import pytest
 from hotmesh import WorkerMessage
 from hotmesh.errors import DuplicateJob, JobNotFound, PubSubTimeout, TopicNotFound
 from hotmesh.types import JobOutput
+from hotmesh_conformance.profiles import DSN
 from tests.engine.conftest import MeshFactory, app_yaml
 
 SEED = """
@@ -137,6 +138,7 @@ async def test_workers_and_engine_in_separate_instances(mesh: MeshFactory, app_i
     assert result.data["status"] == "fulfilled"
 
 
+@pytest.mark.hotmesh_requires(DSN)  # mixes the two Postgres drivers on one database
 async def test_per_role_connections(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> None:
     from hotmesh import HotMesh
 

@@ -129,7 +129,7 @@ EXPECTED_INDEXES = {
     "jobs_expires_idx", "hook_signals_pkey", "worker_credentials_pkey",
     "worker_credentials_role_name_key", "stats_pkey", "stats_index_pkey",
     "escalations_pkey", "escalations_signal_key_idx", "escalations_pending_idx",
-    "escalations_workflow_idx", "escalations_metadata_idx",
+    "escalations_workflow_idx", "escalations_metadata_idx", "jobs_created_idx",
 }  # fmt: skip
 EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",
@@ -137,7 +137,7 @@ EXPECTED_SEQUENCES = {
 EXPECTED_FUNCTIONS = {
     "notify_streams_v2", "enqueue_v1", "worker_streams", "worker_claim", "worker_ack",
     "worker_extend", "worker_retry", "worker_dead_letter", "worker_respond", "worker_depth",
-    "worker_setting",
+    "worker_setting", "claim_v1",
 }  # fmt: skip
 EXPECTED_TRIGGERS = {("stream_messages", "stream_messages_notify")}
 

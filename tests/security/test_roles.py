@@ -73,6 +73,9 @@ async def test_role_cannot_touch_any_table(
         # The helper that reads the table is not executable by the role.
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.fetch(f"SELECT {schema}.worker_streams()")
+        # Nor is the claim itself: it runs only behind worker_claim's stream check.
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch(f"SELECT * FROM {schema}.claim_v1('sec.b', 1, 30, 'x')")
         # Respond only reaches the engine stream and the role's own streams.
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="may not publish"):
             await conn.fetch(
@@ -83,6 +86,40 @@ async def test_role_cannot_touch_any_table(
         assert rows == []
     finally:
         await conn.close()
+
+
+async def test_upgrade_to_the_claim_function_keeps_worker_grants(
+    owner: dict[str, Any],
+    app_id: str,
+    require_password: RequirePassword,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A role provisioned before the claim_function migration still claims after it."""
+    from hotmesh_postgres import schema as schema_module
+
+    every = schema_module.migrations()
+    [claim] = [m for m in every if m.name == "claim_function"]
+    before = tuple(m for m in every if m.version < claim.version)
+    monkeypatch.setattr(schema_module, "migrations", lambda: before)
+    cred = await _provision(owner, app_id, require_password, "sec.a")
+    monkeypatch.undo()
+    own = await _owner_backend(owner, app_id)  # applies the claim_function migration
+    worker = await connect_secured(
+        owner, {"user": cred.role_name, "password": cred.password}, app_id=app_id
+    )
+    try:
+        applied = await own.driver.fetchval(  # type: ignore[attr-defined]
+            f'SELECT max(version) FROM "{schema_name(app_id)}".hotmesh_migrations'
+        )
+        assert applied == len(schema_module.migrations()) and len(before) < applied
+        await own.stream.publish([OutgoingMessage("sec.a", {"n": 1})])
+        [got] = await worker.stream.claim("sec.a")
+        assert got.payload == {"n": 1} and await worker.stream.ack([got]) == {got.id}
+        with pytest.raises(StreamError, match="access denied"):
+            await worker.stream.claim("sec.b")
+    finally:
+        await worker.close()
+        await own.close()
 
 
 async def test_claims_only_granted_streams(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fix_compiler import APPS, register_catalog
 
+from hotmesh.engine._diagnostics import ManifestError
 from hotmesh.engine.compiler import compile_app
 from hotmesh.engine.model import (
     AppManifest,
@@ -100,7 +101,8 @@ def test_test_app_graph_details() -> None:
     app = load("test-app.yaml")
     requested = app.graph_for_topic("order.approval.requested")
     assert (requested.publishes, requested.expire) == ("order.approval.responded", 120)
-    assert app.graph_for_topic("order.finalize").expire == 1
+    # Finished jobs are kept a week unless the graph or the app says otherwise (issue 17).
+    assert app.graph_for_topic("order.finalize").expire == 7 * 24 * 3600
     a1 = requested.trigger_activity
     assert a1.stats is not None
     assert a1.stats.id == {"@pipe": [["{a1.input.data.id}", "_caller"], ["{@string.concat}"]]}
@@ -167,7 +169,7 @@ def test_abc_versions_shapes() -> None:
 def test_abc_v5_matches_the_trace() -> None:
     app = load("abc-v5.yaml")
     graph = app.graph_for_topic("abc.test")
-    assert graph.expire == 1
+    assert graph.expire == 7 * 24 * 3600  # the default retention (issue 17)
     assert app.activity("t1").produces == ("output/data/a",)
     assert app.activity("a1").produces == ("output/data/y",)
     assert graph.job_produces == ("data/b",)
@@ -353,3 +355,28 @@ def test_codec_app() -> None:
         "codec.done",
         60,
     )
+
+
+def test_app_expire_is_the_default_retention_of_its_graphs() -> None:
+    text = """
+app:
+  id: r
+  version: '1'
+  expire: 3600
+  graphs:
+    - subscribes: r.a
+      activities: {t: {type: trigger}}
+    - subscribes: r.b
+      expire: 60
+      activities: {u: {type: trigger}}
+"""
+    app = compile_app(text)
+    assert app.graph_for_topic("r.a").expire == 3600
+    assert app.graph_for_topic("r.b").expire == 60
+
+
+def test_app_expire_must_be_whole_seconds() -> None:
+    graphs = "[{subscribes: r.a, activities: {t: {type: trigger}}}]"
+    text = f"app: {{id: r, version: '1', expire: soon, graphs: {graphs}}}"
+    with pytest.raises(ManifestError, match=r"app\.expire: must be a whole number of seconds"):
+        compile_app(text)

@@ -269,7 +269,8 @@ def test_warns_on_ignored_activity_keys() -> None:
     """
     found = warned(text)
     assert "set by the compiler" in found["app.graphs[0].activities.t1.expire"]
-    assert "timeouts are not supported" in found["app.graphs[0].activities.w1.timeout"]
+    # A worker's timeout is honoured now (issue 17): no warning.
+    assert "app.graphs[0].activities.w1.timeout" not in found
     assert "no effect" in found["app.graphs[0].activities.i1.descend"]
 
 

@@ -310,3 +310,8 @@ def test_message_names_the_app() -> None:
     err = deploy_errors({"app": {"id": "my-app", "version": "1", "graphs": [{"activities": {}}]}})
     assert isinstance(err, ManifestError)
     assert "app 'my-app'" in str(err)
+
+
+def test_bad_yaml_location_is_printed_once() -> None:
+    err = deploy_errors("app:\n  id: x\n  version: [1, 2\n  graphs: []\n")
+    assert str(err).count("<yaml>:4:") == 1, str(err)

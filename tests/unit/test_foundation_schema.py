@@ -14,7 +14,8 @@ QUERY_NAMES = {
     "publish", "claim", "ack", "extend", "retry", "dead_letter", "dead_letters", "depth",
     "purge", "next_visible", "sub_park", "sub_fetch", "sub_notify", "put_version",
     "get_version", "list_versions", "activate", "set_setting", "get_setting", "create_job",
-    "get_job", "apply_step", "delete_job",
+    "get_job", "apply_step", "delete_job", "migrations_bootstrap", "migrations_record",
+    "role_record", "role_list",
 }  # fmt: skip
 
 
@@ -53,7 +54,7 @@ def test_every_query_is_rendered_for_the_quoted_schema(app_id: str) -> None:
         sql = getattr(queries, name)
         assert not PLACEHOLDER.search(sql), f"{name} keeps a placeholder"
         assert sql.strip(), f"{name} is empty"
-        if "FROM" in sql or "INTO" in sql or "UPDATE" in sql:
+        if ("FROM" in sql or "INTO" in sql or "UPDATE" in sql) and "pg_catalog." not in sql:
             assert f"{quote_ident(schema)}." in sql, f"{name} does not name the schema"
 
 
@@ -68,15 +69,20 @@ def test_channel_literal_is_quotable() -> None:
     assert quote_literal(channel_name("w", schema)) == "'hotmesh_w_orders'"
 
 
-def test_claim_with_job_claims_exactly_like_claim() -> None:
-    """claim_with_job repeats claim's CTE chain (SQL cannot share it); they must not drift."""
+def test_every_claim_path_calls_the_one_claim_function() -> None:
+    """claim, claim_with_job and the secured worker_claim share claim_v1."""
     queries = Queries("app")
-
-    def chain(sql: str) -> str:
-        return sql[sql.index("WITH picked AS MATERIALIZED") : sql.index("SELECT c.*")]
-
-    plain = queries.claim  # type: ignore[attr-defined]
-    with_job = queries.claim_with_job  # type: ignore[attr-defined]
-    assert plain.endswith("SELECT * FROM claimed;")
-    assert chain(with_job) == plain[plain.index("WITH picked") : plain.index("SELECT * FROM")]
-    assert "LEFT JOIN" in with_job and "jobs j" in with_job
+    for name in ("claim", "claim_with_job", "secured_claim"):
+        sql = getattr(queries, name)
+        assert "SKIP LOCKED" not in sql, f"{name} repeats the claim instead of calling it"
+    assert '"app".claim_v1($1, $2, $3, $4)' in queries.claim  # type: ignore[attr-defined]
+    assert '"app".claim_v1($1, $2, $3, $4)' in queries.claim_with_job  # type: ignore[attr-defined]
+    assert "LEFT JOIN" in queries.claim_with_job  # type: ignore[attr-defined]
+    latest = {}
+    for migration in migrations():
+        for function in re.findall(r"FUNCTION \{schema\}\.(\w+)\(", migration.sql):
+            latest[function] = migration
+    assert "SKIP LOCKED" in latest["claim_v1"].sql
+    body = latest["worker_claim"].sql.split("FUNCTION {schema}.worker_claim(")[1]
+    assert "claim_v1(p_stream, p_limit, p_lease, p_consumer)" in body
+    assert "SKIP LOCKED" not in body

@@ -120,3 +120,24 @@ async def test_encoded_payload_without_its_codec_is_dead_lettered(
     assert [m.payload for m in got] == [{"plain": 2}], "undecodable messages are not delivered"
     [dead] = await backend.stream.dead_letters("s")
     assert dead.error is not None and codec.name in dead.error
+
+
+async def test_job_whose_state_cannot_be_decoded_is_closed_as_failed(
+    backend: Backend, codec: Codec
+) -> None:
+    """Retrying cannot bring a key back: the message is dead-lettered, the job fails."""
+    store, stream = backend.store, backend.stream
+    serializer.register_codec(codec)
+    try:
+        first = [OutgoingMessage("engine", {"go": 1}, job_id="j")]
+        await store.create_job("j", {"meta": {"jid": "j"}, "d/card": CANARY}, semaphore=1,
+                               messages=first)  # fmt: skip
+    finally:
+        serializer.register_codec(None)
+    await stream.publish([OutgoingMessage("timers", {"t": 1}, job_id="j", delay=120)])
+    assert await stream.claim("engine", with_job=True) == []
+    [dead] = await stream.dead_letters("engine")
+    assert dead.job_id == "j" and dead.error is not None and codec.name in dead.error
+    status = await store.get_status("j")
+    assert status is not None and status < 0, "closed as failed, like an interrupted job"
+    assert (await stream.depth(["timers"]))["timers"].total == 0, "its pending work is dropped"

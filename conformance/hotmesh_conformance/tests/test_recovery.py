@@ -1,12 +1,20 @@
-"""Recovery: every hotmesh connection killed with pg_terminate_backend."""
+"""Recovery: every hotmesh connection killed with pg_terminate_backend.
+
+Only for providers whose connections can be killed (capability ``kill_connections``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
 
+import pytest
+
 from hotmesh.spi import Backend, OutgoingMessage
 from hotmesh_conformance.harness import BackendFactory, assert_eventually
+from hotmesh_conformance.profiles import KILL_CONNECTIONS
+
+pytestmark = pytest.mark.hotmesh_requires(KILL_CONNECTIONS)
 
 KILL_OTHERS = """
 SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity

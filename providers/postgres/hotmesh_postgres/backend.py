@@ -7,9 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from hotmesh.roles import WorkerCredential, WorkerCredentialInfo
+from hotmesh.spi.inspect import AppInfo
 from hotmesh_postgres import roles
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
+from hotmesh_postgres.inspect import PostgresInspector, list_apps
 from hotmesh_postgres.naming import channel_name, schema_name
 from hotmesh_postgres.notifier import Notifier
 from hotmesh_postgres.schema import Queries, migrate
@@ -35,6 +37,7 @@ class PostgresBackend:
         self._store = PostgresStore(driver, queries, self.vacuumer)
         self._stream = PostgresStream(driver, queries, self.vacuumer)
         self._sub = PostgresSub(driver, queries, channel_name("s", self.schema))
+        self._inspector = PostgresInspector(driver, queries, self._stream)
         self._closed = False
 
     @property
@@ -51,6 +54,11 @@ class PostgresBackend:
     def sub(self) -> PostgresSub:
         """Publish/subscribe."""
         return self._sub
+
+    @property
+    def inspector(self) -> PostgresInspector:
+        """Read-only views for dashboards (:class:`hotmesh.spi.Inspector`)."""
+        return self._inspector
 
     async def open(self) -> None:
         """Migrate the schema and start the listener."""
@@ -82,6 +90,8 @@ class PostgresProvider:
     """
 
     name: ClassVar[str] = ""
+    #: What the conformance suite may rely on (``hotmesh_conformance.profiles``).
+    capabilities: ClassVar[frozenset[str]] = frozenset({"dsn", "kill_connections"})
     #: Strings that select this provider in ``connection["class"]``.
     driver_names: ClassVar[frozenset[str]] = frozenset()
 
@@ -113,6 +123,18 @@ class PostgresProvider:
             await backend.close()
             raise
         return backend
+
+    @classmethod
+    async def list_apps(cls, options: Mapping[str, Any]) -> list[AppInfo]:
+        """Every app stored in the database the role may read (:class:`hotmesh.spi.AppDirectory`).
+
+        Joins no app: nothing is migrated, so a read-only role can call it.
+        """
+        driver = await cls.open_driver({**options, "min_size": 1, "max_size": 1})
+        try:
+            return await list_apps(driver)
+        finally:
+            await driver.close()
 
     # -- secured worker roles (docs/security.md) ---------------------------------------------
 

@@ -21,7 +21,10 @@ import time
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.naming import quote_ident
 
-__all__ = ["Vacuumer"]
+__all__ = ["SWEEP_BATCH", "Vacuumer"]
+
+#: Expired jobs deleted per statement (the LIMIT of the ``sweep_expired_jobs`` query).
+SWEEP_BATCH = 1000
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +64,21 @@ class Vacuumer:
         self._deleted = 0
         self._task = asyncio.create_task(self._vacuum(), name="hotmesh-vacuum")
 
+    async def sweep_expired(self, max_batches: int = 10) -> int:
+        """Delete expired jobs, 1,000 per statement, until none is left (at most
+        ``max_batches`` statements per call); return how many were deleted."""
+        deleted = 0
+        for _ in range(max_batches):
+            count = await self._driver.execute(self._sweep)
+            deleted += count
+            if count < SWEEP_BATCH:
+                break
+        return deleted
+
     async def _vacuum(self) -> None:
         started = time.monotonic()
         try:
-            await self._driver.execute(self._sweep)
+            await self.sweep_expired()
             await self._driver.execute(self._sql)
             self.runs += 1
             log.debug("vacuumed stream table in %.1f ms", (time.monotonic() - started) * 1e3)

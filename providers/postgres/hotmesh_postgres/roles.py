@@ -24,6 +24,7 @@ from hotmesh.errors import ConfigError
 from hotmesh.roles import WorkerCredential, WorkerCredentialInfo
 from hotmesh_postgres.driver import Driver, Executor
 from hotmesh_postgres.naming import quote_ident, quote_literal
+from hotmesh_postgres.schema import Queries
 
 __all__ = [
     "ROLE_PATTERN",
@@ -127,12 +128,8 @@ def _check_streams(stream_names: Sequence[str]) -> list[str]:
     return sorted(set(streams))
 
 
-async def _known(tx: Executor, schema: str, name: str) -> bool:
-    return bool(
-        await tx.fetchval(
-            f"SELECT 1 FROM {quote_ident(schema)}.worker_credentials WHERE role_name = $1", name
-        )
-    )
+async def _known(tx: Executor, q: Queries, name: str) -> bool:
+    return bool(await tx.fetchval(q.role_known, name))
 
 
 async def provision_worker_role(
@@ -148,10 +145,11 @@ async def provision_worker_role(
     name = _check_role(role_name(schema, streams))
     role, space = quote_ident(name), quote_ident(schema)
     verifier = quote_literal(scram_verifier(secret))
+    q = Queries(schema)
     async with driver.transaction() as tx:
-        await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7432))", name)
-        exists = await tx.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", name)
-        if exists and not await _known(tx, schema, name):
+        await tx.execute(q.role_lock, name)
+        exists = await tx.fetchval(q.role_exists, name)
+        if exists and not await _known(tx, q, name):
             raise ConfigError(
                 f"role {name!r} exists and is not a worker role of schema {schema!r}", value=name
             )
@@ -162,22 +160,13 @@ async def provision_worker_role(
             await tx.execute(f"GRANT EXECUTE ON FUNCTION {space}.{signature} TO {role}")
         await tx.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {space} FROM {role}")
         await tx.execute(f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {space} FROM {role}")
-        await tx.execute(
-            f"INSERT INTO {space}.worker_credentials (role_name, stream_names) VALUES ($1, $2)"
-            " ON CONFLICT (role_name) DO UPDATE SET stream_names = excluded.stream_names,"
-            " revoked_at = NULL, last_rotated_at = now()",
-            name,
-            streams,
-        )
+        await tx.execute(q.role_record, name, streams)
     return WorkerCredential(role_name=name, password=secret, stream_names=tuple(streams))
 
 
 async def list_worker_roles(driver: Driver, schema: str) -> list[WorkerCredentialInfo]:
     """The audit rows of ``schema``'s worker roles, oldest first."""
-    rows = await driver.fetch(
-        "SELECT id, role_name, stream_names, created_at, revoked_at, last_rotated_at"
-        f" FROM {quote_ident(schema)}.worker_credentials ORDER BY created_at, id"
-    )
+    rows = await driver.fetch(Queries(schema).role_list)
     return [
         WorkerCredentialInfo(
             id=int(r[0]),
@@ -198,15 +187,12 @@ async def revoke_worker_role(driver: Driver, schema: str, name: str) -> None:
         ConfigError: ``name`` is not a worker role of ``schema``.
     """
     role = quote_ident(_check_role(name))
+    q = Queries(schema)
     async with driver.transaction() as tx:
-        if not await _known(tx, schema, name):
+        if not await _known(tx, q, name):
             raise ConfigError(f"{name!r} is not a worker role of schema {schema!r}", value=name)
         await tx.execute(f"ALTER ROLE {role} NOLOGIN")
-        await tx.execute(
-            f"UPDATE {quote_ident(schema)}.worker_credentials SET revoked_at = now()"
-            " WHERE role_name = $1 AND revoked_at IS NULL",
-            name,
-        )
+        await tx.execute(q.role_revoked, name)
 
 
 async def rotate_worker_password(
@@ -220,13 +206,10 @@ async def rotate_worker_password(
     role = quote_ident(_check_role(name))
     secret = _check_password(password)
     verifier = quote_literal(scram_verifier(secret))
+    q = Queries(schema)
     async with driver.transaction() as tx:
-        if not await _known(tx, schema, name):
+        if not await _known(tx, q, name):
             raise ConfigError(f"{name!r} is not a worker role of schema {schema!r}", value=name)
         await tx.execute(f"ALTER ROLE {role} PASSWORD {verifier}")
-        await tx.execute(
-            f"UPDATE {quote_ident(schema)}.worker_credentials SET last_rotated_at = now()"
-            " WHERE role_name = $1",
-            name,
-        )
+        await tx.execute(q.role_rotated, name)
     return secret

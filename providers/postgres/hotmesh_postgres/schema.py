@@ -18,7 +18,7 @@ from hotmesh.errors import MigrationError
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.naming import channel_name, quote_ident, quote_literal
 
-__all__ = ["Migration", "Queries", "migrate", "migrations"]
+__all__ = ["QUERY_FILES", "Migration", "Queries", "migrate", "migrations"]
 
 log = logging.getLogger(__name__)
 
@@ -57,16 +57,26 @@ def migrations() -> tuple[Migration, ...]:
     return tuple(found)
 
 
+#: The files of named queries, in the ``sql/`` folder.
+QUERY_FILES = ("queries.sql", "admin.sql")
+
+
 @functools.cache
 def _raw_queries() -> dict[str, str]:
-    text = (resources.files("hotmesh_postgres") / "sql" / "queries.sql").read_text("utf-8")
-    parts = _NAME_LINE.split(text)
-    # parts = [preamble, name1, body1, name2, body2, ...]
-    return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts), 2)}
+    found: dict[str, str] = {}
+    for filename in QUERY_FILES:
+        text = (resources.files("hotmesh_postgres") / "sql" / filename).read_text("utf-8")
+        parts = _NAME_LINE.split(text)
+        # parts = [preamble, name1, body1, name2, body2, ...]
+        for i in range(1, len(parts), 2):
+            if parts[i] in found:
+                raise MigrationError(f"query {parts[i]!r} is defined twice ({filename})")
+            found[parts[i]] = parts[i + 1].strip()
+    return found
 
 
 class Queries:
-    """The named queries rendered for one schema, as attributes: ``q.claim``, ``q.ack``…"""
+    """The named queries of ``QUERY_FILES`` rendered for one schema: ``q.claim``, ``q.ack``…"""
 
     def __init__(self, schema: str) -> None:
         self.schema = schema
@@ -86,22 +96,18 @@ async def migrate(driver: Driver, schema: str) -> int:
     """
     wanted = migrations()
     latest = wanted[-1].version
-    table = f"{quote_ident(schema)}.hotmesh_migrations"
+    q = Queries(schema)
     # Fast path without the lock: already current.
-    if await driver.fetchval("SELECT to_regclass($1)", f"{quote_ident(schema)}.hotmesh_migrations"):
-        current = await driver.fetchval(f"SELECT max(version) FROM {table}")
+    if await driver.fetchval(q.migrations_table, f"{quote_ident(schema)}.hotmesh_migrations"):
+        current = await driver.fetchval(q.migrations_current)
         if current is not None and current >= latest:
             return 0
     applied = 0
     try:
         async with driver.transaction() as tx:
-            await tx.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 7431))", schema)
-            await tx.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-            await tx.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (version integer PRIMARY KEY, "
-                "name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            done = {row[0] for row in await tx.fetch(f"SELECT version FROM {table}")}
+            await tx.execute(q.migrations_lock, schema)
+            await tx.execute(q.migrations_bootstrap)
+            done = {row[0] for row in await tx.fetch(q.migrations_applied)}
             for migration in wanted:
                 if migration.version in done:
                     continue
@@ -110,11 +116,7 @@ async def migrate(driver: Driver, schema: str) -> int:
                     extra={"schema": schema, "migration": migration.version},
                 )
                 await tx.execute(_render(migration.sql, schema))
-                await tx.execute(
-                    f"INSERT INTO {table} (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
+                await tx.execute(q.migrations_record, migration.version, migration.name)
                 applied += 1
     except MigrationError:
         raise

@@ -63,7 +63,9 @@ class PostgresStore(EscalationStore):
         )
         if stored is None:
             raise ConfigError(
-                f"version {version!r} is active and cannot be replaced", value=version
+                f"version {version!r} is active and cannot be replaced: give the changed "
+                "app a new app.version, then activate it",
+                value=version,
             )
 
     async def get_version(self, version: str) -> dict[str, Any] | None:

@@ -8,11 +8,13 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Awaitable, Sequence
+from typing import Any, TypeVar
+
+from attrs import define
 
 from hotmesh.errors import CodecError, PayloadError, StreamError
-from hotmesh.serializer import decode_state, dumps_payload, loads_payload
+from hotmesh.serializer import codec_failure, decode_state, dumps_payload, loads_payload
 from hotmesh.spi import (
     DEFAULT_RETRY,
     DeadLetter,
@@ -22,15 +24,22 @@ from hotmesh.spi import (
     StreamDepth,
     StreamMessage,
 )
+from hotmesh.spi.support import check_claim
 from hotmesh_postgres.driver import Driver, Row
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 
-__all__ = ["PostgresStream", "message_arrays"]
+__all__ = [
+    "PostgresStream",
+    "StreamStatements",
+    "guard",
+    "is_access_denied",
+    "message_arrays",
+]
 
 log = logging.getLogger(__name__)
 
-MAX_BATCH = 1000
+T = TypeVar("T")
 
 
 def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
@@ -126,12 +135,86 @@ class _Wakeups:
                     self.wake_at(stream, float(moment))
 
 
-class PostgresStream:
-    """Durable work queues for one app schema. See :class:`hotmesh.spi.Stream`."""
+#: SQLSTATE insufficient_privilege: what a secured role's refused call raises.
+ACCESS_DENIED = "42501"
 
-    def __init__(self, driver: Driver, queries: Queries, vacuumer: Vacuumer) -> None:
+
+def is_access_denied(err: BaseException) -> bool:
+    """True when ``err`` is the database refusing a privilege (either driver)."""
+    return getattr(err, "sqlstate", None) == ACCESS_DENIED
+
+
+async def guard(what: str, call: Awaitable[T]) -> T:
+    """Await ``call``; a refused privilege becomes a :class:`StreamError` naming ``what``."""
+    try:
+        return await call
+    except Exception as err:
+        if is_access_denied(err):
+            message = str(getattr(err, "message", None) or err).splitlines()[0]
+            raise StreamError(message, value=what) from err
+        raise
+
+
+@define(frozen=True)
+class StreamStatements:
+    """The statements a :class:`PostgresStream` runs: the schema owner's, or a secured role's.
+
+    A secured worker role (docs/security.md) reaches the tables only through the
+    SECURITY DEFINER ``worker_*`` functions, and may not read or change jobs: it has no
+    ``claim_with_job`` and no ``fail_jobs``.
+
+    Example:
+        >>> from hotmesh_postgres.schema import Queries
+        >>> StreamStatements.secured(Queries("orders")).claim_with_job is None
+        True
+    """
+
+    publish: str
+    publish_acked: str
+    claim: str
+    claim_with_job: str | None
+    ack: str
+    extend: str
+    retry: str
+    dead_letter: str
+    depth: str
+    fail_jobs: str | None
+
+    @classmethod
+    def owner(cls, q: Queries) -> StreamStatements:
+        """Direct table access, as the schema owner (every process but secured workers)."""
+        return cls(
+            q.publish, q.publish_acked, q.claim, q.claim_with_job, q.ack, q.extend, q.retry,
+            q.dead_letter, q.depth, q.fail_jobs,
+        )  # fmt: skip
+
+    @classmethod
+    def secured(cls, q: Queries) -> StreamStatements:
+        """Through the ``worker_*`` functions, which check the login role's streams."""
+        return cls(
+            q.secured_publish, q.secured_publish_acked, q.secured_claim, None, q.secured_ack,
+            q.secured_extend, q.secured_retry, q.secured_dead_letter, q.secured_depth, None,
+        )  # fmt: skip
+
+
+class PostgresStream:
+    """Durable work queues for one app schema. See :class:`hotmesh.spi.Stream`.
+
+    ``statements`` chooses the owner's SQL (the default) or a secured worker role's
+    (:meth:`StreamStatements.secured`); a call the role may not make raises
+    :class:`StreamError` (its message says "access denied").
+    """
+
+    def __init__(
+        self,
+        driver: Driver,
+        queries: Queries,
+        vacuumer: Vacuumer,
+        statements: StreamStatements | None = None,
+    ) -> None:
         self._driver = driver
         self._q = queries
+        self._sql = statements or StreamStatements.owner(queries)
         self._vacuumer = vacuumer
         self.wakeups = _Wakeups()
 
@@ -144,9 +227,10 @@ class PostgresStream:
         (the answer is ``[]``) when the delivery is no longer held.
         """
         if ack is not None:
-            rows = await self._driver.fetch(
-                self._q.publish_acked, *message_arrays(messages), ack.id, ack.attempt
+            call = self._driver.fetch(
+                self._sql.publish_acked, *message_arrays(messages), ack.id, ack.attempt
             )
+            rows = await guard(messages[0].stream if messages else ack.stream, call)
             self._vacuumer.note_deleted(1)
             return [int(r[0]) for r in rows]
         if not messages:
@@ -154,7 +238,8 @@ class PostgresStream:
         # Re-run after a lost connection only when every message carries the key its
         # consumer deduplicates on (the engine's signals and results carry a guid).
         keyed = all(isinstance(m.payload.get("guid"), str) for m in messages)
-        rows = await self._driver.fetch(self._q.publish, *message_arrays(messages), replay=keyed)
+        call = self._driver.fetch(self._sql.publish, *message_arrays(messages), replay=keyed)
+        rows = await guard(messages[0].stream, call)
         return [int(r[0]) for r in rows]
 
     async def claim(
@@ -167,14 +252,13 @@ class PostgresStream:
         with_job: bool = False,
     ) -> list[StreamMessage]:
         """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
-        if not 1 <= limit <= MAX_BATCH:
-            raise StreamError(f"claim limit must be 1..{MAX_BATCH}, got {limit}", value=limit)
-        if lease <= 0:
-            raise StreamError(f"lease must be > 0 seconds, got {lease}", value=lease)
+        check_claim(limit=limit, lease=lease)
+        query = self._sql.claim_with_job if with_job else self._sql.claim
+        if query is None:
+            raise StreamError("a secured worker cannot read job state", value=stream)
         self.wakeups.event(stream, consumer)  # from now on, wake-ups for it are kept
-        query = self._q.claim_with_job if with_job else self._q.claim
-        rows = await self._driver.fetch(query, stream, limit, float(lease), consumer)
-        return await self._deliver(stream, rows)
+        call = self._driver.fetch(query, stream, limit, float(lease), consumer)
+        return await self._deliver(stream, await guard(stream, call))
 
     async def _deliver(self, stream: str, rows: Sequence[Row]) -> list[StreamMessage]:
         """Claimed rows as messages, best first; dead-letter those that cannot be run."""
@@ -189,7 +273,7 @@ class PostgresStream:
             if problem is not None:
                 exhausted.append((msg, problem))
                 if codec_error is not None and msg.job_id:
-                    undecodable.setdefault(msg.job_id, _job_error(msg.job_id, codec_error))
+                    undecodable.setdefault(msg.job_id, codec_failure(msg.job_id, codec_error))
             else:
                 out.append(msg)
         for msg, problem in exhausted:
@@ -208,7 +292,14 @@ class PostgresStream:
         not left to retry forever: its metadata gets the error, its pending messages are
         dropped, and other jobs keep flowing.
         """
-        rows = await self._driver.fetch(self._q.fail_jobs, list(errors), list(errors.values()))
+        if self._sql.fail_jobs is None:
+            log.error(
+                "undecodable messages dead-lettered; their jobs stay open (a secured worker"
+                " cannot touch jobs)",
+                extra={"jobs": len(errors)},
+            )
+            return
+        rows = await self._driver.fetch(self._sql.fail_jobs, list(errors), list(errors.values()))
         for r in rows:
             log.error("job failed: stored values cannot be decoded", extra={"jid": r[0]})
 
@@ -252,9 +343,10 @@ class PostgresStream:
         """Remove delivered messages; return the ids removed (lease-fenced)."""
         if not messages:
             return set()
-        rows = await self._driver.fetch(
-            self._q.ack, [m.id for m in messages], [m.attempt for m in messages]
+        call = self._driver.fetch(
+            self._sql.ack, [m.id for m in messages], [m.attempt for m in messages]
         )
+        rows = await guard(messages[0].stream, call)
         self._vacuumer.note_deleted(len(rows))
         return {int(r[0]) for r in rows}
 
@@ -262,9 +354,10 @@ class PostgresStream:
         """Renew leases still held; return the ids renewed."""
         if not messages:
             return set()
-        rows = await self._driver.fetch(
-            self._q.extend, [m.id for m in messages], [m.attempt for m in messages], float(lease)
+        call = self._driver.fetch(
+            self._sql.extend, [m.id for m in messages], [m.attempt for m in messages], float(lease)
         )
+        rows = await guard(messages[0].stream, call)
         return {int(r[0]) for r in rows}
 
     async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:
@@ -273,9 +366,8 @@ class PostgresStream:
             await self.dead_letter([message], error)
             return None
         delay = message.retry.delay(message.attempt)
-        moved = await self._driver.fetchval(
-            self._q.retry, message.id, message.attempt, delay, error
-        )
+        call = self._driver.fetchval(self._sql.retry, message.id, message.attempt, delay, error)
+        moved = await guard(message.stream, call)
         if moved is not None:
             self.wakeups.wake_at(message.stream, time.time() + delay)
         return delay
@@ -284,15 +376,16 @@ class PostgresStream:
         """Move delivered messages to the dead-letter table; return how many moved."""
         if not messages:
             return 0
-        rows = await self._driver.fetch(
-            self._q.dead_letter, [m.id for m in messages], [m.attempt for m in messages], error
+        call = self._driver.fetch(
+            self._sql.dead_letter, [m.id for m in messages], [m.attempt for m in messages], error
         )
+        rows = await guard(messages[0].stream, call)
         self._vacuumer.note_deleted(len(rows))
         return len(rows)
 
     async def dead_letters(self, stream: str, *, limit: int = 100) -> list[DeadLetter]:
         """The dead letters of ``stream``, oldest first."""
-        rows = await self._driver.fetch(self._q.dead_letters, stream, limit)
+        rows = await guard(stream, self._driver.fetch(self._q.dead_letters, stream, limit))
         out = []
         for r in rows:
             try:
@@ -305,13 +398,14 @@ class PostgresStream:
     async def depth(self, streams: Sequence[str]) -> dict[str, StreamDepth]:
         """Message counts per stream (every requested stream is in the answer)."""
         out = {s: StreamDepth(s) for s in streams}
-        for r in await self._driver.fetch(self._q.depth, list(streams)):
+        rows = await guard(",".join(streams), self._driver.fetch(self._sql.depth, list(streams)))
+        for r in rows:
             out[r[0]] = StreamDepth(r[0], int(r[1]), int(r[2]), int(r[3]))
         return out
 
     async def purge(self, stream: str) -> int:
         """Delete every message of ``stream``; return how many were deleted."""
-        return await self._driver.execute(self._q.purge, stream)
+        return await guard(stream, self._driver.execute(self._q.purge, stream))
 
     async def wait(self, stream: str, timeout: float, *, consumer: str = "") -> None:
         """Block until ``stream`` may have claimable messages, or ``timeout`` seconds."""
@@ -322,19 +416,3 @@ class PostgresStream:
             except TimeoutError:
                 return
         ev.clear()
-
-
-def _job_error(job_id: str, err: CodecError) -> str:
-    """The job ``err`` metadata for a codec failure (JSON text, as the engine stores errors)."""
-    detail = err.value if isinstance(err.value, dict) else {}
-    return json.dumps(
-        {
-            "code": err.code,
-            "message": err.message,
-            "stack": "",
-            "job_id": job_id,
-            "key_id": detail.get("key_id"),
-            "codec": detail.get("codec"),
-        },
-        separators=(",", ":"),
-    )

@@ -25,70 +25,17 @@ SELECT {schema}.enqueue_v1(
 
 -- name: claim
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
--- Walk the claim index one priority at a time (9 down to 0): each probe stops at the first
--- message that is not yet visible, so delayed messages (timers) cost nothing to skip.
--- MATERIALIZED keeps the locking subquery from being run twice.
-WITH picked AS MATERIALIZED (
-    SELECT m.id
-      FROM generate_series(9, 0, -1) AS p(priority)
-     CROSS JOIN LATERAL (
-            SELECT s.id
-              FROM {schema}.stream_messages s
-             WHERE s.stream = $1
-               AND s.priority = p.priority
-               AND s.visible_at <= now()
-               AND (s.lease_until IS NULL OR s.lease_until <= now())
-             ORDER BY s.visible_at, s.id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED) m
-     LIMIT $2
-), claimed AS (
-    UPDATE {schema}.stream_messages s
-       SET lease_until = now() + make_interval(secs => $3),
-           leased_by = $4,
-           attempts = s.attempts + 1
-      FROM picked
-     WHERE s.id = picked.id
-    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
-              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
-              s.job_id, s.payload
-)
-SELECT * FROM claimed;
+-- claim_v1 (migration NNNN_claim_function) is the one definition of the claim.
+SELECT * FROM {schema}.claim_v1($1, $2, $3, $4);
 
 -- name: claim_with_job
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
--- The claim above (keep the two CTE chains identical; a unit test checks it), returning
--- each message's job state too, read in the same snapshot: the engine's step then needs
--- no separate read of the job.
-WITH picked AS MATERIALIZED (
-    SELECT m.id
-      FROM generate_series(9, 0, -1) AS p(priority)
-     CROSS JOIN LATERAL (
-            SELECT s.id
-              FROM {schema}.stream_messages s
-             WHERE s.stream = $1
-               AND s.priority = p.priority
-               AND s.visible_at <= now()
-               AND (s.lease_until IS NULL OR s.lease_until <= now())
-             ORDER BY s.visible_at, s.id
-             LIMIT $2
-               FOR UPDATE SKIP LOCKED) m
-     LIMIT $2
-), claimed AS (
-    UPDATE {schema}.stream_messages s
-       SET lease_until = now() + make_interval(secs => $3),
-           leased_by = $4,
-           attempts = s.attempts + 1
-      FROM picked
-     WHERE s.id = picked.id
-    RETURNING s.id, s.priority, extract(epoch FROM s.visible_at)::float8, s.attempts,
-              s.max_attempts, s.initial_interval, s.backoff_coefficient, s.max_interval,
-              s.job_id, s.payload
-)
+-- The claim, returning each message's job state too (read in the statement's snapshot):
+-- the engine's step then needs no separate read of the job.
 SELECT c.*, j.state::text, j.semaphore
-  FROM claimed c
+  FROM {schema}.claim_v1($1, $2, $3, $4) c
   LEFT JOIN {schema}.jobs j
-    ON j.id = c.job_id AND (j.expires_at IS NULL OR j.expires_at > now());
+    ON j.id = c.o_job_id AND (j.expires_at IS NULL OR j.expires_at > now());
 
 -- name: ack
 -- replay: safe (deleting twice deletes once)
@@ -403,6 +350,11 @@ SELECT {schema}.worker_retry($1, $2, $3, $4);
 SELECT * FROM {schema}.worker_dead_letter($1::bigint[], $2::int[], $3);
 
 -- name: secured_publish
+-- Not marked safe (see publish): the caller says when its messages are keyed.
+SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
+    $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], NULL, NULL);
+
+-- name: secured_publish_acked
 -- replay: safe (see publish_acked)
 SELECT * FROM {schema}.worker_respond($1::text[], $2::smallint[], $3::float8[], $4::int[],
     $5::float8[], $6::float8[], $7::float8[], $8::text[], $9::text[], $10::bigint, $11::int);
@@ -538,3 +490,129 @@ SELECT (SELECT entry FROM done), (SELECT was FROM target), (SELECT count(*) FROM
 UPDATE {schema}.escalations e SET status = 'expired', updated_at = now()
  WHERE signal_key = $1 AND status = 'pending'
 RETURNING row_to_json(e)::text;
+
+-- Inspector (hotmesh.spi.Inspector, the dashboard): reads only.
+
+-- name: inspect_versions
+SELECT version, created_at, activated_at, manifest::text,
+       version = (SELECT value #>> '{}' FROM {schema}.settings WHERE key = 'active_version')
+  FROM {schema}.app_versions
+ ORDER BY created_at DESC, version DESC;
+
+-- name: inspect_jobs
+-- Newest first from a cursor ($3, $4: 'infinity' and '' for the first page), walking the
+-- created index backwards: at most $5 jobs are examined ("scanned"), then filtered
+-- (topic $6, status $7, search field $8 = $9, job id $10) and cut to $11. The last row
+-- (kind 'scan') says how far the walk went: its key and how many jobs it examined.
+WITH scanned AS MATERIALIZED (
+    SELECT id, created_at, updated_at, semaphore, state->'meta' AS meta,
+           state ? '-cancelled-' AS cancelled,
+           CASE WHEN $8::text IS NULL THEN NULL ELSE state->>('_' || $8::text) END AS found
+      FROM {schema}.jobs
+     WHERE (created_at, id) < ($3::timestamptz, $4::text)
+       AND created_at >= $1::timestamptz AND created_at < $2::timestamptz
+       AND (expires_at IS NULL OR expires_at > now())
+     ORDER BY created_at DESC, id DESC
+     LIMIT $5
+), labelled AS (
+    SELECT *, CASE WHEN semaphore > 0 THEN 'running'
+                   WHEN semaphore <= -1000000 THEN 'interrupted'
+                   WHEN semaphore < 0 THEN 'pending'
+                   WHEN coalesce(meta->>'err', '') <> '' THEN 'failed'
+                   ELSE 'completed' END AS status
+      FROM scanned
+), matched AS (
+    SELECT * FROM labelled
+     WHERE ($6::text IS NULL OR meta->>'tpc' = $6::text)
+       AND ($7::text IS NULL OR status = $7::text)
+       AND ($8::text IS NULL OR found = $9::text)
+       AND ($10::text IS NULL OR id = $10::text)
+     ORDER BY created_at DESC, id DESC
+     LIMIT $11
+)
+SELECT 'job', id, created_at, updated_at, semaphore, meta::text, cancelled, status
+  FROM matched
+UNION ALL
+SELECT 'scan', (SELECT id FROM scanned ORDER BY created_at, id LIMIT 1),
+       (SELECT min(created_at) FROM scanned), NULL, (SELECT count(*) FROM scanned)::int,
+       NULL, NULL, NULL;
+
+-- name: inspect_job_created
+SELECT created_at FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
+-- name: inspect_job
+SELECT id, created_at, updated_at, semaphore, state::text, expires_at
+  FROM {schema}.jobs
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
+-- name: inspect_children
+-- Children are created while their parent runs: only that stretch of the index is read,
+-- and at most $5 jobs of it (a long-running parent in a busy app has a long stretch).
+WITH stretch AS MATERIALIZED (
+    SELECT id, created_at, updated_at, semaphore, state->'meta' AS meta,
+           state ? '-cancelled-' AS cancelled, expires_at
+      FROM {schema}.jobs
+     WHERE created_at >= $2::timestamptz AND created_at <= $3::timestamptz
+     ORDER BY created_at, id
+     LIMIT $5
+)
+SELECT id, created_at, updated_at, semaphore, meta->>'err', meta::text, cancelled
+  FROM stretch
+ WHERE meta->>'pj' = $1 AND (expires_at IS NULL OR expires_at > now())
+ ORDER BY created_at, id
+ LIMIT $4;
+
+-- name: inspect_streams
+SELECT coalesce(m.stream, d.stream), coalesce(m.ready, 0), coalesce(m.delayed, 0),
+       coalesce(m.leased, 0), coalesce(d.dead, 0)
+  FROM (SELECT stream,
+               count(*) FILTER (WHERE visible_at <= now()
+                                  AND (lease_until IS NULL OR lease_until <= now())) AS ready,
+               count(*) FILTER (WHERE visible_at > now()
+                                  AND (lease_until IS NULL OR lease_until <= now())) AS delayed,
+               count(*) FILTER (WHERE lease_until > now()) AS leased
+          FROM {schema}.stream_messages GROUP BY stream) m
+  FULL JOIN (SELECT stream, count(*) AS dead FROM {schema}.dead_letters GROUP BY stream) d
+    ON d.stream = m.stream
+ ORDER BY 1;
+
+-- name: inspect_throughput
+-- Per minute over the last $1 minutes: jobs created, and how many of those closed (by
+-- the minute they closed in).
+WITH recent AS (
+    SELECT created_at, updated_at, semaphore FROM {schema}.jobs
+     WHERE created_at >= date_trunc('minute', now()) - make_interval(mins => $1)
+)
+SELECT minute, sum(started)::int, sum(finished)::int FROM (
+    SELECT date_trunc('minute', created_at) AS minute, 1 AS started, 0 AS finished
+      FROM recent
+    UNION ALL
+    SELECT date_trunc('minute', updated_at), 0, 1 FROM recent WHERE semaphore <= 0
+) t
+ GROUP BY minute ORDER BY minute;
+
+-- name: inspect_job_count
+-- The planner's estimate; small (or never analysed) tables are counted, up to 100,000.
+SELECT CASE WHEN c.reltuples < 10000
+            THEN (SELECT count(*) FROM (SELECT 1 FROM {schema}.jobs LIMIT 100000) s)
+            ELSE c.reltuples::bigint END
+  FROM pg_catalog.pg_class c
+ WHERE c.oid = '{schema}.jobs'::regclass;
+
+-- name: inspect_app_summary
+-- What the dashboard's first page shows of one app, without joining it.
+WITH active AS (
+    SELECT value #>> '{}' AS version FROM {schema}.settings WHERE key = 'active_version'
+)
+SELECT (SELECT manifest #>> '{manifest,app,id}' FROM {schema}.app_versions
+         ORDER BY created_at DESC LIMIT 1),
+       (SELECT version FROM active),
+       (SELECT activated_at FROM {schema}.app_versions WHERE version = (SELECT version FROM active)),
+       (SELECT count(*) FROM {schema}.app_versions)::int,
+       (SELECT CASE WHEN c.reltuples < 10000
+                    THEN (SELECT count(*) FROM (SELECT 1 FROM {schema}.jobs LIMIT 100000) s)
+                    ELSE c.reltuples::bigint END
+          FROM pg_catalog.pg_class c WHERE c.oid = '{schema}.jobs'::regclass),
+       (SELECT jsonb_path_query_array(manifest, '$.manifest.app.graphs[*].subscribes')::text
+          FROM {schema}.app_versions WHERE version = (SELECT version FROM active));

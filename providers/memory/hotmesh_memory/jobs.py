@@ -1,0 +1,75 @@
+"""Job rows: how state is kept at rest, merged by a step, and closed on a codec failure.
+
+A job's state is stored key by key as JSON text of the value *as at rest* (through the
+codec, :func:`hotmesh.serializer.encode_state`), the way Postgres keeps a ``jsonb`` object:
+a step replaces whole keys, and reading parses fresh copies.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh.serializer import decode_state, encode_state
+from hotmesh_memory.space import AppSpace, JobRow, now, to_json
+
+__all__ = ["close_job", "fail_jobs", "merge_state", "read_state", "stored_state"]
+
+#: What a codec failure subtracts from a job's semaphore (as an interrupted job's).
+FAILED = 1_000_000_000
+
+
+def stored_state(state: Mapping[str, Any]) -> dict[str, str]:
+    """``state`` as stored: each value through the codec, then JSON text."""
+    return {k: to_json(v, "job state") for k, v in encode_state(state).items()}
+
+
+def read_state(row: JobRow, job_id: str) -> dict[str, Any]:
+    """The job's decoded state (a fresh copy).
+
+    Raises:
+        CodecError: a value was encoded by a codec that cannot decode it here.
+    """
+    return decode_state({k: json.loads(v) for k, v in row.state.items()}, job_id=job_id)
+
+
+def merge_state(row: JobRow, delta: Mapping[str, Any]) -> None:
+    """Apply a step's writes: keys replace stored keys; a ``None`` value removes the key.
+
+    Every value is encoded before the row changes, so a bad one changes nothing.
+    """
+    kept = stored_state({k: v for k, v in delta.items() if v is not None})
+    for key, value in delta.items():
+        if value is None:
+            row.state.pop(key, None)
+    row.state.update(kept)
+
+
+def close_job(row: JobRow, expire: float | None) -> None:
+    """Start a closed job's expiry: ``None`` keeps it, ``<= 0`` never, else in ``expire`` s."""
+    if expire is None:
+        return
+    row.expires_at = None if expire <= 0 else now() + float(expire)
+
+
+def fail_jobs(space: AppSpace, errors: Mapping[str, str]) -> None:
+    """Close running jobs whose stored values cannot be decoded, as errored.
+
+    Retrying cannot help (the key is missing or wrong in this process), so the error text
+    goes into the job's (clear) metadata, the semaphore goes negative as an interrupted
+    job's does, its pending messages are dropped and its usual expiry starts.
+    """
+    for job_id, error in errors.items():
+        row = space.live_job(job_id)
+        if row is None or row.semaphore <= 0:
+            continue
+        stored_meta = json.loads(row.state.get("meta", "null"))
+        meta = dict(stored_meta) if isinstance(stored_meta, dict) else {}
+        expire = meta.get("expire")
+        meta["err"] = error
+        row.state["meta"] = to_json(meta, "job metadata")
+        row.semaphore -= FAILED
+        if isinstance(expire, int | float) and not isinstance(expire, bool):
+            close_job(row, float(expire))
+        space.drop_messages(job_id=job_id)

@@ -1,0 +1,145 @@
+"""``hotmesh serve``, the "nobody is listening" messages, and the CLI's polish (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+
+from hotmesh.demo import ORDER_APP
+
+MODULE = textwrap.dedent(
+    """
+    async def process(message):
+        if message.data.get("id") == "BAD":
+            raise RuntimeError("card declined")
+        return {"data": {"orderId": message.data["id"], "status": "fulfilled"}}
+
+    config = {
+        "app_id": "{APP}",
+        "engine": {},
+        "workers": [{"topic": "order.process", "callback": process,
+                     "retry": {"maximum_attempts": 1}}],
+    }
+    """
+)
+
+
+def cli(
+    *args: str, env: dict[str, str], cwd: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "hotmesh.cli", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def shop(tmp_path: Path, hotmesh_dsn: str) -> tuple[str, Path, dict[str, str]]:
+    app_id = f"s{uuid.uuid4().hex[:10]}"
+    (tmp_path / "shopmod.py").write_text(MODULE.replace("{APP}", app_id))
+    (tmp_path / "shop.yaml").write_text(ORDER_APP.replace("id: hotmesh-demo", f"id: {app_id}"))
+    env = {k: v for k, v in os.environ.items() if k != "HOTMESH_APP"}
+    env.update({"HOTMESH_DSN": hotmesh_dsn, "PYTHONWARNINGS": "ignore"})
+    return app_id, tmp_path, env
+
+
+def test_serve_hosts_processes_and_stops_on_sigterm(shop: tuple[str, Path, dict[str, str]]) -> None:
+    app_id, folder, env = shop
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hotmesh.cli", "serve", "shopmod:config",
+         "--deploy", "shop.yaml", "--processes", "2"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        serving = []
+        for line in server.stdout:
+            if line.startswith("serving app"):
+                serving.append(line)
+            if len(serving) == 2:
+                break
+        assert len(serving) == 2, server.stderr.read() if server.stderr else ""
+        done = cli("pubsub", "order.placed", '{"id": "ORD-S1"}', "--app", app_id,
+                   env=env, cwd=folder)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["data"]["orderId"] == "ORD-S1"
+        profiles = json.loads(
+            cli("roll-call", "--json", "--app", app_id, env=env, cwd=folder).stdout
+        )
+        engines = {p["pid"] for p in profiles if p["role"] == "engine" and not p["readonly"]}
+        assert len(engines) == 2
+        # a failed job: pubsub says so, status prints "failed: <message>"
+        failed = cli("pubsub", "order.placed", '{"id": "BAD"}', "--app", app_id,
+                     env=env, cwd=folder)  # fmt: skip
+        assert failed.returncode == 1 and "card declined" in failed.stderr
+        jid = failed.stderr.split("job ")[1].split()[0]
+        status = cli("status", jid, "--app", app_id, env=env, cwd=folder)
+        assert status.stdout == "0 failed: card declined\n", status.stderr
+        # state takes JOB_ID alone, as status and export do
+        state = json.loads(cli("state", jid, "--app", app_id, env=env, cwd=folder).stdout)
+        assert state["metadata"]["jid"] == jid and "err" in state["metadata"]
+        export = json.loads(cli("export", jid, "--app", app_id, env=env, cwd=folder).stdout)
+        assert export["job_status"] == "failed" and export["error"]["message"] == "card declined"
+        profiles = json.loads(
+            cli("roll-call", "--json", "--app", app_id, env=env, cwd=folder).stdout
+        )
+        assert sum(p["failed"] for p in profiles if p["role"] == "worker") == 1
+    finally:
+        server.send_signal(signal.SIGTERM)
+        out, err = server.communicate(timeout=60)
+    assert server.returncode == 0, err
+    assert out.count("stopped app") == 2
+
+
+def test_pub_and_pubsub_say_when_no_engine_answers(shop: tuple[str, Path, dict[str, str]]) -> None:
+    app_id, folder, env = shop
+    assert cli("deploy", "shop.yaml", "--activate", env=env, cwd=folder).returncode == 0
+    published = cli("pub", "order.placed", '{"id": "X"}', "--app", app_id, env=env, cwd=folder)
+    assert published.returncode == 0 and published.stdout.strip()
+    assert "no engine of app" in published.stderr and "hotmesh serve" in published.stderr
+    waited = cli("pubsub", "order.placed", '{"id": "Y"}', "--timeout", "0.5", "--app", app_id,
+                 env=env, cwd=folder)  # fmt: skip
+    assert waited.returncode == 1
+    assert waited.stderr.count("no engine of app") == 1 and "hotmesh serve" in waited.stderr
+    # an engine but no worker: pubsub says the job waits for a worker
+    (folder / "engineonly.py").write_text(f"config = {{'app_id': '{app_id}', 'engine': {{}}}}\n")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "hotmesh.cli", "serve", "engineonly:config"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env,
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        assert server.stdout.readline().startswith("serving app")
+        waited = cli("pubsub", "order.placed", '{"id": "Z"}', "--timeout", "0.5",
+                     "--app", app_id, env=env, cwd=folder)  # fmt: skip
+        assert waited.returncode == 1 and "no worker of app" in waited.stderr
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.communicate(timeout=60)
+    assert server.returncode == 0
+
+
+def test_version_and_help_defaults(tmp_path: Path) -> None:
+    from hotmesh import __version__
+
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "COLUMNS": "200"}
+    assert cli("--version", env=env, cwd=tmp_path).stdout == f"hotmesh {__version__}\n"
+    help_text = cli("status", "--help", env=env, cwd=tmp_path).stdout
+    assert "(default: the embedded Postgres" in help_text
+    assert "[default: asyncpg]" in help_text
+
+
+def test_serve_refuses_a_bad_target(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    done = cli("serve", "nosuchmodule:config", env=env, cwd=tmp_path)
+    assert done.returncode == 1 and "cannot import module 'nosuchmodule'" in done.stderr
+    done = cli("serve", "nocolon", env=env, cwd=tmp_path)
+    assert done.returncode == 2 and "MODULE:CONFIG" in done.stderr
