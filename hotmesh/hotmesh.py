@@ -14,7 +14,7 @@ from hotmesh._job_reads import JobReads
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
-from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
+from hotmesh.errors import ConfigError, JobFailed, JobNotFound, ProviderError, PubSubTimeout
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
 from hotmesh.router import Router
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 
 JobCallback = Callable[[str, JobOutput], Awaitable[None] | None]
 _EARLY_TTL = 30.0
+#: A pubsub waiting this long re-reads its job's state as often (lost publications).
+_RECHECK = 1.0
 
 
 class HotMesh(JobReads):
@@ -117,6 +119,7 @@ class HotMesh(JobReads):
                     ack=False,
                     consumer=f"engine:{self.guid}",
                     with_job=True,
+                    on_dead_letter=self.engine.on_dead_letter,
                 )
         for worker_cfg in self.config.workers:
             if worker_cfg.topic.startswith("$"):
@@ -416,9 +419,7 @@ class HotMesh(JobReads):
             waiting.set_attribute(telemetry.ATTR["job_id"], job_id)
             future = self._early_result(job_id)
             try:
-                output = await asyncio.wait_for(
-                    future, max(timeout - (time.monotonic() - started), 0.001)
-                )
+                output = await self._await_result(job_id, future, started + timeout)
             except TimeoutError as err:
                 raise PubSubTimeout(
                     f"job {job_id} did not finish within {timeout}s", value=job_id
@@ -434,6 +435,34 @@ class HotMesh(JobReads):
                 output=output,
             )
         return output
+
+    async def _await_result(
+        self, job_id: str, future: asyncio.Future[JobOutput], deadline: float
+    ) -> JobOutput:
+        """The job's result as published; after :data:`_RECHECK` seconds without it, also
+        read from the store every :data:`_RECHECK` seconds (and once at the deadline).
+
+        Publications are not durable (pub/sub is at most once): one sent while a restart
+        had cut the listener, or one the engine died before sending, is never heard. The
+        stored state of a completed job gives the same result.
+        """
+        while True:
+            remaining = deadline - time.monotonic()
+            try:
+                return await asyncio.wait_for(
+                    asyncio.shield(future), max(min(remaining, _RECHECK), 0.001)
+                )
+            except TimeoutError:
+                pass
+            try:
+                job = await self._store().get_job(job_id)
+            except ProviderError:
+                job = None  # the database is unreachable: keep waiting for either
+            if job is not None and job.semaphore <= 0:
+                return job_output(job.state, job.semaphore)
+            if time.monotonic() >= deadline:
+                future.cancel()
+                raise TimeoutError
 
     def _early_result(self, job_id: str) -> asyncio.Future[JobOutput]:
         future: asyncio.Future[JobOutput] = asyncio.get_running_loop().create_future()

@@ -35,13 +35,15 @@ from typing import Any
 from hotmesh.errors import ConfigError
 from hotmesh.spi import Stream, StreamMessage
 
-__all__ = ["Router", "RouterCallback"]
+__all__ = ["DeadLetterCallback", "Router", "RouterCallback"]
 
 log = logging.getLogger(__name__)
 
 RouterCallback = Callable[[StreamMessage], Awaitable[Any]]
 """Handles one message. Returning acks it (unless ``ack=False``); raising retries it.
 Returning ``False`` says the callback dealt with a failure itself (counted as failed)."""
+DeadLetterCallback = Callable[[StreamMessage, str], Awaitable[Any]]
+"""Told of a message dead-lettered after its callback failed on every attempt."""
 
 
 class _Slots:
@@ -84,6 +86,8 @@ class Router:
         with_job: claim each message with its job's record (the engine's claims).
         backpressure: ``(stream, depth)``: claim nothing while ``stream`` holds more
             than ``depth`` ready messages (checked at most every ``poll_interval``).
+        on_dead_letter: awaited with the message and the error once a failing message
+            has used up its attempts and was dead-lettered (the engine fails its job).
     """
 
     def __init__(
@@ -100,6 +104,7 @@ class Router:
         consumer: str | None = None,
         with_job: bool = False,
         backpressure: tuple[str, int] | None = None,
+        on_dead_letter: DeadLetterCallback | None = None,
     ) -> None:
         if concurrency < 1 or batch < 1:
             raise ConfigError("concurrency and batch must be >= 1", value=(concurrency, batch))
@@ -116,6 +121,7 @@ class Router:
         self.with_job = with_job
         self.consumer = consumer or f"{name}:{uuid.uuid4().hex[:10]}"
         self.backpressure = backpressure
+        self.on_dead_letter = on_dead_letter
         self.processed = 0
         self.failed = 0
         #: Claim or loop failures (database errors), cumulative.
@@ -377,7 +383,9 @@ class Router:
                 exc_info=True,
             )  # fmt: skip
             try:
-                await self.stream.retry(message, detail)
+                delay = await self.stream.retry(message, detail)
+                if delay is None and self.on_dead_letter is not None:
+                    await self.on_dead_letter(message, detail)
             except Exception:
                 log.exception("could not schedule retry", extra={"id": message.id})
         else:

@@ -203,15 +203,16 @@ def loads_payload(text: str, *, job_id: str | None = None) -> dict[str, Any]:
 def is_clear_key(key: str) -> bool:
     """Whether the state value under ``key`` is kept clear (never encoded).
 
-    ``meta`` (ids, topics, times, status: what routes a job) and the flag keys that start
-    with ``-`` stay clear; every other value (job data ``d/…``, activity records ``a/…``,
-    search fields) goes through the codec.
+    ``meta`` (ids, topics, times, status: what routes a job), the flag keys that start
+    with ``-`` and the step counters ``f/…`` (the engine's per-activity fences) stay
+    clear; every other value (job data ``d/…``, activity records ``a/…``, search fields)
+    goes through the codec.
 
     Example:
         >>> is_clear_key("meta"), is_clear_key("-cancelled-"), is_clear_key("d/card")
         (True, True, False)
     """
-    return key == "meta" or key.startswith("-")
+    return key == "meta" or key.startswith(("-", "f/"))
 
 
 def encode_value(value: Any) -> Any:

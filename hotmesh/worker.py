@@ -10,10 +10,10 @@ from typing import Any
 
 import attrs
 
-from hotmesh import telemetry
+from hotmesh import faults, telemetry
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
-from hotmesh.errors import PayloadError
+from hotmesh.errors import PayloadError, StepError
 from hotmesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
@@ -77,6 +77,7 @@ class Worker:
             poll_interval=config.poll_interval,
             ack=False,
             backpressure=(ENGINE_STREAM, ENGINE_BACKPRESSURE_DEPTH),
+            on_dead_letter=self._dead_lettered,
         )
 
     async def start(self) -> None:
@@ -203,15 +204,36 @@ class Worker:
             "code": response.get("code") or 200,
             "data": response.get("data") or {},
         }
+        if faults.ARMED:
+            faults.hit("worker.before_answer")
         published = await self.backend.stream.publish(
             [engine_message("response", str(answer["jid"]), answer)], ack=message
         )
+        if faults.ARMED:
+            faults.hit("worker.after_answer")
         if not published:
             log.warning(
                 "job %s: worker lost its lease before answering; another delivery will answer",
                 metadata.get("jid"),
                 extra={"jid": metadata.get("jid"), "topic": self.config.topic, "id": message.id},
             )
+
+    async def _dead_lettered(self, message: StreamMessage, error: str) -> None:
+        """A request was dead-lettered: answer the engine with an error, so the job ends."""
+        metadata = dict(message.payload.get("metadata") or {})
+        if not metadata.get("jid"):
+            return
+        detail = f"worker message dead-lettered: {error}"
+        answer = {
+            **{k: metadata.get(k) for k in ("jid", "gid", "aid", "dad")},
+            "guid": str(metadata.get("guid") or message.id),
+            "status": "error",
+            "code": StepError.code,
+            "data": {"message": detail, "code": StepError.code, "name": "DeadLetter"},
+        }
+        await self.backend.stream.publish(
+            [engine_message("response", str(metadata["jid"]), answer)]
+        )
 
 
 def _caller(callback: Any) -> Any:

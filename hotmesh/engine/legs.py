@@ -26,7 +26,7 @@ from hotmesh.engine.model import (
     TriggerActivity,
     WorkerActivity,
 )
-from hotmesh.engine.state import activity_key, build_context, dad_at_depth
+from hotmesh.engine.state import activity_key, build_context, dad_at_depth, fence_key
 from hotmesh.engine.steps import (
     Step,
     apply_job_maps,
@@ -113,6 +113,7 @@ class StepPlanner:
             step.messages.extend(child_step.messages)
             step.after.extend(child_step.after)
             step.emit = step.emit or child_step.emit
+            step.expect.update(child_step.expect)
             if child_step.error is not None:
                 step.error = child_step.error
 
@@ -142,6 +143,13 @@ class StepPlanner:
         message = {"jid": body["jid"], "gid": body["gid"], "aid": ancestor.id, "dad": target,
                    "data": payload, "guid": event, "cycle": True}  # fmt: skip
         inner = self._leg2(graph, ancestor, ancestor_context, message, own, event)
+        # The ancestor's record takes an event here: guard its step counter as a message
+        # to it would have been (two branches cycling back at once re-enter one by one).
+        counter = fence_key(ancestor.id, target)
+        seen = merged.get(counter)
+        step.expect.setdefault(counter, seen)
+        inner.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+        step.expect.update(inner.expect)
         step.state.update(inner.state)
         step.semaphore += inner.semaphore
         step.messages.extend(inner.messages)

@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from attrs import define, field
-
+from hotmesh import faults
+from hotmesh.engine._extension import _Extension, _extension
 from hotmesh.engine.compiler import compile_app, validate_input
-from hotmesh.engine.legs import _JS, StepPlanner, _number, guid
+from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, job_output
+from hotmesh.engine.legs import _JS, StepPlanner, guid
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.model import (
+    Activity,
     AppManifest,
     Graph,
     TriggerActivity,
@@ -32,7 +34,8 @@ from hotmesh.engine.state import (
     META,
     activity_key,
     build_context,
-    data_key,
+    data_state,
+    fence_key,
     job_data,
     now_stamp,
 )
@@ -50,11 +53,19 @@ from hotmesh.engine.steps import (
     apply_job_maps,
     engine_message,
     error_text,
+    failed_step,
     next_transitions,
     record,
 )
-from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, TopicNotFound
-from hotmesh.spi import Backend, OutgoingMessage, StreamMessage
+from hotmesh.errors import (
+    ConfigError,
+    DuplicateJob,
+    JobNotFound,
+    PayloadError,
+    StepError,
+    TopicNotFound,
+)
+from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
 from hotmesh.validation import check_name
 
@@ -67,17 +78,12 @@ INTERRUPTED = -1_000_000_000
 PENDING = -1
 PENDING_SIGNAL_TTL = 600.0
 
-Notify = Callable[[JobOutput, bool], Awaitable[None]]
+
+class StepConflict(StepError):
+    """A step's guard kept failing (other steps on the same activity kept winning)."""
 
 
-def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
-    """The public view of a stored job."""
-    metadata = {k: v for k, v in dict(state.get(META, {})).items() if k != "expire"}
-    metadata["js"] = semaphore
-    return JobOutput(metadata=metadata, data=job_data(state))
-
-
-class Engine(StepPlanner):
+class Engine(StepPlanner, JobEnding):
     """Runs one app's jobs over a backend. Created by :class:`hotmesh.HotMesh`."""
 
     def __init__(self, backend: Backend, *, app_id: str, guid: str, notify: Notify) -> None:
@@ -257,6 +263,8 @@ class Engine(StepPlanner):
 
     async def process(self, message: StreamMessage) -> None:
         """Process one engine-stream message (the router's callback; it acks by itself)."""
+        if faults.ARMED:
+            faults.hit("engine.after_claim")
         body = message.payload
         kind = body.get("type")
         if kind == "await":
@@ -268,47 +276,93 @@ class Engine(StepPlanner):
         if kind == "signal_all":
             await self._fan_out(message)
             return
-        jid, aid = body.get("jid"), body.get("aid")
+        jid = body.get("jid")
         job = message.job  # read by the claim, in the same statement
         if job is None and jid:
             job = await self.store.get_job(str(jid))
+        for _ in range(MAX_CONFLICTS):
+            if await self._process_job(message, job):
+                return
+            # The step's guard failed: another event moved the activity (or closed the
+            # job) since this state was read. Decide again on the latest state.
+            job = await self.store.get_job(str(jid))
+        raise StepConflict(f"job {jid}: step kept conflicting; it will be retried", value=jid)
+
+    async def _process_job(self, message: StreamMessage, job: JobRecord | None) -> bool:
+        """One attempt at ``message``'s step on ``job``; False when its guard failed."""
+        body = message.payload
+        jid, aid = body.get("jid"), body.get("aid")
         if job is None or job.state.get(META, {}).get("gid") != body.get("gid"):
             log.info("dropping message for a missing or replaced job", extra={"jid": jid})
             await self.backend.stream.ack([message])
-            return
-        if kind == "complete":
+            return True
+        if body.get("type") == "complete":
             await self._complete_for_parent(message, job.state)
-            return
+            return True
         manifest = await self.manifest()
         graph = manifest.graph_of(str(aid))
         activity = graph.activity(str(aid))
+        return await self._consume(message, graph, activity, job, body)
+
+    async def _consume(
+        self,
+        message: StreamMessage,
+        graph: Graph,
+        activity: Activity,
+        job: JobRecord,
+        event: Mapping[str, Any],
+    ) -> bool:
+        """Run ``event`` on its activity record; False when the step's guard failed.
+
+        The step expects the activity's step counter it read and writes one more, so a
+        second event computed from the same state cannot also apply (exactly once).
+        """
+        jid = job.job_id
         if job.semaphore <= 0:
-            log.info("dropping message for an inactive job", extra={"jid": jid, "aid": aid})
+            log.info("dropping message for an inactive job", extra={"jid": jid})
             await self.backend.stream.ack([message])
-            return
-        dad = str(body.get("dad", ",0"))
+            return True
+        dad = str(event.get("dad", ",0"))
+        if faults.ARMED and event.get("type") in ("timehook", "webhook"):
+            faults.hit("engine.timer" if event.get("type") == "timehook" else "engine.signal")
         context = build_context(graph, job.state, activity.id, dad)
         context["__state__"] = job.state
         context[_JS] = job.semaphore
         own = job.state.get(activity_key(activity.id, dad), {})
-        if kind == "transition":
-            if own.get("l1"):
-                await self.backend.stream.ack([message])  # leg 1 already ran
-                return
-            step = self._leg1(graph, activity, context, body)
-        else:
-            event = str(body.get("guid") or message.id)
-            if own.get("done") or event in own.get("seen", ()):
-                await self.backend.stream.ack([message])  # a duplicate event
-                return
-            step = self._leg2(graph, activity, context, body, own, event)
-        await self._commit(graph, context, step, message)
+        leg1 = event.get("type") == "transition"
+        event_id = str(event.get("guid") or message.id)
+        if own.get("l1") if leg1 else own.get("done") or event_id in own.get("seen", ()):
+            await self.backend.stream.ack([message])  # leg 1 already ran / a duplicate event
+            return True
+        try:
+            if leg1:
+                step = self._leg1(graph, activity, context, event)
+            else:
+                step = self._leg2(graph, activity, context, event, own, event_id)
+        except Exception as err:  # bad data in a map or an answer: the job fails
+            step = failed_step(context, activity.id, dad, err)
+        counter = fence_key(activity.id, dad)
+        seen = job.state.get(counter)
+        step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+        try:
+            return await self._commit(graph, context, step, message, {**step.expect, counter: seen})
+        except PayloadError as err:  # the step's data cannot be stored: the job fails
+            step = failed_step(context, activity.id, dad, err)
+            step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
+            return await self._commit(graph, context, step, message, {counter: seen})
 
     async def _commit(
-        self, graph: Graph, context: dict[str, Any], step: Step, message: StreamMessage
-    ) -> None:
+        self,
+        graph: Graph,
+        context: dict[str, Any],
+        step: Step,
+        message: StreamMessage,
+        expect: Mapping[str, Any],
+    ) -> bool:
         metadata = context["metadata"]
         jid = metadata["jid"]
+        if faults.ARMED:
+            faults.hit("engine.before_commit")
         result = await self.store.apply_step(
             jid,
             step.state,
@@ -317,20 +371,26 @@ class Engine(StepPlanner):
             fence=message,
             expire=float(metadata.get("expire", graph.expire)),
             on_close=self._on_close(metadata),
+            expect=expect,
         )
+        if faults.ARMED:
+            faults.hit("engine.after_commit")
+        if result.conflict:
+            return False
         if not result.applied:
-            return
+            return True
         for action, args in step.after:
             await self._after(action, args)
         if result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
         elif step.error is not None:
-            await self._fail_open_job(jid)
+            await self.fail_job(jid)
         elif step.emit and (result.semaphore or 0) > 0:
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
-            snapshot = {META: metadata, **{data_key(k): v for k, v in context["data"].items()}}
+            snapshot = {META: metadata, **data_state(context["data"])}
             await self._emit(job_output(snapshot, result.semaphore or 0))
+        return True
 
     async def _emit(self, output: JobOutput) -> None:
         """Publish a running job's interim state (``emit: true``): to its subscribers and
@@ -527,23 +587,16 @@ class Engine(StepPlanner):
         target: Mapping[str, Any],
         event: dict[str, Any],
     ) -> None:
-        body = message.payload
-        job = await self.store.get_job(str(target["jid"]))
-        if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
-            await self.backend.stream.ack([message])
-            return
         graph = manifest.graph_of(str(target["aid"]))
         activity = graph.activity(str(target["aid"]))
-        context = build_context(graph, job.state, activity.id, str(target["dad"]))
-        context["__state__"] = job.state
-        context[_JS] = job.semaphore
-        own = job.state.get(activity_key(activity.id, str(target["dad"])), {})
-        event_id = str(body.get("guid") or message.id)
-        if own.get("done") or event_id in own.get("seen", ()) or job.semaphore <= 0:
-            await self.backend.stream.ack([message])
-            return
-        step = self._leg2(graph, activity, context, event, own, event_id)
-        await self._commit(graph, context, step, message)
+        for _ in range(MAX_CONFLICTS):
+            job = await self.store.get_job(str(target["jid"]))
+            if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
+                await self.backend.stream.ack([message])
+                return
+            if await self._consume(message, graph, activity, job, event):
+                return
+        raise StepConflict(f"job {target['jid']}: signal kept conflicting", value=target["jid"])
 
     async def _after(self, action: str, args: dict[str, Any]) -> None:
         if action == "register_hook":
@@ -595,85 +648,10 @@ class Engine(StepPlanner):
             semaphore_delta=INTERRUPTED,
             expire=float(expire if expire is not None else metadata.get("expire", 1)),
             on_close=self._on_close(metadata),
+            expect={},  # a job that completed meanwhile stays completed
         )
         if result.applied and result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
-
-    async def _finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
-        if state is not None:
-            await self._notify(job_output(state, semaphore), True)
-
-    async def _fail_open_job(self, jid: str) -> None:
-        """A terminal error in a job that still has open branches: complete it as failed."""
-        job = await self.store.get_job(jid)
-        if job is not None and job.semaphore > 0:
-            metadata = dict(job.state.get(META, {}))
-            await self.store.purge_job_messages(jid)  # before the close enqueues "complete"
-            result = await self.store.apply_step(
-                jid,
-                {},
-                semaphore_delta=-job.semaphore,
-                expire=float(metadata.get("expire", 1)),
-                on_close=self._on_close(metadata),
-            )
-            await self._finish(result.state, result.semaphore or 0)
-
-
-@define(frozen=True)
-class _Extension:
-    """``pub``'s ``extended`` argument, checked."""
-
-    fields: dict[str, str] = field(factory=dict)
-    entity: str | None = None
-    pending: float | None = None
-
-
-def _extension(extended: Mapping[str, Any] | None) -> _Extension | None:
-    """Check ``extended`` (search, marker, entity, pending) and turn it into state."""
-    if not extended:
-        return None
-    unknown = sorted(set(extended) - {"search", "marker", "entity", "pending"})
-    if unknown:
-        raise ConfigError(f"unknown pub extension(s): {', '.join(unknown)}", value=unknown[0])
-    fields: dict[str, str] = {}
-    for name, prefix in (("search", "_"), ("marker", "")):
-        values = extended.get(name) or {}
-        if not isinstance(values, Mapping):
-            raise ConfigError(f"pub extension {name!r} must be a mapping", value=name)
-        for key, value in values.items():
-            if name == "marker" and not str(key).startswith("-"):
-                continue  # markers are '-' keys only
-            if name == "search" and not str(key):
-                raise ConfigError("a search field needs a name", value=key)
-            fields[f"{prefix}{key}"] = _text(value)
-    entity = extended.get("entity")
-    pending = extended.get("pending")
-    seconds = _number(pending)
-    if pending is not None and (seconds is None or seconds <= 0):
-        raise ConfigError("pub extension 'pending' must be a positive number of seconds",
-                          value=pending)  # fmt: skip
-    return _Extension(
-        fields=fields, entity=None if entity is None else str(entity), pending=seconds
-    )
-
-
-def _text(value: Any) -> str:
-    """``String(v)`` as the reference stores search and marker values."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (dict, list)):
-        return _jsonable_text(value)
-    return str(value)
-
-
-def _jsonable_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value, separators=(",", ":"), default=str)
 
 
 def _loads(text: Any) -> dict[str, Any]:

@@ -16,11 +16,19 @@ from attrs import define, field
 
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.model import Activity, Graph, Transition
-from hotmesh.engine.state import META, activity_key, data_key, now_stamp
-from hotmesh.errors import ConfigError
+from hotmesh.engine.state import META, activity_key, data_leaves, now_stamp
+from hotmesh.errors import ConfigError, StepError
 from hotmesh.spi import OutgoingMessage
 
-__all__ = ["ENGINE_STREAM", "Step", "apply_job_maps", "engine_message", "next_transitions"]
+__all__ = [
+    "ENGINE_STREAM",
+    "Step",
+    "apply_job_maps",
+    "engine_message",
+    "failed_step",
+    "merge_data",
+    "next_transitions",
+]
 
 #: The stream every engine of an app consumes. Worker topics cannot start with "$".
 ENGINE_STREAM = "$engine"
@@ -51,6 +59,9 @@ class Step:
     emit: bool = False
     #: work to do once the step has committed (hook registration, interrupts…)
     after: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    #: step counters of other activity records this step consumed an event of (a cycle
+    #: re-entering its ancestor inline): the values read, checked at commit
+    expect: dict[str, Any] = field(factory=dict)
 
 
 def engine_message(
@@ -130,13 +141,36 @@ def apply_job_maps(activity: Activity, context: dict[str, Any], step: Step) -> d
             updates[match.group(1)] = value
         else:
             updates[key] = value
-    data = context["data"]
     for key, value in updates.items():
-        current = data.get(key)
-        merged = _deep_merge(current, value) if isinstance(current, dict) else value
-        data[key] = merged
-        step.state[data_key(key)] = merged
+        merge_data(step, context["data"], str(key), value)
     return updates
+
+
+def merge_data(step: Step, data: dict[str, Any], key: str, value: Any) -> None:
+    """Merge ``value`` into the job data's ``key`` (objects deeply) in ``data`` and in the
+    step's state.
+
+    Only the leaves ``value`` sets are written, so parallel branches that set other leaves
+    of the same object keep theirs; the leaves it replaces (those the old value had that
+    the merge dropped, e.g. a plain value an object replaced) are removed.
+
+    Example:
+        >>> step, data = Step(), {"r": {"a": 1, "b": 2}}
+        >>> merge_data(step, data, "r", {"b": {"c": 3}})
+        >>> data, step.state
+        ({'r': {'a': 1, 'b': {'c': 3}}}, {'d/r/b/c': 3, 'd/r/b': None})
+    """
+    current = data.get(key)
+    merged = _deep_merge(current, value) if isinstance(current, dict) else value
+    data[key] = merged
+    path = (key,)
+    before = data_leaves(path, current) if current is not None else {}
+    after = data_leaves(path, merged)
+    for leaf in data_leaves(path, value):
+        if leaf in after:
+            step.state[leaf] = after[leaf]
+    for leaf in before.keys() - after.keys():
+        step.state[leaf] = None
 
 
 def _deep_merge(base: dict[str, Any], update: Any) -> Any:
@@ -192,3 +226,39 @@ def set_job_error(step: Step, metadata: dict[str, Any], error: Mapping[str, Any]
     """Record a job-level error in the metadata."""
     metadata["err"] = error_text(error)
     step.state[META] = metadata
+
+
+def step_failure(err: BaseException, activity_id: str, dad: str, job_id: str) -> dict[str, Any]:
+    """The job error for ``err`` raised while applying a step of ``activity_id``: message,
+    code (the error's own :class:`~hotmesh.errors.HotMeshError` code, else
+    :class:`~hotmesh.errors.StepError`'s), then where it happened."""
+    code = getattr(err, "code", None)
+    return {
+        "message": f"activity {activity_id} failed: {err}",
+        "code": code if isinstance(code, int) and not isinstance(code, bool) else StepError.code,
+        "activity_id": activity_id,
+        "dad": dad,
+        "job_id": job_id,
+        "error": type(err).__name__,
+    }
+
+
+def failed_step(context: dict[str, Any], activity_id: str, dad: str, err: BaseException) -> Step:
+    """The step that ends an activity whose own step raised ``err``: the job fails.
+
+    The activity is closed (its record marked done and failed); the job error goes into
+    ``metadata.err`` and the runtime completes the job, giving up its other branches.
+
+    Example:
+        >>> ctx = {"metadata": {"jid": "j1"}, "a1": {"input": {}, "output": {}}}
+        >>> failed_step(ctx, "a1", ",0", ZeroDivisionError("division by zero")).semaphore
+        -1
+    """
+    step = Step(semaphore=-1)
+    error = step_failure(err, activity_id, dad, str(context["metadata"].get("jid")))
+    metadata = dict(context["metadata"])
+    set_job_error(step, metadata, error)
+    step.error = error
+    context.setdefault(activity_id, {"input": {}, "output": {}, "hook": {}})
+    record(step, context, activity_id, dad, l1=True, done=True, failed=True)
+    return step

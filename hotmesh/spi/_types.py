@@ -211,12 +211,16 @@ class StepResult:
         semaphore: the job's semaphore after the step (None when not applied).
         message_ids: ids of the published messages, in order.
         state: the job's whole state when this step closed it (semaphore <= 0), else None.
+        conflict: True when nothing was written because the step's guard failed (the job
+            is gone or closed, or an ``expect`` key changed): the fence was NOT consumed,
+            so the caller re-reads the job and decides again.
     """
 
     applied: bool
     semaphore: int | None = None
     message_ids: list[int] = field(factory=list)
     state: dict[str, JSON] | None = None
+    conflict: bool = False
 
 
 @define(frozen=True)

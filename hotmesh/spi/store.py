@@ -36,6 +36,16 @@ class Store(Protocol):
       ``fence`` is given and that delivery is no longer held (acked already, or leased to
       another consumer) nothing is written and ``applied`` is False: a redelivered step is
       recognised and does nothing twice.
+    * The step guard (``expect``): when given (a mapping, possibly empty), the step applies
+      only while the job is open (semaphore > 0) and every key of ``expect`` holds exactly
+      that value in the job's *latest* state (``None``: the key is absent). Keys must be
+      clear (:func:`hotmesh.serializer.is_clear_key`: ``meta``, ``-…``, ``f/…``), since
+      encoded values cannot be compared. The guard is checked and the job held in the same
+      atomic step as the write, so of two steps built from the same snapshot that expect
+      the same value, at most one applies. When the guard fails nothing is written, the
+      ``fence`` delivery is NOT consumed, and the result has ``conflict=True``: the engine
+      re-reads the job and decides again (a late or duplicate event becomes a no-op; a
+      closed job never reopens). A missing or expired job is a conflict too.
 
     Example:
         >>> async def start(store: Store) -> None:
@@ -104,8 +114,11 @@ class Store(Protocol):
         fence: StreamMessage | None = None,
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
+        expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """Commit one step atomically (see the class docstring).
+
+        ``expect`` guards the step (see "The step guard" above).
 
         When the step closes the job (its semaphore ends <= 0), ``on_close`` messages are
         published as well, the job expires ``expire`` seconds later (``None`` leaves the

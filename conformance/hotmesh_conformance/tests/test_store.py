@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -142,3 +143,72 @@ async def test_schema_setup_is_idempotent(backends: BackendFactory) -> None:
     again = await asyncio.gather(*(backends.open(first.app_id) for _ in range(4)))
     for backend in again:
         assert await backend.store.get_setting("k") == 1
+
+
+async def test_apply_step_guard_expects_clear_keys(backend: Backend) -> None:
+    """``expect``: the step applies only on an open job whose clear keys hold the values."""
+    store, stream = backend.store, backend.stream
+    await store.create_job("j", {"f/a,0": 1, "d/x": 1}, semaphore=2)
+    await stream.publish([OutgoingMessage("engine", {"go": 1}, job_id="j")])
+    [delivery] = await stream.claim("engine")
+    stale = await store.apply_step(
+        "j", {"d/x": 2, "f/a,0": 1}, semaphore_delta=-1, fence=delivery, expect={"f/a,0": 0}
+    )
+    assert not stale.applied and stale.conflict, "the counter moved: a conflict"
+    absent = await store.apply_step("j", {"d/x": 3}, fence=delivery, expect={"f/b,0": 1})
+    assert absent.conflict, "a key expected with a value must be there"
+    job = await store.get_job("j")
+    assert job is not None and (job.state["d/x"], job.semaphore) == (1, 2), "nothing written"
+    ok = await store.apply_step(
+        "j",
+        {"d/x": 4, "f/a,0": 2},
+        semaphore_delta=-1,
+        messages=[OutgoingMessage("next", {"n": 1})],
+        fence=delivery,
+        expect={"f/a,0": 1, "f/b,0": None},
+    )
+    assert ok.applied and not ok.conflict and ok.semaphore == 1
+    assert await stream.claim("engine") == [], "the fence was consumed by the applied step"
+    again = await store.apply_step("j", {"d/x": 5}, fence=delivery, expect={"f/a,0": 2})
+    assert not again.applied and not again.conflict, "fence gone: already applied"
+
+
+async def test_apply_step_guard_keeps_a_closed_job_closed(backend: Backend) -> None:
+    store = backend.store
+    await store.create_job("j", {}, semaphore=1)
+    closed = await store.apply_step("j", {"d/x": 1}, semaphore_delta=-1, expect={})
+    assert closed.applied and closed.state == {"d/x": 1}
+    late = await store.apply_step("j", {"d/x": 2}, semaphore_delta=-1, expect={})
+    assert late.conflict and not late.applied, "a closed job never reopens"
+    job = await store.get_job("j")
+    assert job is not None and (job.state, job.semaphore) == ({"d/x": 1}, 0)
+    missing = await store.apply_step("nope", {"d/x": 1}, expect={})
+    assert missing.conflict and not missing.applied
+
+
+async def test_apply_step_guard_lets_one_of_racing_steps_apply(backend: Backend) -> None:
+    """Steps built from one snapshot, each with its own delivery: exactly one applies."""
+    store, stream = backend.store, backend.stream
+    await store.create_job("j", {}, semaphore=1)
+    await stream.publish([OutgoingMessage("engine", {"n": n}, job_id="j") for n in range(6)])
+    deliveries = await stream.claim("engine", limit=10)
+    assert len(deliveries) == 6
+
+    async def step(delivery: Any) -> Any:
+        return await store.apply_step(
+            "j",
+            {"f/a,0": 1, "d/by": delivery.payload["n"]},
+            semaphore_delta=-1,
+            fence=delivery,
+            expect={"f/a,0": None},
+        )
+
+    results = await asyncio.gather(*(step(d) for d in deliveries))
+    assert sum(r.applied for r in results) == 1
+    assert all(r.conflict for r in results if not r.applied)
+    [winner] = [r for r in results if r.applied]
+    assert winner.semaphore == 0 and winner.state is not None
+    depth = (await stream.depth(["engine"]))["engine"]
+    assert depth.in_flight == 5, "the losers' deliveries are not consumed (still held)"
+    job = await store.get_job("j")
+    assert job is not None and job.semaphore == 0

@@ -12,6 +12,7 @@ from hotmesh.serializer import (
     decode_value,
     encode_state,
     encode_value,
+    is_clear_key,
     json_text,
     json_value,
 )
@@ -30,6 +31,18 @@ def _json(value: Any, what: str) -> str:
         return json_text(value)
     except (TypeError, ValueError) as err:
         raise PayloadError(f"{what} is not JSON-serialisable: {err}", value=what) from err
+
+
+def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
+    """apply_step's guard parameters: keys that must hold a value (as a containment
+    object), keys that must be absent, and whether there is a guard at all."""
+    if expect is None:
+        return "{}", [], False
+    for key in expect:
+        if not is_clear_key(key):
+            raise ConfigError(f"an expect key must be a clear state key, got {key!r}", value=key)
+    present = {k: v for k, v in expect.items() if v is not None}
+    return _json(present, "expect"), [k for k, v in expect.items() if v is None], True
 
 
 class PostgresStore(EscalationStore):
@@ -145,8 +158,9 @@ class PostgresStore(EscalationStore):
         fence: StreamMessage | None = None,
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
+        expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
-        """Commit one step atomically, in one statement."""
+        """Commit one step atomically, in one statement (guard, fence, write, publish)."""
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
         # Fenced by a delivery, or changing only state and expiry: safe to re-run.
@@ -162,12 +176,13 @@ class PostgresStore(EscalationStore):
             removed,
             None if expire is None else float(expire),
             *message_arrays(on_close),
+            *_guard(expect),
             replay=replay,
         )
+        if row is None or row[0] is None:
+            return StepResult(applied=False, conflict=row is None or not row[3])
         if fence is not None:
             self._vacuumer.note_deleted(1)
-        if row is None or row[0] is None:
-            return StepResult(applied=False)
         final = None if row[2] is None else decode_state(json_value(row[2]), job_id=job_id)
         return StepResult(
             applied=True,

@@ -209,18 +209,31 @@ SELECT semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
 -- name: apply_step
--- One step of a job in one statement: fence (ack the delivery that caused the step),
--- merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore, publish
--- the next messages. When the step closes the job (semaphore <= 0 after it) the job's
--- expiry is set ($16 seconds; NULL keeps it, <= 0 never expires), the on-close messages
--- ($17..$25) are published too, and the final state is returned. When a fence is given
--- and no longer matches, every other part is skipped: the step already happened.
-WITH fence AS (
+-- One step of a job in one statement: guard, fence (ack the delivery that caused the
+-- step), merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore,
+-- publish the next messages. When the step closes the job (semaphore <= 0 after it) the
+-- job's expiry is set ($16 seconds; NULL keeps it, <= 0 never expires), the on-close
+-- messages ($17..$25) are published too, and the final state is returned.
+-- Guard ($28 true): the step applies only while the job is open (semaphore > 0), its state
+-- contains $26 and holds none of the keys $27. The job row is locked first (FOR UPDATE
+-- re-checks the guard on the latest committed version), so two steps built from the same
+-- snapshot cannot both pass it. Only then is the fence consumed: a step whose guard fails
+-- leaves its delivery held (the caller re-reads the job and decides again), and a step
+-- whose fence no longer matches writes nothing (the step already happened). The last
+-- column says whether the guard held.
+WITH locked AS MATERIALIZED (
+    SELECT 1 AS ok FROM {schema}.jobs
+     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND ($28::bool IS NOT TRUE
+            OR (semaphore > 0 AND state @> $26::jsonb AND NOT (state ?| $27::text[])))
+       FOR UPDATE
+), fence AS (
     DELETE FROM {schema}.stream_messages
      WHERE $13::bigint IS NOT NULL AND id = $13 AND attempts = $14
+       AND EXISTS (SELECT 1 FROM locked)
     RETURNING id
 ), go AS (
-    SELECT 1 WHERE $13::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+    SELECT 1 FROM locked WHERE $13::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
 ), job AS (
     UPDATE {schema}.jobs
        SET state = (state || $2::jsonb) - $15::text[],
@@ -230,8 +243,7 @@ WITH fence AS (
                WHEN semaphore + $3 > 0 OR $16::float8 IS NULL THEN expires_at
                WHEN $16::float8 <= 0 THEN NULL
                ELSE now() + make_interval(secs => $16::float8) END
-     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
-       AND EXISTS (SELECT 1 FROM go)
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
     RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
 ), sent AS (
     SELECT {schema}.enqueue_v1(
@@ -249,7 +261,8 @@ WITH fence AS (
 )
 SELECT (SELECT semaphore FROM job),
        ARRAY(SELECT id FROM sent ORDER BY id) || ARRAY(SELECT id FROM closing ORDER BY id),
-       (SELECT final_state FROM job);
+       (SELECT final_state FROM job),
+       EXISTS (SELECT 1 FROM locked);
 
 -- name: delete_job
 -- replay: safe (deleting twice deletes once)

@@ -1,0 +1,124 @@
+"""How jobs end besides their last step: failure, dead letters, the final publication.
+
+:class:`JobEnding` is a part of :class:`hotmesh.engine.runtime.Engine` (a mixin, as
+:class:`~hotmesh.engine.legs.StepPlanner` is): every close here is a guarded
+``apply_step`` (the job must still be open), so however many processes try, a job
+completes once and its completion is published once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from hotmesh.engine.state import META, job_data
+from hotmesh.engine.steps import error_text
+from hotmesh.errors import ProviderError, StepError
+from hotmesh.spi import OutgoingMessage, Store, StreamMessage
+from hotmesh.types import JobOutput
+
+__all__ = ["JobEnding", "job_output"]
+
+log = logging.getLogger(__name__)
+
+Notify = Callable[[JobOutput, bool], Awaitable[None]]
+#: How often a step (or a job's close) is decided again after its guard failed before
+#: giving up (each conflict means another step applied meanwhile).
+MAX_CONFLICTS = 20
+#: Attempts at publishing a committed completion while the database is unreachable.
+PUBLISH_ATTEMPTS = 8
+
+
+def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
+    """The public view of a stored job."""
+    metadata = {k: v for k, v in dict(state.get(META, {})).items() if k != "expire"}
+    metadata["js"] = semaphore
+    return JobOutput(metadata=metadata, data=job_data(state))
+
+
+class JobEnding:
+    """Failing jobs and publishing completions (part of the engine)."""
+
+    store: Store
+    _notify: Notify
+
+    def _on_close(self, metadata: Mapping[str, Any]) -> list[OutgoingMessage]:
+        raise NotImplementedError  # pragma: no cover - the engine defines it
+
+    async def _finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
+        """Publish a job's completion (its step has committed: never raise for an outage).
+
+        A publication lost to an outage is retried a few times; pub/sub is at most once,
+        so a ``pubsub`` waiter also re-reads the stored state when nothing arrives.
+        """
+        if state is None:
+            return
+        output = job_output(state, semaphore)
+        for attempt in range(PUBLISH_ATTEMPTS):
+            try:
+                await self._notify(output, True)
+                return
+            except ProviderError:
+                log.warning("could not publish a completion; retrying",
+                            extra={"jid": output.job_id, "attempt": attempt + 1})  # fmt: skip
+                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+        log.error("completion not published", extra={"jid": output.job_id})
+
+    async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
+        """Complete a running job as failed (its open branches are given up).
+
+        ``error`` (when the job has none yet) becomes ``metadata.err``. Its pending
+        messages are dropped first (the close enqueues the parent's "complete" message);
+        the close is guarded (the job must still be open), so it happens once however
+        many processes try, and repeats only if a concurrent step moved the semaphore.
+        """
+        for _ in range(MAX_CONFLICTS):
+            job = await self.store.get_job(jid)
+            if job is None or job.semaphore <= 0:
+                return
+            metadata = dict(job.state.get(META, {}))
+            state: dict[str, Any] = {}
+            if error is not None and not metadata.get("err"):
+                metadata["err"] = error_text(error)
+                state[META] = metadata
+            await self.store.purge_job_messages(jid)
+            result = await self.store.apply_step(
+                jid,
+                state,
+                semaphore_delta=-job.semaphore,
+                expire=float(metadata.get("expire", 1)),
+                on_close=self._on_close(metadata),
+                expect={},
+            )
+            if result.applied and result.state is not None:
+                await self._finish(result.state, result.semaphore or 0)
+                return
+
+    async def on_dead_letter(self, message: StreamMessage, error: str | None) -> None:
+        """An engine message of a job was dead-lettered: that job fails (it cannot go on).
+
+        A child's lost "complete" (or a parent's lost "await") fails the awaiting parent,
+        which would otherwise wait forever; signals belong to no job until delivered.
+        """
+        body = message.payload
+        jid, aid, dad = body.get("jid") or message.job_id, body.get("aid"), body.get("dad")
+        if body.get("type") == "await":
+            parent = dict(body.get("parent") or {})
+            jid, aid, dad = parent.get("pj"), parent.get("pa"), parent.get("pd")
+        elif body.get("type") == "complete" and jid:
+            child = await self.store.get_job(str(jid))
+            meta = dict(child.state.get(META, {})) if child is not None else {}
+            jid, aid, dad = meta.get("pj"), meta.get("pa"), meta.get("pd")
+        if not jid:
+            return
+        failure = {
+            "message": f"an engine message of job {jid} could not be processed: {error}",
+            "code": StepError.code,
+            "activity_id": aid,
+            "dad": dad,
+            "job_id": jid,
+            "dead_letter": message.id,
+        }
+        await self.fail_job(str(jid), failure)
