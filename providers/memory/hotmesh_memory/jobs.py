@@ -11,10 +11,19 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from hotmesh.serializer import decode_state, encode_state
+from hotmesh.errors import ConfigError
+from hotmesh.serializer import decode_state, encode_state, is_clear_key
 from hotmesh_memory.space import AppSpace, JobRow, now, to_json
 
-__all__ = ["close_job", "fail_jobs", "merge_state", "read_state", "stored_state"]
+__all__ = [
+    "check_expect",
+    "close_job",
+    "fail_jobs",
+    "holds",
+    "merge_state",
+    "read_state",
+    "stored_state",
+]
 
 #: What a codec failure subtracts from a job's semaphore (as an interrupted job's).
 FAILED = 1_000_000_000
@@ -44,6 +53,31 @@ def merge_state(row: JobRow, delta: Mapping[str, Any]) -> None:
         if value is None:
             row.state.pop(key, None)
     row.state.update(kept)
+
+
+def check_expect(expect: Mapping[str, Any] | None) -> None:
+    """Refuse a step guard on keys whose values are encoded (they cannot be compared).
+
+    Raises:
+        ConfigError: a key of ``expect`` is not clear (:func:`is_clear_key`).
+    """
+    for key in expect or {}:
+        if not is_clear_key(key):
+            raise ConfigError(f"an expect key must be a clear state key, got {key!r}", value=key)
+
+
+def holds(row: JobRow, expect: Mapping[str, Any]) -> bool:
+    """The step guard: the job is open and each key holds its value (None: is absent)."""
+    if row.semaphore <= 0:
+        return False
+    for key, value in expect.items():
+        stored = row.state.get(key)
+        if value is None:
+            if stored is not None:
+                return False
+        elif stored is None or json.loads(stored) != value:
+            return False
+    return True
 
 
 def close_job(row: JobRow, expire: float | None) -> None:

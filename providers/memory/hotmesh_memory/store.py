@@ -15,7 +15,14 @@ from hotmesh.errors import ConfigError
 from hotmesh.serializer import decode_value, encode_value
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_memory.escalations import EscalationStore
-from hotmesh_memory.jobs import close_job, merge_state, read_state, stored_state
+from hotmesh_memory.jobs import (
+    check_expect,
+    close_job,
+    holds,
+    merge_state,
+    read_state,
+    stored_state,
+)
 from hotmesh_memory.space import (
     AppSpace,
     HookRow,
@@ -161,22 +168,25 @@ class MemoryStore(EscalationStore):
         fence: StreamMessage | None = None,
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
+        expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
         """Commit one step atomically (see :class:`hotmesh.spi.Store`).
 
-        The fence is acked first; when it is no longer held nothing else happens. A step on
-        a job that does not exist (or expired) writes and publishes nothing.
+        The job must be live, and hold what ``expect`` names; otherwise nothing happens
+        and the result is a conflict (the fence is not consumed). Then the fence is acked;
+        when it is no longer held nothing else happens (the step already did).
         """
+        check_expect(expect)
         probe = JobRow({}, 0)
         merge_state(probe, state)  # encodes (and validates) every value before any write
         encoded = self._space.encode(messages)
         closing = self._space.encode(on_close)
         await round_trip()
         space = self._space
-        if fence is not None and space.take(fence.id, fence.attempt) is None:
-            return StepResult(applied=False)
         row = space.live_job(job_id)
-        if row is None:
+        if row is None or (expect is not None and not holds(row, expect)):
+            return StepResult(applied=False, conflict=True)
+        if fence is not None and space.take(fence.id, fence.attempt) is None:
             return StepResult(applied=False)
         merge_state(row, state)
         row.semaphore += int(semaphore_delta)
