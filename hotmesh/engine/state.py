@@ -21,7 +21,6 @@ cycle iteration writes its own records.
 from __future__ import annotations
 
 import copy
-import datetime as dt
 import time
 from collections.abc import Mapping
 from typing import Any
