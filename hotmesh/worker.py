@@ -172,19 +172,22 @@ class Worker:
         own = getattr(err, "retry_policy", None)
         policy = own if isinstance(own, RetryPolicy) else self._policy(rules, code)
         where = {"jid": metadata.get("jid"), "topic": self.config.topic, "attempt": message.attempt}
-        if message.attempt < policy.maximum_attempts:
+        # The message's own stream cap is a backstop the policy never reaches past: a retry
+        # beyond it would be dead-lettered at claim, where no one answers the engine.
+        attempts = min(policy.maximum_attempts, message.retry.maximum_attempts)
+        if message.attempt < attempts:
             delay = await self.backend.stream.retry(
                 attrs.evolve(message, retry=policy), _describe(err)
             )
             log.warning(
                 "job %s: worker callback on %r failed (attempt %d of %d), retrying in %ss: %s",
-                metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
+                metadata.get("jid"), self.config.topic, message.attempt, attempts,
                 delay, _describe(err), extra={**where, "delay": delay},
             )  # fmt: skip
             return
         log.warning(
             "job %s: worker callback on %r failed (attempt %d of %d), giving up: %s",
-            metadata.get("jid"), self.config.topic, message.attempt, policy.maximum_attempts,
+            metadata.get("jid"), self.config.topic, message.attempt, attempts,
             _describe(err), extra=where,
         )  # fmt: skip
         self.router.errors += 1

@@ -178,8 +178,13 @@ async def test_dead_lettered_engine_message_fails_its_job(mesh: MeshFactory, app
     assert "could not be processed" in error["message"]
 
 
-async def test_dead_lettered_worker_message_fails_its_job(mesh: MeshFactory, app_id: str) -> None:
-    """A worker request whose answer cannot be sent (NaN) is dead-lettered; the job fails."""
+async def test_worker_request_at_its_stream_cap_fails_its_job(
+    mesh: MeshFactory, app_id: str
+) -> None:
+    """A worker request whose answer cannot be sent (NaN) is a failed attempt; at the
+    message's stream cap (1 here, below the worker's policy of 3) the worker gives up and
+    answers the engine with the error, so the job fails instead of the request being
+    dead-lettered at its next claim, where no one would answer."""
     hm = await deployed(mesh, app_id)
     jid = await hm.pub("fail.stuck", {})
     stream = hm.engine.backend.stream  # type: ignore[union-attr]
@@ -195,8 +200,10 @@ async def test_dead_lettered_worker_message_fails_its_job(mesh: MeshFactory, app
     await mesh(engine=False, workers=[("fail.stuck.work.once", nan)])
     await assert_eventually(lambda: hm.get_status(jid), lambda s: s <= 0, timeout=20)
     error = json.loads((await hm.get_state("fail.stuck", jid)).metadata["err"])
-    assert error["code"] == StepError.code, error
-    assert "dead-lettered" in error["message"], error
+    assert error["code"] == PayloadError.code, error
+    assert "nan" in error["message"], error
+    [depth] = (await stream.depth(["fail.stuck.work.once"])).values()
+    assert depth.total == 0  # answered and acked, not left to a dead letter
 
 
 @pytest.mark.parametrize("kind", ["await", "complete"])
