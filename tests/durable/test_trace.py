@@ -36,9 +36,11 @@ def exporter() -> Any:
         except ImportError:
             return None
         _EXPORTER = memory.InMemorySpanExporter()
-        provider = sdk.TracerProvider()
+        provider = api.get_tracer_provider()
+        if not isinstance(provider, sdk.TracerProvider):  # another test may have set it
+            provider = sdk.TracerProvider()
+            api.set_tracer_provider(provider)
         provider.add_span_processor(export.SimpleSpanProcessor(_EXPORTER))
-        api.set_tracer_provider(provider)
     return _EXPORTER
 
 

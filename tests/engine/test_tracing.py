@@ -15,15 +15,20 @@ from tests.engine._app_files import eventually
 from tests.engine.conftest import MeshFactory
 
 _EXPORTER = InMemorySpanExporter()
+_ATTACHED: list[TracerProvider] = []
 
 
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
-    """The process-wide provider (set once; OpenTelemetry allows one), emptied per test."""
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+    """Our exporter on the process-wide SDK provider (OpenTelemetry allows one global
+    provider, and another test may have installed it first), emptied per test."""
+    provider = trace.get_tracer_provider()
+    if not isinstance(provider, TracerProvider):
         provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
         trace.set_tracer_provider(provider)
+    if provider not in _ATTACHED:
+        provider.add_span_processor(SimpleSpanProcessor(_EXPORTER))
+        _ATTACHED.append(provider)
     _EXPORTER.clear()
     yield _EXPORTER
     _EXPORTER.clear()

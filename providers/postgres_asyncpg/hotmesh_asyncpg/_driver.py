@@ -12,7 +12,6 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
-from hotmesh_asyncpg._leases import Leases
 from hotmesh_postgres.backend import PostgresProvider
 from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
@@ -157,7 +156,7 @@ class AsyncpgDriver:
     """A pool of asyncpg connections behind the shared driver protocol."""
 
     def __init__(self, pool: asyncpg.Pool[Any], connect_args: Mapping[str, Any], target: str):
-        self._pool = Leases(pool)
+        self._pool = pool
         self._connect_args = dict(connect_args)
         self.target = target
         self._replayer = Replayer(classify, self._reconnect, target)
