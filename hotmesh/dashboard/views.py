@@ -6,7 +6,6 @@ Pure functions (no I/O), so each is tested without a server.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -15,6 +14,7 @@ from attrs import define, field
 
 from hotmesh.dashboard.svg import Bar
 from hotmesh.spi.inspect import JobDetail, VersionInfo
+from hotmesh.types import job_error
 
 __all__ = [
     "ActivityRun",
@@ -117,18 +117,6 @@ def timeline(runs: Sequence[ActivityRun], job_open: bool) -> list[Bar]:
         end = None if (run.state == "active" and job_open) else (run.updated or run.started)
         bars.append(Bar(run.label, run.started, end, run.state))
     return bars
-
-
-def job_error(metadata: Mapping[str, Any]) -> dict[str, Any] | None:
-    """The job's error (``message``, ``code``, ``stack``…) from ``metadata.err``, or None."""
-    err = metadata.get("err")
-    if not err:
-        return None
-    try:
-        value = json.loads(err) if isinstance(err, str) else err
-    except ValueError:
-        return {"message": str(err)}
-    return dict(value) if isinstance(value, Mapping) else {"message": str(value)}
 
 
 def trigger_input(job: JobDetail) -> dict[str, Any] | None:
