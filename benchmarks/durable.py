@@ -33,6 +33,7 @@ from typing import Any
 from benchmarks.peers import (
     Figures,
     _create_databases,
+    _dbos_missing,
     _level_jobs,
     _measure,
     _print_row,
@@ -110,12 +111,10 @@ def run_durable(
 
 def run_dbos(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figures] | Figures:
     """The same workflow on DBOS; ``{"skipped": reason}`` when DBOS is not installed."""
-    try:
-        from dbos import DBOS
-    except ImportError as error:
-        reason = f"dbos not installed ({error}); install with: pip install dbos"
-        print(f"DBOS skipped: {reason}", flush=True)
-        return {"skipped": reason}
+    missing = _dbos_missing()
+    if missing is not None:
+        return missing
+    from dbos import DBOS
 
     @DBOS.step()
     async def one(value: str) -> str:

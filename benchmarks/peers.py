@@ -165,15 +165,25 @@ def run_hotmesh(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Fig
     ]
 
 
-def run_dbos(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figures] | Figures:
-    """The one-step workflow on DBOS; ``{"skipped": reason}`` when DBOS is not installed."""
+def _dbos_missing() -> Figures | None:
+    """``{"skipped": reason}`` (and the reason printed) when DBOS is not installed."""
     try:
-        from dbos import DBOS
+        import dbos  # noqa: F401
     except ImportError as error:
         reason = f"dbos not installed ({error}); install with: pip install dbos"
         print(f"DBOS skipped: {reason}", flush=True)
         return {"skipped": reason}
+    return None
+
+
+def run_dbos(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figures] | Figures:
+    """The one-step workflow on DBOS; ``{"skipped": reason}`` when DBOS is not installed."""
+    missing = _dbos_missing()
+    if missing is not None:
+        return missing
     from importlib.metadata import version
+
+    from dbos import DBOS
 
     @DBOS.step()
     async def fulfil(order_id: str) -> dict[str, str]:
