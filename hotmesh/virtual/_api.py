@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -19,6 +20,7 @@ from hotmesh import RetryPolicy as SpiRetryPolicy
 from hotmesh.durable import Duration, RetryPolicy, seconds
 from hotmesh.errors import ConfigError, DuplicateJob, JobNotFound, PubSubTimeout
 from hotmesh.virtual._meshes import Meshes, retry_policy
+from hotmesh.virtual._waits import Completions
 
 __all__ = ["connect", "cron", "exec", "flush", "interrupt", "shutdown"]
 
@@ -28,6 +30,9 @@ DEFAULT_NAMESPACE = "hmsh"
 #: ``max_cycles=None``: no limit (a number no cron reaches).
 _UNLIMITED = 2**53 - 1
 _MESHES = Meshes()
+#: A waiting ``exec`` re-reads the call's state this often when no completion was heard:
+#: pub/sub is at most once (a notification sent while the listener reconnected is lost).
+_RECHECK = 5.0
 
 
 async def connect(
@@ -74,8 +79,9 @@ async def exec(
     whatever its args** (the args are ignored on a hit; a hit whose args differ is logged
     as a warning). A call still running under that ``id`` is waited for, never returned
     unfinished; a failed call is not cached (the next ``exec`` runs it again).
-    ``flush=True`` drops the entry first. Without ``ttl`` the id is only an idempotency
-    key: a second ``exec`` while the first is live raises ``DuplicateJob``.
+    The wait is event-driven (the call's completion is published) and bounded by
+    ``timeout``. ``flush=True`` drops the entry first. Without ``ttl`` the id is only an
+    idempotency key: a second ``exec`` while the first is live raises ``DuplicateJob``.
 
     Example:
         >>> await virtual.exec(topic="greet", connection=conn, args=["Ada"],
@@ -84,7 +90,8 @@ async def exec(
 
     Raises:
         JobFailed: the callback failed on every attempt (``.job_id`` names the call).
-        PubSubTimeout: no result within ``timeout`` seconds (the call goes on).
+        PubSubTimeout: no result within ``timeout`` seconds, also while waiting for a
+            running call under ``id`` (the call goes on; ``.value`` is the id).
         DuplicateJob: ``id`` is live and no ``ttl`` was given.
         ConfigError: a bad duration, id or connection.
     """
@@ -95,7 +102,7 @@ async def exec(
     arguments = _json_args(args)
     if id is not None and (not isinstance(id, str) or not id):
         raise ConfigError("id must be a non-empty string", value=id)
-    mesh = await _MESHES.engine(namespace, connection)
+    mesh, completions = await _MESHES.calls(namespace, connection)
     job_id = id or HotMesh.new_guid()
     call = {"id": job_id, "expire": expire, "topic": topic, "args": arguments}
     deadline = time.monotonic() + wait
@@ -103,7 +110,7 @@ async def exec(
         await mesh.scrub(id)
     for _ in range(3):  # a cached entry can expire or fail between the read and the publish
         if id is not None and ttl is not None and not flush:
-            found, value = await _cached(mesh, namespace, id, arguments, deadline)
+            found, value = await _cached(mesh, completions, namespace, id, arguments, deadline)
             if found:
                 return value
         try:
@@ -122,32 +129,41 @@ async def exec(
 
 
 async def _cached(
-    mesh: HotMesh, namespace: str, job_id: str, args: list[Any], deadline: float
+    mesh: HotMesh,
+    completions: Completions,
+    namespace: str,
+    job_id: str,
+    args: list[Any],
+    deadline: float,
 ) -> tuple[bool, Any]:
-    """``(True, response)`` for a finished, successful entry; waits while it runs."""
-    delay = 0.02
+    """``(True, response)`` for a finished, successful entry; ``(False, None)`` when there
+    is none (a failed or interrupted one is dropped). A running call is waited for, until
+    its completion is heard (or, as a safety net, every :data:`_RECHECK` seconds)."""
     while True:
-        try:
-            state = await mesh.get_state(f"{namespace}.call", job_id)
-        except JobNotFound:
-            return False, None
-        status = int(state.metadata.get("js") or 0)
-        if status < 0 or state.metadata.get("err"):  # interrupted or failed: not a result
-            await mesh.scrub(job_id)
-            return False, None
-        if status == 0:
-            if state.data.get("args", args) != args:
-                log.warning(
-                    "virtual.exec cache hit for id %r with different args; "
-                    "returning the cached result (flush it to call again)",
-                    job_id,
-                    extra={"job_id": job_id},
-                )
-            return True, state.data.get("response")
-        if time.monotonic() >= deadline:
-            raise PubSubTimeout(f"call {job_id} did not finish in time", value=job_id)
-        await asyncio.sleep(delay)  # the call is running: wait for it, never return it
-        delay = min(delay * 2, 0.5)
+        with completions.expect(job_id) as finished:  # before the read: no missed wake-up
+            try:
+                state = await mesh.get_state(f"{namespace}.call", job_id)
+            except JobNotFound:
+                return False, None
+            status = int(state.metadata.get("js") or 0)
+            if status < 0 or state.metadata.get("err"):  # interrupted or failed: no result
+                await mesh.scrub(job_id)
+                return False, None
+            if status == 0:
+                if state.data.get("args", args) != args:
+                    log.warning(
+                        "virtual.exec cache hit for id %r with different args; "
+                        "returning the cached result (flush it to call again)",
+                        job_id,
+                        extra={"job_id": job_id},
+                    )
+                return True, state.data.get("response")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PubSubTimeout(f"call {job_id} is still running", value=job_id)
+            # The call is running: wait for it, never return it unfinished.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished, min(remaining, _RECHECK))
 
 
 async def flush(

@@ -15,6 +15,7 @@ from hotmesh.durable import seconds
 from hotmesh.errors import ConfigError
 from hotmesh.virtual._context import CURRENT, VirtualContext
 from hotmesh.virtual._graphs import VERSION, app_yaml
+from hotmesh.virtual._waits import Completions
 
 __all__ = ["DEFAULT_RETRY", "Meshes", "retry_policy"]
 
@@ -67,6 +68,7 @@ class Meshes:
 
     def __init__(self) -> None:
         self.engines: dict[tuple[str, str], HotMesh] = {}
+        self.completions: dict[tuple[str, str], Completions] = {}
         self.workers: dict[tuple[str, str, str], HotMesh] = {}
         self._lock: asyncio.Lock | None = None
 
@@ -83,13 +85,23 @@ class Meshes:
             mesh = self.engines.get(key)
             if mesh is None:
                 mesh = await HotMesh.init(app_id=namespace, engine={"connection": connection})
+                completions = Completions()
                 try:
                     await _deploy(mesh, namespace)
+                    await completions.listen(mesh, namespace)
                 except BaseException:
                     await mesh.stop()
                     raise
                 self.engines[key] = mesh
+                self.completions[key] = completions
             return mesh
+
+    async def calls(
+        self, namespace: str, connection: Mapping[str, Any]
+    ) -> tuple[HotMesh, Completions]:
+        """The engine for ``namespace`` on ``connection`` and its call-completion waiters."""
+        mesh = await self.engine(namespace, connection)
+        return mesh, self.completions[(namespace, connection_key(connection))]
 
     async def worker(
         self,
@@ -122,6 +134,7 @@ class Meshes:
         meshes = [*self.workers.values(), *self.engines.values()]
         self.workers.clear()
         self.engines.clear()
+        self.completions.clear()
         self._lock = None
         for mesh in meshes:
             await mesh.stop()

@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from hotmesh import RetryPolicy, virtual
-from hotmesh.errors import ConfigError, DuplicateJob, JobFailed
+from hotmesh import HotMesh, JobOutput, RetryPolicy, virtual
+from hotmesh.errors import ConfigError, DuplicateJob, JobFailed, PubSubTimeout
+from hotmesh.virtual import _api
 
 NOT_A_POLICY: Any = "often"
 FAST_RETRY = RetryPolicy(
@@ -134,6 +135,81 @@ async def test_an_unfinished_call_is_waited_for_never_returned(
     assert await asyncio.wait_for(first, 30) == "done x"
     assert await asyncio.wait_for(second, 30) == "done x"
     assert calls == ["x"]
+
+
+class Held:
+    """A callback held until ``release`` is set; ``started`` is set when it runs."""
+
+    def __init__(self) -> None:
+        self.started, self.release = asyncio.Event(), asyncio.Event()
+        self.calls: list[str] = []
+
+    async def __call__(self, payload: str) -> str:
+        self.calls.append(payload)
+        self.started.set()
+        await self.release.wait()
+        return f"done {payload}"
+
+
+async def test_waiting_for_a_running_call_is_woken_by_its_completion_not_by_polling(
+    connection: dict[str, Any], namespace: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The waiting exec reads the call's state once before and once after it finishes."""
+    monkeypatch.setattr(_api, "_RECHECK", 3600.0)  # no safety-net re-read in this test
+    held = Held()
+    await virtual.connect(topic="held", connection=connection, callback=held,
+                          namespace=namespace)  # fmt: skip
+    options: dict[str, Any] = {"id": "shared", "ttl": 60, "namespace": namespace}
+    first = asyncio.create_task(
+        virtual.exec(topic="held", connection=connection, args=["x"], **options)
+    )
+    await asyncio.wait_for(held.started.wait(), 30)
+    reads: list[int] = []
+    saw_running = asyncio.Event()
+    get_state = HotMesh.get_state
+
+    async def counting(self: HotMesh, topic: str, job_id: str) -> JobOutput:
+        state = await get_state(self, topic, job_id)
+        status = int(state.metadata.get("js") or 0)
+        reads.append(status)
+        if status > 0:
+            saw_running.set()
+        return state
+
+    monkeypatch.setattr(HotMesh, "get_state", counting)
+    second = asyncio.create_task(
+        virtual.exec(topic="held", connection=connection, args=["x"], **options)
+    )
+    await asyncio.wait_for(saw_running.wait(), 30)
+    assert not second.done()
+    held.release.set()
+    assert await asyncio.wait_for(first, 30) == "done x"
+    assert await asyncio.wait_for(second, 30) == "done x"
+    assert len(reads) == 2 and reads[0] > 0 and reads[1] == 0  # running, then done
+    assert held.calls == ["x"]
+
+
+async def test_waiting_for_a_running_call_is_bounded_by_the_timeout(
+    connection: dict[str, Any], namespace: str
+) -> None:
+    held = Held()
+    await virtual.connect(topic="held", connection=connection, callback=held,
+                          namespace=namespace)  # fmt: skip
+    options: dict[str, Any] = {"id": "long", "ttl": 60, "namespace": namespace}
+    first = asyncio.create_task(
+        virtual.exec(topic="held", connection=connection, args=["x"], **options)
+    )
+    await asyncio.wait_for(held.started.wait(), 30)
+    with pytest.raises(PubSubTimeout) as timeout:
+        await virtual.exec(topic="held", connection=connection, args=["x"], timeout=0.2,
+                           **options)  # fmt: skip
+    assert timeout.value.value == "long"
+    assert "still running" in str(timeout.value)
+    held.release.set()  # the call went on: it finishes and is then a cache hit
+    assert await asyncio.wait_for(first, 30) == "done x"
+    again = await virtual.exec(topic="held", connection=connection, args=["x"], **options)
+    assert again == "done x"
+    assert held.calls == ["x"]
 
 
 async def test_a_failed_call_raises_job_failed_and_is_not_cached(
