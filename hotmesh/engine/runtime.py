@@ -62,6 +62,7 @@ from hotmesh.errors import (
     DuplicateJob,
     JobNotFound,
     PayloadError,
+    ProviderError,
     StepError,
     TopicNotFound,
 )
@@ -600,7 +601,16 @@ class Engine(StepPlanner, JobEnding):
 
     async def _after(self, action: str, args: dict[str, Any]) -> None:
         if action == "register_hook":
-            parked = await self.store.register_hook(args["key"], args["target"], ttl=args["ttl"])
+            try:
+                parked = await self.store.register_hook(
+                    args["key"], args["target"], ttl=args["ttl"]
+                )
+            except ProviderError as err:  # the step committed: never wait on a missing hook
+                reason = f"could not register hook {args['key']}: {err}"
+                await self.fail_job(
+                    str(args["target"]["jid"]), {"message": reason, "code": err.code}
+                )
+                return
             if parked is not None:
                 await self.backend.stream.publish([engine_message("webhook", "", parked)])
         elif action == "forget_hook_key" and args.get("key"):

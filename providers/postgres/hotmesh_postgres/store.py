@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hotmesh.errors import ConfigError, PayloadError
+from hotmesh.errors import ConfigError, DatabaseUnavailable, PayloadError
 from hotmesh.serializer import (
     decode_state,
     decode_value,
@@ -24,6 +26,18 @@ from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
 
 __all__ = ["PostgresStore"]
+
+log = logging.getLogger(__name__)
+
+
+#: How many times :meth:`PostgresStore.register_hook` tries after lost connections.
+HOOK_ATTEMPTS = 5
+#: The key, in a hook row's value, of the parked signal its registration took.
+_TAKEN = "$taken"
+
+
+def _parked(value: Any, key: str) -> dict[str, Any]:
+    return dict(decode_value(value, field=f"signal {key}"))
 
 
 def _json(value: Any, what: str) -> str:
@@ -200,14 +214,42 @@ class PostgresStore(EscalationStore):
     async def register_hook(
         self, key: str, target: Mapping[str, Any], *, ttl: float
     ) -> dict[str, Any] | None:
-        """Register a waiting hook under ``key``; return a signal that was parked there."""
+        """Register a waiting hook under ``key``; return a signal that was parked there.
+
+        A registration cut off by a lost connection is run again (it is safe to repeat:
+        see :meth:`_register_hook`), so a job never waits on a hook that is not there
+        because of a dropped statement; :class:`DatabaseUnavailable` only after
+        :data:`HOOK_ATTEMPTS` tries.
+        """
+        for attempt in range(1, HOOK_ATTEMPTS + 1):
+            try:
+                return await self._register_hook(key, dict(target), float(ttl))
+            except DatabaseUnavailable:
+                if attempt == HOOK_ATTEMPTS:
+                    raise
+                log.warning("hook registration lost its connection; registering again",
+                            extra={"key": key, "attempt": attempt})  # fmt: skip
+                await asyncio.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _register_hook(
+        self, key: str, target: dict[str, Any], ttl: float
+    ) -> dict[str, Any] | None:
+        """One registration, in one transaction. The hook row keeps the parked signal it
+        took (``_TAKEN``), so running it again after a commit whose answer was lost finds
+        its own row and returns that signal again instead of losing it."""
         async with self._driver.transaction() as tx:
             await tx.fetchval(self._q.hook_lock, key)
             row = await tx.fetchrow(self._q.hook_get, key)
-            await tx.execute(self._q.hook_put, key, "hook", _json(dict(target), "hook"), float(ttl))
-        if row is not None and row[0] == "pending":
-            return dict(decode_value(json.loads(row[1]), field=f"signal {key}"))
-        return None
+            if row is not None and row[0] == "hook":
+                held = json.loads(row[1])
+                taken = held.pop(_TAKEN, None)
+                if held == target:  # this registration committed already
+                    return None if taken is None else _parked(taken, key)
+            taken = json.loads(row[1]) if row is not None and row[0] == "pending" else None
+            value = target if taken is None else {**target, _TAKEN: taken}
+            await tx.execute(self._q.hook_put, key, "hook", _json(value, "hook"), ttl)
+        return None if taken is None else _parked(taken, key)
 
     async def signal_hook(
         self, key: str, signal: Mapping[str, Any], *, ttl: float
@@ -217,7 +259,9 @@ class PostgresStore(EscalationStore):
             await tx.fetchval(self._q.hook_lock, key)
             row = await tx.fetchrow(self._q.hook_get, key)
             if row is not None and row[0] == "hook":
-                return dict(json.loads(row[1]))
+                target = dict(json.loads(row[1]))
+                target.pop(_TAKEN, None)
+                return target
             parked = _json(encode_value(dict(signal)), "signal")  # user data: through the codec
             await tx.execute(self._q.hook_put, key, "pending", parked, float(ttl))
         return None

@@ -60,6 +60,8 @@ def classify(err: BaseException) -> Loss:
         return "unsent"
     if isinstance(err, asyncpg.InterfaceError) and "cannot perform operation" in text:
         return "unsent"
+    if isinstance(err, asyncpg.InterfaceError) and "connection is closed" in text:
+        return "maybe"  # the loss seen by the next call on it: a transaction's rollback
     if isinstance(err, UnicodeError):
         return "input"
     if isinstance(err, asyncpg.DataError):  # class 22, or refused client-side

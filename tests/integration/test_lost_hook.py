@@ -1,0 +1,100 @@
+"""A hook registration cut off by a lost connection is registered again, never lost.
+
+The engine registers a hook *after* the step that entered it committed (that step's
+delivery is consumed), so a registration that died with its connection would leave the
+job waiting forever on a hook nobody can find. Registering is safe to repeat: the hook
+row keeps the parked signal it took, so a repeat after a commit whose answer was lost
+returns that signal again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from fix_cut_proxy import CutProxy, cut_proxy
+
+from hotmesh import HotMesh
+from hotmesh_conformance.harness import BackendFactory, assert_eventually
+from tests.fix_echo_app import echo, echo_app
+
+
+@pytest.fixture
+async def proxy(hotmesh_dsn: str) -> AsyncIterator[CutProxy]:
+    async with cut_proxy(hotmesh_dsn) as started:
+        yield started
+
+
+def target(job_id: str) -> dict[str, str]:
+    return {"jid": job_id, "gid": f"g-{job_id}", "aid": "h1", "dad": ",0,1,0"}
+
+
+async def test_a_registration_cut_mid_transaction_is_registered_again(
+    backends: BackendFactory, proxy: CutProxy
+) -> None:
+    app_id = backends.new_app_id("lost")
+    proxied = await backends.open(app_id=app_id, dsn=proxy.dsn)
+    direct = await backends.open(app_id=app_id)
+    key = f"sig:{uuid.uuid4().hex}"
+    job_id = f"hooked-{uuid.uuid4().hex}"  # only the registration's row carries it
+    signal = {"data": {"id": "early", "n": 1}}
+    assert await direct.store.signal_hook(key, signal, ttl=60) is None  # parked first
+    proxy.arm(job_id)
+    parked = await proxied.store.register_hook(key, target(job_id), ttl=60)
+    assert proxy.cuts == 1, "the registration's connection was not cut"
+    assert parked == signal  # the parked signal survived the lost attempt
+    # The hook is registered: a later signal finds it (without the taken signal).
+    assert await direct.store.signal_hook(key, {"data": {}}, ttl=60) == target(job_id)
+
+
+async def test_a_repeated_registration_returns_the_signal_it_took_again(
+    backends: BackendFactory,
+) -> None:
+    """The case a commit whose answer was lost creates: the repeat finds its own row."""
+    app_id = backends.new_app_id("lost")
+    backend = await backends.open(app_id=app_id)
+    key = f"sig:{uuid.uuid4().hex}"
+    signal = {"data": {"id": "early", "n": 2}}
+    assert await backend.store.signal_hook(key, signal, ttl=60) is None
+    assert await backend.store.register_hook(key, target("j1"), ttl=60) == signal
+    assert await backend.store.register_hook(key, target("j1"), ttl=60) == signal
+    assert await backend.store.signal_hook(key, {"data": {}}, ttl=60) == target("j1")
+    # Another registration under the key (a new cycle) took no signal.
+    assert await backend.store.register_hook(key, target("j2"), ttl=60) is None
+    assert await backend.store.register_hook(key, target("j2"), ttl=60) is None
+    assert await backend.store.signal_hook(key, {"data": {}}, ttl=60) == target("j2")
+
+
+async def test_a_job_whose_hook_registration_lost_its_connection_still_completes(
+    hotmesh_provider: str, hotmesh_dsn: str, proxy: CutProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="hotmesh_postgres.store")
+    app_id = f"lost{uuid.uuid4().hex[:10]}"
+    proxied = {"class": hotmesh_provider, "options": {"dsn": proxy.dsn}}
+    direct = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+    engine = await HotMesh.init(app_id=app_id, engine={"connection": proxied})
+    worker = await HotMesh.init(
+        app_id=app_id, workers=[{"topic": "lost.work", "connection": direct, "callback": echo}]
+    )
+    try:
+        await engine.deploy(echo_app(app_id, "lost.test", "lost.work", hook_signal="lost.sig"))
+        assert await engine.activate("1")
+        job_id = f"lost-{uuid.uuid4().hex}"
+        proxy.arm('"aid":"h1","dad"')  # in the hook row's target: only the registration
+        assert await engine.pub("lost.test", {"id": job_id, "value": "v"}) == job_id
+        await asyncio.wait_for(proxy.cut_done.wait(), 60)
+        await engine.signal("lost.sig", {"id": job_id})
+        await assert_eventually(
+            lambda: engine.get_status(job_id), lambda status: status == 0, timeout=60
+        )
+        state = await engine.get_state("lost.test", job_id)
+        assert state.data["echoed"] == "v"
+        assert not state.metadata.get("err")
+        assert proxy.cuts == 1
+        assert "hook registration lost its connection" in caplog.text
+    finally:
+        await worker.stop()
+        await engine.stop()
