@@ -16,7 +16,7 @@ HERE = Path(__file__).parent
 #: processes sharing one database, the CLI's embedded cluster) a test that takes
 #: ``hotmesh_provider`` runs on the Postgres providers only: its runs on the others are
 #: deselected (pytest counts them in "deselected"), not collected as skips.
-EVERY_PROVIDER = {"engine", "memory", "unit"}
+EVERY_PROVIDER = {"dashboard", "engine", "memory", "unit"}
 NEEDS_DSN = frozenset({DSN})
 
 

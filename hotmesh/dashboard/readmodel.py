@@ -77,8 +77,8 @@ class DashboardSource:
     """The database the dashboard shows: app discovery and one session per app.
 
     Args:
-        dsn: the Postgres DSN.
-        provider: the provider's name (``"asyncpg"`` or ``"psycopg"``).
+        dsn: the Postgres DSN (for the ``memory`` provider: the database name).
+        provider: the provider's name (``"asyncpg"``, ``"psycopg"`` or ``"memory"``).
         apps: show only these app ids (None: every app found in the database).
     """
 
@@ -90,8 +90,16 @@ class DashboardSource:
         self._lock = asyncio.Lock()
         self._apps: tuple[float, list[AppInfo]] | None = None
 
+    def _takes_dsn(self) -> bool:
+        """False for a provider without a DSN (``memory``): ``dsn`` is then its database
+        name (``{"name": dsn}``)."""
+        provider: Any = provider_for(self.provider)
+        return "dsn" in getattr(provider, "capabilities", frozenset({"dsn"}))
+
     def connection(self) -> dict[str, Any]:
         """The ``connection`` mapping every session uses."""
+        if not self._takes_dsn():
+            return {"class": self.provider, "options": {"name": self.dsn}}
         return {"class": self.provider, "options": {"dsn": self.dsn, "max_size": 4}}
 
     async def apps(self) -> list[AppInfo]:
@@ -103,7 +111,8 @@ class DashboardSource:
                 raise ConfigError(
                     f"provider {self.provider!r} cannot list apps; give --app", value=self.provider
                 )
-            found = await provider.list_apps({"dsn": self.dsn})
+            where = {"dsn": self.dsn} if self._takes_dsn() else {"name": self.dsn}
+            found = await provider.list_apps(where)
             if self.only is not None:
                 found = [a for a in found if a.app_id in self.only]
             self._apps = (now, sorted(found, key=lambda a: a.app_id))

@@ -16,6 +16,7 @@ from starlette.applications import Starlette
 
 from hotmesh import HotMesh
 from hotmesh.dashboard import create_app
+from hotmesh_conformance.profiles import profile_of
 
 SHOP = """
 app:
@@ -101,9 +102,22 @@ def app_id() -> str:
 
 
 @pytest.fixture
-async def shop(hotmesh_provider: str, hotmesh_dsn: str, app_id: str) -> AsyncIterator[HotMesh]:
+def database(hotmesh_options: dict[str, Any]) -> str:
+    """What the dashboard is given: the DSN, or (``memory``) a fresh database's name."""
+    return str(hotmesh_options.get("dsn") or f"dash-{uuid.uuid4().hex[:10]}")
+
+
+def connection_of(provider: str, database: str) -> dict[str, Any]:
+    """The connection of ``provider`` to ``database`` (a DSN or an in-memory name)."""
+    if "dsn" in profile_of(provider).capabilities:
+        return {"class": provider, "options": {"dsn": database}}
+    return {"class": provider, "options": {"name": database}}
+
+
+@pytest.fixture
+async def shop(hotmesh_provider: str, database: str, app_id: str) -> AsyncIterator[HotMesh]:
     """The test app, deployed and active, with an engine and a worker running."""
-    connection = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+    connection = connection_of(hotmesh_provider, database)
     hm = await HotMesh.init(
         app_id=app_id,
         engine={"connection": connection},
@@ -125,10 +139,10 @@ async def _client(app: Starlette) -> httpx.AsyncClient:
 
 @pytest.fixture
 async def dashboard(
-    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+    hotmesh_provider: str, database: str, app_id: str, shop: HotMesh
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A view-only dashboard of the test app."""
-    app = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id])
+    app = create_app(database, provider=hotmesh_provider, apps=[app_id])
     async with await _client(app) as client:
         yield client
     await app.state.dashboard.close()
@@ -139,10 +153,10 @@ TOKEN = "t0ken-for-tests"
 
 @pytest.fixture
 async def acting(
-    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+    hotmesh_provider: str, database: str, app_id: str, shop: HotMesh
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A dashboard with actions (a token); the client holds the token's cookie."""
-    app = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
+    app = create_app(database, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
     async with await _client(app) as client:
         first = await client.get("/", params={"token": TOKEN})
         assert first.status_code == 303 and first.headers["location"] == "/"  # token dropped

@@ -33,10 +33,10 @@ async def test_view_only_dashboard_refuses_every_action(
 
 
 async def test_token_dashboard_refuses_requests_without_the_token(
-    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+    hotmesh_provider: str, database: str, app_id: str, shop: HotMesh
 ) -> None:
     job_id = await shop.pub("order.placed", {"id": "R-2"})
-    app = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
+    app = create_app(database, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as anon:
@@ -143,12 +143,12 @@ async def test_throttle_pauses_and_resumes_a_topic(
 
 
 async def test_mounted_under_a_prefix_links_and_actions_keep_it(
-    hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
+    hotmesh_provider: str, database: str, app_id: str, shop: HotMesh
 ) -> None:
     from starlette.applications import Starlette
     from starlette.routing import Mount
 
-    inner = create_app(hotmesh_dsn, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
+    inner = create_app(database, provider=hotmesh_provider, apps=[app_id], token=TOKEN)
     outer = Starlette(routes=[Mount("/ops", app=inner)])
     job_id = await shop.pub("order.placed", {"id": "P-1"})
     transport = httpx.ASGITransport(app=outer)

@@ -30,6 +30,8 @@ from hotmesh.dashboard import create_app
 from .conftest import TOKEN
 from .test_pages import _waiting_on_hook
 
+pytestmark = pytest.mark.hotmesh_requires("dsn")  # serves the dashboard of a Postgres DSN
+
 CHROMIUM = os.environ.get("HOTMESH_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",

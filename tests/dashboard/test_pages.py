@@ -262,6 +262,7 @@ async def test_a_registered_history_source_shows_on_the_job_page(
         history.unregister(replay)
 
 
+@pytest.mark.hotmesh_requires("dsn")  # per-role Postgres pools
 async def test_the_inspector_through_the_per_role_connection_form(
     hotmesh_provider: str, hotmesh_dsn: str, app_id: str, shop: HotMesh
 ) -> None:

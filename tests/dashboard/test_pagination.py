@@ -6,10 +6,13 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
 from hotmesh import HotMesh
 from hotmesh.spi.inspect import JobFilter
 from hotmesh_postgres.naming import quote_ident, schema_name
+
+pytestmark = pytest.mark.hotmesh_requires("dsn")  # bulk-inserts jobs with SQL
 
 TOTAL = 10_000
 

@@ -18,6 +18,8 @@ from hotmesh_postgres.naming import quote_ident, schema_name
 from .conftest import TOKEN
 from .test_pages import _waiting_on_hook
 
+pytestmark = pytest.mark.hotmesh_requires("dsn")  # a read-only Postgres role
+
 
 @pytest.fixture
 async def reader_dsn(hotmesh_dsn: str, shop: HotMesh) -> AsyncIterator[str]:

@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from hotmesh.errors import ConfigError
+from hotmesh.spi.inspect import AppInfo
+from hotmesh_memory.inspect import MemoryInspector, list_apps
 from hotmesh_memory.space import AppSpace
 from hotmesh_memory.store import MemoryStore
 from hotmesh_memory.stream import MemoryStream
@@ -43,6 +45,7 @@ class MemoryBackend:
         self._store = MemoryStore(space)
         self._stream = MemoryStream(space, self._wakeups)
         self._sub = MemorySub(space)
+        self._inspector = MemoryInspector(space, self._stream)
         space.wakeups.append(self._wakeups)
         space.subs.append(self._sub)
         self._closed = False
@@ -61,6 +64,11 @@ class MemoryBackend:
     def sub(self) -> MemorySub:
         """Publish/subscribe."""
         return self._sub
+
+    @property
+    def inspector(self) -> MemoryInspector:
+        """Read-only views for dashboards (:class:`hotmesh.spi.Inspector`)."""
+        return self._inspector
 
     async def close(self) -> None:
         """Disconnect: stop wake-ups and subscriptions (idempotent; the data stays)."""
@@ -120,6 +128,18 @@ class MemoryProvider:
             raise ConfigError("the app id must be a non-empty string", value=app_id)
         space = _databases.setdefault(name, {}).setdefault(app_id, AppSpace())
         return MemoryBackend(space, app_id, name)
+
+    @classmethod
+    async def list_apps(cls, options: Mapping[str, Any]) -> list[AppInfo]:
+        """The apps with a deployed version in the database ``options["name"]``
+        (:class:`hotmesh.spi.AppDirectory`).
+
+        Example:
+            >>> import asyncio
+            >>> asyncio.run(MemoryProvider.list_apps({"name": "nothing-here"}))
+            []
+        """
+        return list_apps(_databases.get(str(options.get("name", "default")), {}))
 
     @classmethod
     def drop(cls, name: str = "default") -> bool:

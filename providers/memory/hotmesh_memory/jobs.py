@@ -8,6 +8,7 @@ a step replaces whole keys, and reading parses fresh copies.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -53,6 +54,7 @@ def merge_state(row: JobRow, delta: Mapping[str, Any]) -> None:
         if value is None:
             row.state.pop(key, None)
     row.state.update(kept)
+    row.updated_at = time.time()
 
 
 def check_expect(expect: Mapping[str, Any] | None) -> None:
@@ -104,6 +106,7 @@ def fail_jobs(space: AppSpace, errors: Mapping[str, str]) -> None:
         meta["err"] = error
         row.state["meta"] = to_json(meta, "job metadata")
         row.semaphore -= FAILED
+        row.updated_at = time.time()
         if isinstance(expire, int | float) and not isinstance(expire, bool):
             close_job(row, float(expire))
         space.drop_messages(job_id=job_id)

@@ -96,6 +96,9 @@ class JobRow:
     state: dict[str, str]
     semaphore: int
     expires_at: float | None = None
+    #: Wall-clock times (``time.time()``), for the inspector: created, last written.
+    created_at: float = field(factory=time.time)
+    updated_at: float = field(factory=time.time)
 
     def live(self, at: float) -> bool:
         """Not expired (an expired job is invisible to every read)."""
@@ -108,6 +111,9 @@ class VersionRow:
 
     manifest: str
     active: bool = False
+    #: Wall-clock times (``time.time()``), for the inspector.
+    created_at: float = field(factory=time.time)
+    activated_at: float | None = None
 
 
 @define

@@ -8,6 +8,7 @@ one transaction) is on Postgres; read it as the executable form of
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -94,6 +95,7 @@ class MemoryStore(EscalationStore):
         if row is None:
             raise ConfigError(f"version {version!r} has not been deployed", value=version)
         row.active = True
+        row.activated_at = time.time()
         self._space.settings["active_version"] = to_json(version, "version")
 
     async def active_version(self) -> str | None:
