@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -27,11 +28,13 @@ class Ticks:
 
     def __init__(self, fail_cycles: int = 0) -> None:
         self.runs: list[virtual.VirtualContext] = []
+        self.started: list[float] = []  # time.monotonic() of each run
         self.fail_cycles = fail_cycles
 
     async def __call__(self, label: str) -> str:
         context = virtual.get_context()
         self.runs.append(context)
+        self.started.append(time.monotonic())
         if len({run.dimension for run in self.runs}) <= self.fail_cycles:
             raise RuntimeError(f"cycle of {label} failed")
         return label
@@ -50,6 +53,10 @@ async def test_an_interval_cron_cycles_is_exclusive_and_stops_when_interrupted(
     assert await virtual.cron(**options, interval="1 second", args=["t"], callback=ticks)
     await until(lambda: len(ticks.runs) >= 3)
     assert len(ticks.cycles) == len(ticks.runs)  # one run per cycle, each its own
+    # On schedule: cycles wait for their interval, never run back to back (a lower bound
+    # only, which load cannot break; 1 s interval, 1 s timer fidelity).
+    gaps = [b - a for a, b in zip(ticks.started, ticks.started[1:], strict=False)]
+    assert gaps and min(gaps) >= 0.5, gaps
     assert {run.workflow_id for run in ticks.runs} == {"mycron123"}
     assert len({run.guid for run in ticks.runs}) == len(ticks.runs)
     # One live cron per id: a second one (even with another schedule) is refused.
