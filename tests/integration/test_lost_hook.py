@@ -10,6 +10,7 @@ returns that signal again.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
@@ -19,6 +20,7 @@ from fix_cut_proxy import CutProxy, cut_proxy
 
 from hotmesh import HotMesh
 from hotmesh_conformance.harness import BackendFactory, assert_eventually
+from hotmesh_postgres.store import HOOK_ATTEMPTS
 from tests.fix_echo_app import echo, echo_app
 
 
@@ -96,5 +98,44 @@ async def test_a_job_whose_hook_registration_lost_its_connection_still_completes
         assert proxy.cuts == 1
         assert "hook registration lost its connection" in caplog.text
     finally:
+        await worker.stop()
+        await engine.stop()
+
+
+async def test_a_registration_that_keeps_failing_fails_the_job_instead_of_stranding_it(
+    hotmesh_provider: str, hotmesh_dsn: str, proxy: CutProxy
+) -> None:
+    """Every try of the registration loses its connection: the job fails, cleanly."""
+    app_id = f"lost{uuid.uuid4().hex[:10]}"
+    proxied = {"class": hotmesh_provider, "options": {"dsn": proxy.dsn}}
+    direct = {"class": hotmesh_provider, "options": {"dsn": hotmesh_dsn}}
+    engine = await HotMesh.init(app_id=app_id, engine={"connection": proxied})
+    worker = await HotMesh.init(
+        app_id=app_id, workers=[{"topic": "lost.work", "connection": direct, "callback": echo}]
+    )
+    marker = '"aid":"h1","dad"'
+
+    async def cut_every_try() -> None:
+        while True:
+            await proxy.cut_done.wait()
+            proxy.arm(marker)  # before the store's next try (it backs off first)
+
+    rearm = asyncio.create_task(cut_every_try())
+    try:
+        await engine.deploy(echo_app(app_id, "lost.test", "lost.work", hook_signal="lost.sig"))
+        assert await engine.activate("1")
+        job_id = f"lost-{uuid.uuid4().hex}"
+        proxy.arm(marker)
+        assert await engine.pub("lost.test", {"id": job_id, "value": "v"}) == job_id
+        await assert_eventually(
+            lambda: engine.get_status(job_id), lambda status: status == 0, timeout=60
+        )
+        state = await engine.get_state("lost.test", job_id)
+        assert "could not register hook" in str(state.metadata.get("err"))
+        assert proxy.cuts == HOOK_ATTEMPTS
+    finally:
+        rearm.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await rearm
         await worker.stop()
         await engine.stop()
