@@ -2,9 +2,9 @@
 
 The engine registers a hook *after* the step that entered it committed (that step's
 delivery is consumed), so a registration that died with its connection would leave the
-job waiting forever on a hook nobody can find. Registering is safe to repeat: the hook
-row keeps the parked signal it took, so a repeat after a commit whose answer was lost
-returns that signal again.
+job waiting forever on a hook nobody can find. The store tries again; a repeat is safe:
+a try that finds its own hook row (an earlier try committed, its answer lost) returns
+the parked signal the earlier try read, so that signal is not lost.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from fix_cut_proxy import CutProxy, cut_proxy
@@ -48,26 +49,28 @@ async def test_a_registration_cut_mid_transaction_is_registered_again(
     parked = await proxied.store.register_hook(key, target(job_id), ttl=60)
     assert proxy.cuts == 1, "the registration's connection was not cut"
     assert parked == signal  # the parked signal survived the lost attempt
-    # The hook is registered: a later signal finds it (without the taken signal).
+    # The hook is registered: a later signal finds it.
     assert await direct.store.signal_hook(key, {"data": {}}, ttl=60) == target(job_id)
 
 
-async def test_a_repeated_registration_returns_the_signal_it_took_again(
+async def test_a_try_repeated_after_its_commit_returns_the_signal_it_took(
     backends: BackendFactory,
 ) -> None:
-    """The case a commit whose answer was lost creates: the repeat finds its own row."""
+    """The case a commit whose answer was lost creates: the repeat finds its own row and
+    returns the signal the first try read (the store keeps it between its tries)."""
     app_id = backends.new_app_id("lost")
     backend = await backends.open(app_id=app_id)
+    store: Any = backend.store
     key = f"sig:{uuid.uuid4().hex}"
     signal = {"data": {"id": "early", "n": 2}}
-    assert await backend.store.signal_hook(key, signal, ttl=60) is None
-    assert await backend.store.register_hook(key, target("j1"), ttl=60) == signal
-    assert await backend.store.register_hook(key, target("j1"), ttl=60) == signal
-    assert await backend.store.signal_hook(key, {"data": {}}, ttl=60) == target("j1")
+    assert await store.signal_hook(key, signal, ttl=60) is None
+    taken: list[Any] = []
+    assert await store._register_hook(key, target("j1"), 60.0, taken) == signal
+    assert await store._register_hook(key, target("j1"), 60.0, taken) == signal  # the repeat
+    assert await store.signal_hook(key, {"data": {}}, ttl=60) == target("j1")
     # Another registration under the key (a new cycle) took no signal.
-    assert await backend.store.register_hook(key, target("j2"), ttl=60) is None
-    assert await backend.store.register_hook(key, target("j2"), ttl=60) is None
-    assert await backend.store.signal_hook(key, {"data": {}}, ttl=60) == target("j2")
+    assert await store.register_hook(key, target("j2"), ttl=60) is None
+    assert await store.signal_hook(key, {"data": {}}, ttl=60) == target("j2")
 
 
 async def test_a_job_whose_hook_registration_lost_its_connection_still_completes(

@@ -32,8 +32,6 @@ log = logging.getLogger(__name__)
 
 #: How many times :meth:`PostgresStore.register_hook` tries after lost connections.
 HOOK_ATTEMPTS = 5
-#: The key, in a hook row's value, of the parked signal its registration took.
-_TAKEN = "$taken"
 
 
 def _parked(value: Any, key: str) -> dict[str, Any]:
@@ -221,9 +219,10 @@ class PostgresStore(EscalationStore):
         because of a dropped statement; :class:`DatabaseUnavailable` only after
         :data:`HOOK_ATTEMPTS` tries.
         """
+        taken: list[Any] = []  # the parked signal a try read under the key's lock
         for attempt in range(1, HOOK_ATTEMPTS + 1):
             try:
-                return await self._register_hook(key, dict(target), float(ttl))
+                return await self._register_hook(key, dict(target), float(ttl), taken)
             except DatabaseUnavailable:
                 if attempt == HOOK_ATTEMPTS:
                     raise
@@ -233,23 +232,19 @@ class PostgresStore(EscalationStore):
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _register_hook(
-        self, key: str, target: dict[str, Any], ttl: float
+        self, key: str, target: dict[str, Any], ttl: float, taken: list[Any]
     ) -> dict[str, Any] | None:
-        """One registration, in one transaction. The hook row keeps the parked signal it
-        took (``_TAKEN``), so running it again after a commit whose answer was lost finds
-        its own row and returns that signal again instead of losing it."""
+        """One try, in one transaction. ``taken`` holds the parked signal an earlier try
+        read: when that try committed (its answer lost with the connection), this one
+        finds its own hook row and returns that signal instead of losing it."""
         async with self._driver.transaction() as tx:
             await tx.fetchval(self._q.hook_lock, key)
             row = await tx.fetchrow(self._q.hook_get, key)
-            if row is not None and row[0] == "hook":
-                held = json.loads(row[1])
-                taken = held.pop(_TAKEN, None)
-                if held == target:  # this registration committed already
-                    return None if taken is None else _parked(taken, key)
-            taken = json.loads(row[1]) if row is not None and row[0] == "pending" else None
-            value = target if taken is None else {**target, _TAKEN: taken}
-            await tx.execute(self._q.hook_put, key, "hook", _json(value, "hook"), ttl)
-        return None if taken is None else _parked(taken, key)
+            if row is not None and row[0] == "hook" and json.loads(row[1]) == target:
+                return _parked(taken[0], key) if taken else None  # committed already
+            taken[:] = [json.loads(row[1])] if row is not None and row[0] == "pending" else []
+            await tx.execute(self._q.hook_put, key, "hook", _json(target, "hook"), ttl)
+        return _parked(taken[0], key) if taken else None
 
     async def signal_hook(
         self, key: str, signal: Mapping[str, Any], *, ttl: float
@@ -259,9 +254,7 @@ class PostgresStore(EscalationStore):
             await tx.fetchval(self._q.hook_lock, key)
             row = await tx.fetchrow(self._q.hook_get, key)
             if row is not None and row[0] == "hook":
-                target = dict(json.loads(row[1]))
-                target.pop(_TAKEN, None)
-                return target
+                return dict(json.loads(row[1]))
             parked = _json(encode_value(dict(signal)), "signal")  # user data: through the codec
             await tx.execute(self._q.hook_put, key, "pending", parked, float(ttl))
         return None
