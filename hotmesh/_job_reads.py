@@ -1,5 +1,6 @@
 """The facade's job reads, raw answers and escalations: ``export``, ``get_raw``,
-``get_query_state``, ``add``, ``escalations`` (mixed into :class:`hotmesh.HotMesh`)."""
+``get_query_state``, ``add``, ``checkpoint``, ``escalations`` (mixed into
+:class:`hotmesh.HotMesh`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hotmesh.engine.runtime import Engine
-from hotmesh.errors import JobNotFound
+from hotmesh.engine.state import data_state
+from hotmesh.errors import ConfigError, JobNotFound
 from hotmesh.escalations import Escalations
 from hotmesh.exporter import export_job, query_state, raw_state
+from hotmesh.serializer import is_clear_key
 from hotmesh.spi import JobRecord
-from hotmesh.types import JobExport
-from hotmesh.validation import check_name
+from hotmesh.types import JobExport, WorkerMessage
+from hotmesh.validation import check_name, check_payload
 
 __all__ = ["JobReads"]
 
@@ -109,3 +112,45 @@ class JobReads:
             ConfigError: ``metadata`` lacks the job id, generation, activity or address.
         """
         return await self._require_engine().add(message)
+
+    async def checkpoint(
+        self,
+        job_id: str,
+        data: Mapping[str, Any],
+        *,
+        fence: WorkerMessage,
+        flags: Sequence[str] = (),
+    ) -> set[str] | None:
+        """Record job data from inside a worker callback, before it answers.
+
+        ``data``'s top-level keys are written into the job's data (use new keys: an object
+        already stored under a key keeps the leaves ``data`` does not set), in one write,
+        only while the job is open and the worker still holds ``fence``'s delivery (not
+        answered, its lease not lost to another worker): None when refused, so a stale
+        worker never writes into a job. The delivery stays held; the callback still
+        answers. Returns which of ``flags`` (job flag keys such as ``"-cancelled-"``) the
+        job holds after the write.
+
+        Example:
+            >>> async def work(message: WorkerMessage) -> dict:  # doctest: +SKIP
+            ...     jid = message.metadata["jid"]
+            ...     if await hm.checkpoint(jid, {"progress": 50}, fence=message) is None:
+            ...         return {}  # this delivery is no longer ours: its answer is dropped
+            ...     return {"data": {"progress": 100}}
+
+        Raises:
+            ConfigError: ``fence`` is not a delivered worker message, or a flag is not a
+                clear key (see :func:`hotmesh.serializer.is_clear_key`).
+            PayloadError: ``data`` is not JSON-serialisable.
+        """
+        check_name(job_id, "job_id")
+        check_payload(data, "data")
+        if fence.delivery is None:
+            raise ConfigError("checkpoint needs the WorkerMessage a worker delivered", value=job_id)
+        for flag in flags:
+            if not is_clear_key(flag):
+                raise ConfigError(f"a flag must be a clear state key, got {flag!r}", value=flag)
+        found = await self._store().checkpoint(
+            job_id, data_state(data), fence=fence.delivery, read=list(flags)
+        )
+        return None if found is None else {flag for flag in flags if flag in found}

@@ -186,6 +186,8 @@ class WorkerMessage:
             ``try`` (0 on the first delivery).
         data: the activity's mapped input.
         policies: the activity's retry policies, if any.
+        delivery: the stream delivery being run (opaque; the fence of
+            :meth:`hotmesh.HotMesh.checkpoint`), None when the message was built by hand.
 
     Example:
         >>> async def process(message: WorkerMessage) -> dict:
@@ -195,3 +197,4 @@ class WorkerMessage:
     metadata: dict[str, Any]
     data: dict[str, Any]
     policies: dict[str, Any] | None = None
+    delivery: Any = field(default=None, eq=False, repr=False)

@@ -110,7 +110,8 @@ class Worker:
         metadata = dict(body.get("metadata") or {})
         metadata["try"] = message.attempt - 1
         policies = body.get("policies") or {}
-        request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
+        data = dict(body.get("data") or {})
+        request = WorkerMessage(metadata, data, body.get("policies"), delivery=message)
         rules = policies.get("retry") or {}
         if self._declared(rules) and message.attempt > self._most_attempts(rules):
             # The earlier deliveries' leases lapsed without an answer (a crash, a stall, a

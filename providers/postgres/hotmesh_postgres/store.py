@@ -191,6 +191,31 @@ class PostgresStore(EscalationStore):
             state=final,
         )
 
+    async def checkpoint(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        fence: StreamMessage,
+        read: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        """Merge ``state`` into the open job while ``fence`` is held (one statement)."""
+        for key in read:
+            if not is_clear_key(key):
+                raise ConfigError(f"a read key must be a clear state key, got {key!r}", value=key)
+        kept = encode_state({k: v for k, v in state.items() if v is not None})
+        removed = [k for k, v in state.items() if v is None]
+        text = await self._driver.fetchval(
+            self._q.checkpoint,
+            job_id,
+            _json(kept, "job state"),
+            fence.id,
+            fence.attempt,
+            removed,
+            list(read),
+        )
+        return None if text is None else dict(json.loads(text))
+
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete every pending stream message of the job (timers, queued steps)."""
         count = await self._driver.execute(self._q.purge_job_messages, job_id)

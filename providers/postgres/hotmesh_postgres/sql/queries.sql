@@ -264,6 +264,25 @@ SELECT (SELECT semaphore FROM job),
        (SELECT final_state FROM job),
        EXISTS (SELECT 1 FROM locked);
 
+-- name: checkpoint
+-- replay: safe (a re-run writes the same keys again, fenced by the same delivery)
+-- A worker's write into the job it is running a delivery for: merge $2 (remove the keys
+-- $5) into the live, open job $1 only while delivery ($3 id, $4 attempt) is still held.
+-- The message row is locked FOR SHARE, so a rival claim (FOR UPDATE SKIP LOCKED) cannot
+-- take the delivery over between the check and the write; the delivery stays held (not
+-- acked). Returns the stored values of the clear keys $6 after the write (no row: refused).
+WITH held AS MATERIALIZED (
+    SELECT 1 FROM {schema}.stream_messages
+     WHERE id = $3 AND attempts = $4 AND lease_until IS NOT NULL
+       FOR SHARE
+)
+UPDATE {schema}.jobs
+   SET state = (state || $2::jsonb) - $5::text[], updated_at = now()
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now()) AND semaphore > 0
+   AND EXISTS (SELECT 1 FROM held)
+RETURNING (SELECT coalesce(jsonb_object_agg(k, state -> k), '{}'::jsonb)
+             FROM unnest($6::text[]) AS k WHERE state ? k)::text;
+
 -- name: delete_job
 -- replay: safe (deleting twice deletes once)
 WITH gone AS (
