@@ -40,6 +40,17 @@ async def _wait_file(path: str, proc: subprocess.Popen[bytes], timeout: float = 
         await asyncio.sleep(0.05)
 
 
+async def _wait_recorded(
+    client: Client, workflow_id: str, key: str, proc: subprocess.Popen[bytes], timeout: float = 60
+) -> None:
+    hm = await client.get_hotmesh_client()
+    deadline = time.monotonic() + timeout
+    while key not in (await hm.get_state("", workflow_id)).data:
+        assert proc.poll() is None, "the worker process died on its own"
+        assert time.monotonic() < deadline, f"{key} never recorded"
+        await asyncio.sleep(0.05)
+
+
 def _spawn(dsn: str, provider: str, queue: str, hang: int, *mode: str) -> subprocess.Popen[bytes]:
     module = "tests.durable._crash_worker"
     return subprocess.Popen(
@@ -85,6 +96,11 @@ async def test_worker_killed_and_restarted(
         workflow = "four_steps" if mode == "activity" else "sleepy_steps"
         handle = await client.workflow.start(workflow, task_queue=queue)
         await _wait_file(marker, procs[0])
+        if mode == "sleep":
+            # Killed *during* the sleep: once the turn that asked for it has answered
+            # (the workflow code touches the file a moment before the turn's answer
+            # records step 2 and arms the timer).
+            await _wait_recorded(client, handle.workflow_id, "-proxy-1-", procs[0])
         procs[0].send_signal(signal.SIGKILL)
         procs[0].wait(timeout=30)
         procs.append(_spawn(hotmesh_dsn, hotmesh_provider, queue, 0))
