@@ -37,11 +37,12 @@ DRAIN_TURNS = 50
 
 
 def _context(
-    fn_name: str, namespace: str, message: WorkerMessage, recorded: dict[str, Any]
+    fn_name: str, namespace: str, message: WorkerMessage, data: dict[str, Any]
 ) -> TurnContext:
-    data = message.data
+    """The turn's context from its input ``data`` (``start``, ``cycle``, ``replay``)."""
     start = dict(data.get("start") or {})
     cycle = dict(data.get("cycle") or {})
+    recorded = dict(data.get("replay") or {})
     generation = int(cycle.get("generation") or 0)
     arguments = cycle.get("arguments") if generation else start.get("arguments")
     context = TurnContext(
@@ -59,6 +60,14 @@ def _context(
     context.cancelled = "-cancelled-" in recorded
     context.data = recorded
     return context
+
+
+def _fresh(message: WorkerMessage, recorded: dict[str, Any]) -> dict[str, Any]:
+    """The input of the turn's next replay: a fresh copy (through JSON, as a new turn
+    would read it), so nothing the function changed in its arguments or in recorded
+    outcomes during one replay leaks into the next."""
+    data = {"start": message.data.get("start"), "cycle": message.data.get("cycle")}
+    return dict(json_value(json_text({**data, "replay": recorded})))
 
 
 #: The job flag ``handle.cancel`` sets (read back with each checkpoint).
@@ -94,7 +103,7 @@ async def run_turn(
     recorded = dict(message.data.get("replay") or {})
     if engine is not None and attempt > 1:
         recorded = await _reread(engine, message, recorded)
-    ctx = _context(fn.__name__, namespace, message, recorded)
+    ctx = _context(fn.__name__, namespace, message, {**message.data, "replay": recorded})
     policy = merged_policy(ctx.start.get("retry"))
     #: Markers recorded in this delivery that the job does not hold yet.
     carried: dict[str, Any] = {}
@@ -125,15 +134,14 @@ async def run_turn(
         ):
             ctx.new_markers = {**carried, **ctx.new_markers}
             return _dispatch(ctx)
-        if carried:
-            assert engine is not None  # only a turn that may checkpoint carries markers
+        if carried and engine is not None:  # (only a turn with an engine carries any)
             flags = await _checkpoint(engine, ctx, message, carried)
             if flags is None:  # not ours any more: whatever we answer is dropped
                 return {"code": 587, "data": {**_echo(ctx), "marker": carried}}
             carried = {}
             if CANCELLED in flags and not ctx.cancelled:  # replay again, cancelled
                 recorded = {**recorded, CANCELLED: "1"}
-                ctx = _context(fn.__name__, namespace, message, recorded)
+                ctx = _context(fn.__name__, namespace, message, _fresh(message, recorded))
                 continue
         answer, marker = await _inline(ctx, lone)
         if answer is not None:
@@ -141,8 +149,8 @@ async def run_turn(
         if engine is None or message.delivery is None:
             return {"code": 587, "data": {**_echo(ctx), "marker": marker}}
         carried = marker
-        recorded = {**recorded, **_as_stored(marker)}
-        ctx = _context(fn.__name__, namespace, message, recorded)
+        recorded = {**recorded, **marker}
+        ctx = _context(fn.__name__, namespace, message, _fresh(message, recorded))
 
 
 async def _replay(
@@ -198,11 +206,6 @@ async def _checkpoint(
             extra={"workflow_id": ctx.workflow_id},
         )
     return flags
-
-
-def _as_stored(marker: dict[str, Any]) -> dict[str, Any]:
-    """``marker`` as the next turn reads it back from the job (through JSON)."""
-    return dict(json_value(json_text(marker)))
 
 
 async def _inline(
