@@ -5,6 +5,7 @@ activity starts (crash and redelivery: tests/durable/test_crash.py)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -54,7 +55,7 @@ async def cancelled_between() -> str:
     return "completed"
 
 
-ACTIVITIES = [make_list, count, gate, after_gate]
+ACTIVITIES: list[Callable[..., Any]] = [make_list, count, gate, after_gate]
 
 
 @pytest.fixture(autouse=True)
