@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._pg import target_dsn
-from hotmesh.bench import describe_machine, machine, process, run_level, seed_app
+from hotmesh.cli.bench import describe_machine, machine, process, run_level, seed_app
 from hotmesh.hotmesh import HotMesh
 
 __all__ = ["capture", "main", "pgbench_path", "to_script"]

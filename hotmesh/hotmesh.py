@@ -9,19 +9,20 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, overload
 
-from hotmesh import roles, serializer, telemetry
+from hotmesh import serializer, telemetry
 from hotmesh._job_reads import JobReads
 from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
 from hotmesh.errors import ConfigError, JobFailed, JobNotFound, ProviderError, PubSubTimeout
+from hotmesh.mesh import roles
+from hotmesh.mesh.quorum import Quorum, QuorumCallback, QuorumProfile
+from hotmesh.mesh.router import Router
+from hotmesh.mesh.worker import Worker
 from hotmesh.plugins import provider_for, split_connection
-from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
-from hotmesh.router import Router
 from hotmesh.spi import Backend, Codec, Inspector, Subscription
 from hotmesh.types import JobOutput, JobState, job_error, job_status
 from hotmesh.validation import check_name, check_optional_mapping, check_payload
-from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
 
@@ -214,7 +215,7 @@ class HotMesh(JobReads):
         """
         serializer.register_codec(codec)
 
-    # -- secured worker roles (hotmesh.roles, docs/security.md) ---------------------------
+    # -- secured worker roles (hotmesh.mesh.roles, docs/security.md) ---------------------------
 
     provision_worker_role = staticmethod(roles.provision_worker_role)
     list_worker_roles = staticmethod(roles.list_worker_roles)
@@ -246,7 +247,7 @@ class HotMesh(JobReads):
     async def activate(self, version: str, *, timeout: float = 10.0) -> bool:
         """Make ``version`` the active one for every engine of every process of the app.
 
-        Two phases over the quorum (see :mod:`hotmesh.quorum`): every engine found by a
+        Two phases over the quorum (see :mod:`hotmesh.mesh.quorum`): every engine found by a
         roll call stops claiming, finishes its in-flight messages and confirms; then the
         store switches and every engine re-reads the version and resumes. No message is
         processed while the mesh is half-switched; jobs in flight continue on the new

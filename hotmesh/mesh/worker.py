@@ -14,13 +14,13 @@ from hotmesh import faults, telemetry
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.steps import ENGINE_STREAM, engine_message
 from hotmesh.errors import PayloadError, StepError
-from hotmesh.router import Router
+from hotmesh.mesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 
 __all__ = ["CallbackTimeout", "Worker"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("hotmesh.worker")  # the documented logger name (docs/guides)
 
 DEFAULT_WORKER_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=1.0, backoff_coefficient=10)
 #: Workers claim nothing while the engine stream has more ready messages than this.

@@ -64,7 +64,7 @@ from attrs import define, field
 
 from hotmesh.engine.steps import ENGINE_STREAM
 from hotmesh.errors import ActivationError, ConfigError
-from hotmesh.router import Router
+from hotmesh.mesh.router import Router
 from hotmesh.spi import Subscription
 
 if TYPE_CHECKING:
