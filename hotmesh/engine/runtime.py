@@ -128,6 +128,12 @@ class Engine(StepPlanner, JobEnding):
         """Re-read the active version on the next message (another process activated)."""
         self._active = None
 
+    @property
+    def cached_version(self) -> str | None:
+        """The active version this engine last read (None before the first read, or after
+        :meth:`forget_active`); what a roll call reports."""
+        return self._active
+
     async def manifest(self) -> AppManifest:
         """The active version's compiled plan (waits while a version switch is held)."""
         if not self.version_gate.is_set():

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from hotmesh.mesh.roles import WorkerCredential, WorkerCredentialInfo
 from hotmesh.spi.inspect import AppInfo
 from hotmesh_postgres import roles
+from hotmesh_postgres.diagnostics import PostgresDiagnostics
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.inspect import PostgresInspector, list_apps
@@ -38,6 +39,7 @@ class PostgresBackend:
         self._stream = PostgresStream(driver, queries, self.vacuumer)
         self._sub = PostgresSub(driver, queries, channel_name("s", self.schema))
         self._inspector = PostgresInspector(driver, queries, self._stream)
+        self._diagnostics = PostgresDiagnostics(driver)
         self._closed = False
 
     @property
@@ -59,6 +61,11 @@ class PostgresBackend:
     def inspector(self) -> PostgresInspector:
         """Read-only views for dashboards (:class:`hotmesh.spi.Inspector`)."""
         return self._inspector
+
+    @property
+    def diagnostics(self) -> PostgresDiagnostics:
+        """Server facts for benchmarks (:class:`hotmesh.spi.diagnostics.Diagnostics`)."""
+        return self._diagnostics
 
     async def open(self) -> None:
         """Migrate the schema and start the listener."""
