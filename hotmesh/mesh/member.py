@@ -12,19 +12,46 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from attrs import define, field
 
 from hotmesh.spi import Backend
 
 if TYPE_CHECKING:
-    from hotmesh.engine.runtime import Engine
     from hotmesh.mesh.router import Router
     from hotmesh.mesh.worker import Worker
 
-__all__ = ["Member", "MemberParts"]
+__all__ = ["EngineControl", "Member", "MemberParts"]
+
+
+class EngineControl(Protocol):
+    """What the quorum asks of a member's engine: its version, and a version switch.
+
+    :class:`hotmesh.engine.runtime.Engine` implements it.
+    """
+
+    #: Cleared while a version switch holds the engine (it then processes nothing).
+    version_gate: asyncio.Event
+
+    @property
+    def cached_version(self) -> str | None:
+        """The active version the engine last read (what a roll call reports)."""
+        ...
+
+    def forget_active(self) -> None:
+        """Re-read the active version from the store on the next message."""
+        ...
+
+    async def manifest(self) -> Any:
+        """Load the active version now (after a switch)."""
+        ...
+
+    async def activate(self, version: str) -> None:
+        """Make ``version`` active in the store and in this engine."""
+        ...
 
 
 class Member(Protocol):
@@ -34,8 +61,9 @@ class Member(Protocol):
         guid: the member's id (its quorum topic is ``$q.<guid>``).
         app_id: the app.
         namespace: the key namespace.
-        engine: the member's engine (None for a workers-only member): the quorum reads its
-            cached version, holds its version gate and switches its version.
+        engine: the member's engine (None for a workers-only member), seen as an
+            :class:`EngineControl`: the quorum reads its cached version, holds its version
+            gate and switches its version.
         engine_router: the router consuming the engine stream (None when read-only).
         workers: the member's workers (each with its router and topic).
     """
@@ -50,7 +78,7 @@ class Member(Protocol):
     def namespace(self) -> str: ...
 
     @property
-    def engine(self) -> Engine | None: ...
+    def engine(self) -> EngineControl | None: ...
 
     @property
     def engine_router(self) -> Router | None: ...
@@ -80,6 +108,6 @@ class MemberParts:
     namespace: str
     connection: Callable[[], Backend]
     new_guid: Callable[[], str]
-    engine: Engine | None = None
+    engine: EngineControl | None = None
     engine_router: Router | None = None
     workers: Sequence[Worker] = field(factory=tuple)

@@ -385,7 +385,7 @@ class Quorum:
             raise ConfigError(
                 "this HotMesh has no engine; give engine={...} to init", value="engine"
             )
-        if await engine.store.get_version(version) is None:
+        if await self._member.connection().store.get_version(version) is None:
             raise ConfigError(f"version {version!r} has not been deployed", value=version)
         members = {p.guid for p in await self.roll_call() if p.role == "engine"} | {self.guid}
         aid = self._member.new_guid()
