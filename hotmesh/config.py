@@ -60,6 +60,9 @@ class WorkerConfig:
         concurrency: callbacks running at once.
         batch: the most messages claimed per statement.
         lease: seconds a delivery is held; renewed while the callback runs.
+        history: hand the callback the job's recorded state (``WorkerMessage.history``),
+            read by the claim in the same statement; off by default (the request alone
+            is cheaper to claim).
     """
 
     topic: str
@@ -72,6 +75,7 @@ class WorkerConfig:
     lease: float = 30.0
     poll_interval: float = 1.0
     worker_credentials: Mapping[str, str] | None = None
+    history: bool = False
 
     def __attrs_post_init__(self) -> None:
         timeout = self.timeout

@@ -62,7 +62,7 @@ import attrs
 import psutil
 from attrs import define, field
 
-from hotmesh.engine.steps import ENGINE_STREAM
+from hotmesh.engine.messages import ENGINE_STREAM
 from hotmesh.errors import ActivationError, ConfigError
 from hotmesh.router import Router
 from hotmesh.spi import Subscription

@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from hotmesh import HotMesh
-from hotmesh.engine.legs import guid
+from hotmesh.engine.messages import guid
 from hotmesh.engine.steps import engine_message
 from hotmesh.types import JobOutput
 from hotmesh_conformance.harness import assert_eventually
