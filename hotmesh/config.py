@@ -78,6 +78,12 @@ class WorkerConfig:
     history: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if self.history and self.worker_credentials is not None:
+            raise ConfigError(
+                f"worker {self.topic!r}: history needs the job's record, which a worker "
+                "role (worker_credentials) cannot read",
+                value=self.topic,
+            )
         timeout = self.timeout
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ConfigError(

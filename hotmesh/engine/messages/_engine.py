@@ -176,7 +176,8 @@ class Response(_Event):
             out["status"] = self.status_
         if self.code_ is not None:
             out["code"] = self.code_
-        out["data"] = self.data_ if self.data_ is not None else {}
+        if self.data_ is not None:
+            out["data"] = self.data_
         if self.cycle:
             out["cycle"] = True
         return out

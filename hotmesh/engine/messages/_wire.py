@@ -20,7 +20,7 @@ __all__ = [
 #: The stream every engine of an app consumes. Worker topics cannot start with "$".
 ENGINE_STREAM = "$engine"
 
-#: Priority of each engine message ``type`` (lower is claimed first); 4 for others.
+#: Priority of each engine message ``type`` (lower is claimed first); 4 for any other.
 PRIORITY: Mapping[str, int] = {
     "interrupt": 6,
     "timehook": 5,
@@ -30,6 +30,7 @@ PRIORITY: Mapping[str, int] = {
     "response": 2,
     "complete": 3,
     "await": 1,
+    "signal_all": 4,
 }
 
 #: Worker messages may be delivered this often (crash loops); the worker's own retry
