@@ -60,7 +60,7 @@ from hotmesh.engine.steps import (
 from hotmesh.spi import JobRecord
 from hotmesh.validation import check_name
 
-__all__ = ["MAX_INLINE_CYCLES", "MAX_SEEN", "Planner", "Start", "StepContext", "number"]
+__all__ = ["MAX_INLINE_CYCLES", "MAX_SEEN", "Planned", "Planner", "Start", "StepContext"]
 
 #: Inline re-entries per step before a cycle goes through the stream (bounds a loop that
 #: never waits for anything, as the stream round trip used to).
@@ -83,6 +83,16 @@ class StepContext:
     state: Mapping[str, Any] = field(factory=dict)
     semaphore: int = 0
     cycles: int = 0
+
+
+@define
+class Planned:
+    """A step planned for an event: the step, the mapping context it was computed in, and
+    the guard to commit it under (step counters as read)."""
+
+    step: Step
+    context: dict[str, Any]
+    expect: dict[str, Any]
 
 
 @define
@@ -165,13 +175,12 @@ class Planner:
         graph: Graph,
         activity: Activity,
         job: JobRecord,
-        kind: str,
         event: Any,
         event_id: str,
-    ) -> tuple[Step, dict[str, Any], dict[str, Any]] | None:
-        """The step ``event`` (of message type ``kind``) causes on its activity record
-        in ``job``, with the mapping context and the guard to commit it under; ``None``
-        when the record has already taken it (leg 1 ran, a duplicate event).
+    ) -> Planned | None:
+        """The step ``event`` (a :mod:`~hotmesh.engine.messages` event) causes on its
+        activity record in ``job``; ``None`` when the record has already taken it (leg 1
+        ran, a duplicate event).
 
         The step bumps the record's step counter from the value it read, so a second
         event computed from the same state cannot also apply (exactly once). A map or an
@@ -181,20 +190,20 @@ class Planner:
         context = build_context(graph, job.state, activity.id, dad)
         ctl = StepContext(job.state, job.semaphore)
         own = job.state.get(activity_key(activity.id, dad), {})
-        leg1 = kind == "transition"
+        leg1 = event.kind == "transition"
         if own.get("l1") if leg1 else own.get("done") or event_id in own.get("seen", ()):
             return None
         try:
             if leg1:
                 step = self.plan_leg1(graph, activity, context, ctl, event.at)
             else:
-                step = self.plan_leg2(graph, activity, context, ctl, kind, event, own, event_id)
+                step = self.plan_leg2(graph, activity, context, ctl, event, own, event_id)
         except Exception as err:  # bad data in a map or an answer: the job fails
             step = failed_step(context, activity.id, dad, err)
         counter = fence_key(activity.id, dad)
         seen = job.state.get(counter)
         step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
-        return step, context, {**step.expect, counter: seen}
+        return Planned(step, context, {**step.expect, counter: seen})
 
     def plan_failure(
         self, context: dict[str, Any], activity: Activity, dad: str, state: Mapping[str, Any],
@@ -255,14 +264,13 @@ class Planner:
         activity: Activity,
         context: dict[str, Any],
         ctl: StepContext,
-        kind: str,
         event: Any,
         own: Mapping[str, Any],
         event_id: str,
     ) -> Step:
         """``activity`` hears ``event`` (a response, a child's result, a timer, a signal):
         its output or hook data, then the transitions that fire."""
-        dad = event.dad
+        kind, dad = event.kind, event.dad
         status, code, data = event.status, event.code, event.data
         step = Step()
         this = context[activity.id]
@@ -343,9 +351,7 @@ class Planner:
         event = guid()
         message = Response(jid=at.jid, gid=at.gid, aid=ancestor.id, dad=target, data=payload,
                            guid=event, cycle=True)  # fmt: skip
-        inner = self.plan_leg2(
-            graph, ancestor, ancestor_context, ancestor_ctl, "response", message, own, event
-        )
+        inner = self.plan_leg2(graph, ancestor, ancestor_context, ancestor_ctl, message, own, event)
         # The ancestor's record takes an event here: guard its step counter as a message
         # to it would have been (two branches cycling back at once re-enter one by one).
         counter = fence_key(ancestor.id, target)

@@ -281,11 +281,11 @@ class Engine(JobEnding):
         if faults.ARMED and kind in ("timehook", "webhook"):
             faults.hit("engine.timer" if kind == "timehook" else "engine.signal")
         event_id = str(event.guid or message.id)
-        planned = self.planner.plan_event(graph, activity, job, kind, event, event_id)
+        planned = self.planner.plan_event(graph, activity, job, event, event_id)
         if planned is None:
             await self.stream.ack([message])  # leg 1 already ran / a duplicate event
             return True
-        step, context, expect = planned
+        step, context, expect = planned.step, planned.context, planned.expect
         try:
             return await self._commit(graph, context, step, message, expect)
         except PayloadError as err:  # the step's data cannot be stored: the job fails

@@ -81,11 +81,9 @@ def test_a_worker_answer_closes_the_activity_and_maps_job_data() -> None:
     request = WorkerRequest.decode(begun.step.messages[0].payload)
     answer = request.answer("success", 200, {"y": 2}, "m1")
     graph = WORKER_APP.graph_for_topic("p.test")
-    planned = Planner().plan_event(
-        graph, graph.activity("w1"), job, answer.kind, answer, str(answer.guid)
-    )
+    planned = Planner().plan_event(graph, graph.activity("w1"), job, answer, str(answer.guid))
     assert planned is not None
-    step, _, expect = planned
+    step, expect = planned.step, planned.expect
     assert step.semaphore == -1 and step.messages == [] and step.after == []
     assert step.state["d/y"] == 2
     record = step.state[activity_key("w1", ",0,0")]
@@ -97,13 +95,11 @@ def test_a_duplicate_answer_plans_nothing() -> None:
     begun = start(WORKER_APP, {"x": 1})
     graph = WORKER_APP.graph_for_topic("p.test")
     answer = WorkerRequest.decode(begun.step.messages[0].payload).answer("success", 200, {}, "m")
-    planned = Planner().plan_event(
-        graph, graph.activity("w1"), stored(begun), "response", answer, "e1"
-    )
+    planned = Planner().plan_event(graph, graph.activity("w1"), stored(begun), answer, "e1")
     assert planned is not None
-    step, _, _ = planned
+    step = planned.step
     after = JobRecord("j1", {**begun.step.state, **step.state}, 1)
-    again = Planner().plan_event(graph, graph.activity("w1"), after, "response", answer, "e1")
+    again = Planner().plan_event(graph, graph.activity("w1"), after, answer, "e1")
     assert again is None
 
 
@@ -112,11 +108,9 @@ def test_an_unhandled_error_answer_fails_the_job() -> None:
     graph = WORKER_APP.graph_for_topic("p.test")
     answer = Response(jid="j1", gid=None, aid="w1", dad=",0,0", guid="e", status="error",
                       code=500, data={"message": "boom"})  # fmt: skip
-    planned = Planner().plan_event(
-        graph, graph.activity("w1"), stored(begun), "response", answer, "e"
-    )
+    planned = Planner().plan_event(graph, graph.activity("w1"), stored(begun), answer, "e")
     assert planned is not None
-    step = planned[0]
+    step = planned.step
     assert step.error == {"message": "boom"}
     assert '"code":500' in step.state[META]["err"]
 
@@ -150,11 +144,9 @@ def test_the_timer_winning_forgets_the_key_and_expires_the_escalation() -> None:
     begun = start(HOOK_APP, {"id": "o1"})
     graph = HOOK_APP.graph_for_topic("p.test")
     timer = decode(begun.step.messages[0].payload)
-    planned = Planner().plan_event(
-        graph, graph.activity("h1"), stored(begun), "timehook", timer, "t"
-    )
+    planned = Planner().plan_event(graph, graph.activity("h1"), stored(begun), timer, "t")
     assert planned is not None
-    after = planned[0].after
+    after = planned.step.after
     assert after[:2] == [ForgetHook("p.resume:o1"), ExpireEscalation("o1")]
 
 
@@ -163,11 +155,9 @@ def test_a_final_signal_spends_the_key() -> None:
     graph = HOOK_APP.graph_for_topic("p.test")
     target = {"jid": "j1", "gid": begun.step.state[META]["gid"], "aid": "h1", "dad": ",0,0"}
     signal = Signal.new("p.resume", {"id": "o1"}).delivered(target, "p.resume:o1")
-    planned = Planner().plan_event(
-        graph, graph.activity("h1"), stored(begun), "webhook", signal, "s"
-    )
+    planned = Planner().plan_event(graph, graph.activity("h1"), stored(begun), signal, "s")
     assert planned is not None
-    step = planned[0]
+    step = planned.step
     assert step.after[-1] == ForgetHook("p.resume:o1")
     assert step.state[activity_key("h1", ",0,0")]["hook"] == {"data": {"id": "o1"}}
 
