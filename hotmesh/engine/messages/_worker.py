@@ -13,6 +13,9 @@ from hotmesh.spi import OutgoingMessage
 
 __all__ = ["WorkerRequest"]
 
+#: The metadata keys a request names itself (any other is kept as it came).
+_NAMED = frozenset({"jid", "gid", "aid", "dad", "topic", "guid", "try", "trc", "spn"})
+
 
 @define(frozen=True, kw_only=True)
 class WorkerRequest:
@@ -91,7 +94,6 @@ class WorkerRequest:
     ) -> WorkerRequest:
         """A request from its stored payload (``attempt``: this delivery, from 1)."""
         meta = as_dict(payload.get("metadata"))
-        named = {"jid", "gid", "aid", "dad", "topic", "guid", "try", "trc", "spn"}
         policies = payload.get("policies")
         return cls(
             jid=str(meta.get("jid") or ""), gid=meta.get("gid"), aid=str(meta.get("aid") or ""),
@@ -101,7 +103,7 @@ class WorkerRequest:
             policies=dict(policies) if isinstance(policies, Mapping) else None,
             trace={k: meta[k] for k in ("trc", "spn") if k in meta},
             attempt=attempt, history=history,
-            extra={k: v for k, v in meta.items() if k not in named},
+            extra={k: v for k, v in meta.items() if k not in _NAMED},
         )  # fmt: skip
 
     def answer(self, status: str | None, code: Any, data: Any, fallback_id: str) -> Response:
