@@ -2,7 +2,17 @@
 
 A module holds its type's model class, how its YAML is read and what its legs plan
 (:class:`~hotmesh.engine.activities._kind.ActivityKind`); importing it registers it in
-:data:`KINDS`. Adding a type is one module here (and its import below) plus its tests.
+:data:`KINDS`. Adding a type is one module here (and its import below) plus its tests:
+
+1. ``activities/<type>.py``: the model (an ``Activity`` subclass with ``type = "<type>"``
+   and its fields) and an ``ActivityKind`` subclass decorated with :func:`register`
+   (``keys``, ``read`` for its YAML, ``leg1``; ``heard``/``settled`` if leg 2 needs more
+   than the shared output-and-transitions; ``check_topics`` for compile-time checks).
+2. One import line below (it fixes the type's place in :data:`KINDS`).
+3. Tests: planner-level ones need no database (see ``tests/unit/test_planner.py``).
+
+Only a new kind of stream message or after-commit work touches another module
+(:mod:`hotmesh.engine.messages`, :mod:`hotmesh.engine.effects`).
 
 Example:
     >>> list(KINDS)
