@@ -60,7 +60,7 @@ from typing import Any
 import psutil
 from attrs import define, field
 
-from hotmesh.engine.steps import ENGINE_STREAM
+from hotmesh.engine.messages import ENGINE_STREAM
 from hotmesh.errors import ActivationError, ConfigError
 from hotmesh.mesh.member import Member
 from hotmesh.mesh.profile import QuorumProfile, host_stats, router_stats, stamp
