@@ -72,8 +72,8 @@ async def capture(hm: HotMesh) -> list[tuple[str, str, tuple[Any, ...], Any]]:
     originals = {name: getattr(driver, name) for name in ("execute", "fetch", "fetchrow")}
 
     def recording(name: str) -> Any:
-        async def call(sql: str, *args: Any) -> Any:
-            result = await originals[name](sql, *args)
+        async def call(sql: str, *args: Any, **options: Any) -> Any:
+            result = await originals[name](sql, *args, **options)
             log.append((names.get(sql, "?"), sql, args, result))
             return result
 
@@ -131,11 +131,12 @@ async def to_script(
                 ids.setdefault(token, f"R:client_id-:n-@I@-{len(ids)}")
             body = " ".join(_ID.sub(lambda m: ids[m.group(0)], body).split())
             if name in _CLAIMS:
-                head, _, last = body.replace("@I@", "0").rstrip("; ").rpartition(") SELECT ")
-                # \aset ends a query in place of its semicolon.
+                # The claim (a call of claim_v1) as a subquery; \aset ends a query in place
+                # of its semicolon.
+                inner = body.replace("@I@", "0").rstrip("; ")
                 lines.append(
-                    f"{head}) SELECT coalesce(array_agg(x.id ORDER BY x.id), '{{}}')::text AS ids"
-                    f" FROM (SELECT {last}) x"
+                    "SELECT coalesce(array_agg(x.o_id ORDER BY x.o_id), '{}')::text AS ids"
+                    f" FROM ({inner}) x"
                 )
                 lines.append(f"\\aset {_CLAIMS[name]}")
                 claimed[int(result[0][0])] = _CLAIMS[name]

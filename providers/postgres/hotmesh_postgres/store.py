@@ -6,6 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from attrs import define
+
 from hotmesh.errors import ConfigError, PayloadError
 from hotmesh.serializer import (
     decode_state,
@@ -19,6 +21,7 @@ from hotmesh.serializer import (
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.escalations import EscalationStore
+from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
@@ -45,6 +48,30 @@ def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
     return _json(present, "expect"), [k for k, v in expect.items() if v is None], True
 
 
+@define(frozen=True)
+class _Step:
+    """One ``apply_step`` call, encoded for ``apply_steps`` (queries.sql)."""
+
+    job_id: str
+    state: str
+    delta: int
+    fence_id: int | None
+    fence_attempt: int | None
+    expire: float | None
+    removed: str | None
+    guard: str | None
+    absent: str | None
+    messages: Sequence[OutgoingMessage]
+    on_close: Sequence[OutgoingMessage]
+
+    def columns(self) -> tuple[Any, ...]:
+        """The step's values of the nine per-step arrays, in parameter order."""
+        return (
+            self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
+            self.expire, self.removed, self.guard, self.absent,
+        )  # fmt: skip
+
+
 class PostgresStore(EscalationStore):
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
@@ -52,6 +79,7 @@ class PostgresStore(EscalationStore):
         self._driver = driver
         self._q = queries
         self._vacuumer = vacuumer
+        self._steps: GroupCommit[_Step, StepResult] = GroupCommit(self._apply_steps)
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
@@ -160,36 +188,91 @@ class PostgresStore(EscalationStore):
         on_close: Sequence[OutgoingMessage] = (),
         expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
-        """Commit one step atomically, in one statement (guard, fence, write, publish)."""
+        """Commit one step atomically (guard, fence, write, publish).
+
+        Steps that are safe to re-run (fenced by a delivery, or changing only state and
+        expiry) are group-committed: sent at once when no batch is in flight, else together
+        with the other steps that arrived meanwhile, in one statement (each step still
+        guarded, fenced and applied on its own: see ``apply_steps`` in queries.sql).
+        """
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
+        guard_has, guard_absent, guarded = _guard(expect)
+        step = _Step(
+            job_id=job_id,
+            state=_json(kept, "job state"),
+            delta=semaphore_delta,
+            fence_id=None if fence is None else fence.id,
+            fence_attempt=None if fence is None else fence.attempt,
+            expire=None if expire is None else float(expire),
+            removed=json_text(removed) if removed else None,
+            guard=guard_has if guarded else None,
+            absent=json_text(guard_absent) if guarded and guard_absent else None,
+            messages=messages,
+            on_close=on_close,
+        )
         # Fenced by a delivery, or changing only state and expiry: safe to re-run.
-        replay = fence is not None or not (semaphore_delta or messages or on_close)
-        row = await self._driver.fetchrow(
-            self._q.apply_step,
-            job_id,
-            _json(kept, "job state"),
-            semaphore_delta,
-            *message_arrays(messages),
-            None if fence is None else fence.id,
-            None if fence is None else fence.attempt,
-            removed,
-            None if expire is None else float(expire),
-            *message_arrays(on_close),
-            *_guard(expect),
+        if fence is not None or not (semaphore_delta or messages or on_close):
+            return await self._steps.submit(step)
+        result = (await self._apply_steps([step], replay=False))[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _apply_steps(
+        self, steps: list[_Step], *, replay: bool = True
+    ) -> list[StepResult | Exception]:
+        """Run ``steps`` in one statement; one result per step, in order.
+
+        Once the statement has returned, its steps are committed: a step whose final state
+        cannot be decoded gets its error as its result, and the others are unaffected.
+        """
+        # Lock job rows in one order in every batch, so two batches never deadlock.
+        order = sorted(range(len(steps)), key=lambda i: steps[i].job_id)
+        cols: list[list[Any]] = [[] for _ in range(9)]
+        m_steps: list[int] = []
+        m_closing: list[bool] = []
+        picked: list[OutgoingMessage] = []
+        for n, i in enumerate(order, start=1):
+            s = steps[i]
+            for col, value in zip(cols, s.columns(), strict=True):
+                col.append(value)
+            for closing, batch in ((False, s.messages), (True, s.on_close)):
+                picked += batch
+                m_steps += [n] * len(batch)
+                m_closing += [closing] * len(batch)
+        rows = await self._driver.fetch(
+            self._q.apply_steps,
+            *cols,
+            m_steps,
+            m_closing,
+            *message_arrays(picked),
             replay=replay,
         )
-        if row is None or row[0] is None:
-            return StepResult(applied=False, conflict=row is None or not row[3])
-        if fence is not None:
-            self._vacuumer.note_deleted(1)
-        final = None if row[2] is None else decode_state(json_value(row[2]), job_id=job_id)
-        return StepResult(
-            applied=True,
-            semaphore=int(row[0]),
-            message_ids=[int(i) for i in row[1]],
-            state=final,
-        )
+        out: list[StepResult | Exception] = [StepResult(applied=False, conflict=True)] * len(steps)
+        fenced = 0
+        for row in rows:
+            i = order[int(row[0]) - 1]
+            if row[1] is None:
+                out[i] = StepResult(applied=False, conflict=not row[4])
+                continue
+            fenced += steps[i].fence_id is not None
+            final = None
+            if row[3] is not None:
+                try:
+                    final = decode_state(json_value(row[3]), job_id=steps[i].job_id)
+                except Exception as err:  # committed: the error is this step's alone
+                    out[i] = err
+                    continue
+            out[i] = StepResult(
+                applied=True,
+                semaphore=int(row[1]),
+                message_ids=[int(x) for x in row[2]],
+                state=final,
+            )
+        if fenced:
+            self._vacuumer.note_deleted(fenced)
+        return out
 
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete every pending stream message of the job (timers, queued steps)."""
