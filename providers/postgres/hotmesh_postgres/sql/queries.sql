@@ -23,6 +23,16 @@ SELECT {schema}.enqueue_v1(
         $8::text[], $9::text[]
     ) FROM fence;
 
+-- name: publish_acked_many
+-- replay: safe (fenced by the deliveries it acks; a second run publishes nothing)
+-- publish_acked for several deliveries in one statement (group commit of the worker's
+-- answers; publish_acked_v1, migration 0011_lean_steps): $1/$2 the deliveries, $3 the
+-- delivery (1-based) each message answers, then the nine message columns. One row per
+-- delivery: its message ids, NULL when it was no longer held (nothing published for it).
+SELECT * FROM {schema}.publish_acked_v1(
+    $1::bigint[], $2::int[], $3::int[], $4::text[], $5::smallint[], $6::float8[], $7::int[],
+    $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::text[]);
+
 -- name: claim
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
 -- claim_v1 (migration NNNN_claim_function) is the one definition of the claim.

@@ -190,3 +190,55 @@ BEGIN
       FROM generate_series(1, n) AS i;
 END;
 $$;
+
+-- 4. Worker answers in batches: publish_acked_v1 acks several held deliveries and publishes
+--    the answer of each one that was still held (publish_acked of queries.sql, for many).
+--    Answer k belongs to delivery m_steps[k]; a delivery no longer held (its lease was lost
+--    to another consumer) publishes nothing, and gets NULL instead of its ids.
+CREATE FUNCTION {schema}.publish_acked_v1(
+    p_ack_ids bigint[], p_ack_attempts int[],
+    m_steps int[], m_streams text[], m_priorities smallint[], m_delays float8[],
+    m_max_attempts int[], m_initials float8[], m_coefficients float8[], m_maxes float8[],
+    m_job_ids text[], m_payloads text[])
+RETURNS TABLE (o_step int, o_ids bigint[])
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    held int[];
+    sel int[];
+    ids bigint[] := '{}';
+    a_streams text[]; a_priorities smallint[]; a_delays float8[]; a_max_attempts int[];
+    a_initials float8[]; a_coefficients float8[]; a_maxes float8[]; a_job_ids text[];
+    a_payloads text[];
+BEGIN
+    WITH gone AS (
+        DELETE FROM {schema}.stream_messages s
+         USING unnest(p_ack_ids, p_ack_attempts) WITH ORDINALITY AS f(id, attempts, step)
+         WHERE s.id = f.id AND s.attempts = f.attempts
+        RETURNING f.step::int AS step
+    )
+    SELECT coalesce(array_agg(step), '{}') INTO held FROM gone;
+    SELECT array_agg(u.step ORDER BY u.ord), array_agg(u.stream ORDER BY u.ord),
+           array_agg(u.priority ORDER BY u.ord), array_agg(u.delay ORDER BY u.ord),
+           array_agg(u.max_attempts ORDER BY u.ord), array_agg(u.initial ORDER BY u.ord),
+           array_agg(u.coefficient ORDER BY u.ord), array_agg(u.cap ORDER BY u.ord),
+           array_agg(u.job_id ORDER BY u.ord), array_agg(u.payload ORDER BY u.ord)
+      INTO sel, a_streams, a_priorities, a_delays, a_max_attempts, a_initials,
+           a_coefficients, a_maxes, a_job_ids, a_payloads
+      FROM unnest(m_steps, m_streams, m_priorities, m_delays, m_max_attempts, m_initials,
+                  m_coefficients, m_maxes, m_job_ids, m_payloads)
+           WITH ORDINALITY AS u(step, stream, priority, delay, max_attempts, initial,
+                                coefficient, cap, job_id, payload, ord)
+     WHERE u.step = ANY(held);
+    IF sel IS NOT NULL THEN
+        -- One backend's identity values only grow: sorted ids are in insert order.
+        ids := ARRAY(SELECT e FROM {schema}.enqueue_v1(a_streams, a_priorities, a_delays,
+                         a_max_attempts, a_initials, a_coefficients, a_maxes, a_job_ids,
+                         a_payloads) AS e ORDER BY e);
+    END IF;
+    RETURN QUERY
+    SELECT i, CASE WHEN i = ANY(held)
+                   THEN ARRAY(SELECT ids[k] FROM generate_subscripts(sel, 1) AS k
+                               WHERE sel[k] = i ORDER BY k) END
+      FROM generate_series(1, coalesce(array_length(p_ack_ids, 1), 0)) AS i;
+END;
+$$;
