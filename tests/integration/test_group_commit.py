@@ -34,7 +34,7 @@ async def _jobs_with_deliveries(backend: Backend, count: int) -> list[StreamMess
 
 
 def _group(backend: Backend, name: str) -> Any:
-    return getattr(backend.store if name == "steps" else backend.stream, f"_{name}")
+    return getattr(backend.stream if name == "answers" else backend.store, f"_{name}")
 
 
 async def test_concurrent_steps_go_in_one_batch_and_each_applies_on_its_own(
@@ -169,3 +169,36 @@ async def test_worker_answers_are_acked_in_one_batch_and_a_lost_lease_publishes_
     # The lost delivery is still there (another consumer holds it), the others are acked.
     assert await backend.stream.ack([deliveries[2]]) == {deliveries[2].id}
     assert await backend.stream.ack([deliveries[0], deliveries[1], deliveries[3]]) == set()
+
+
+async def test_jobs_created_together_publish_once_and_a_taken_id_publishes_nothing(
+    backend: Backend,
+) -> None:
+    stream = _uid("new")
+    taken, fresh = _uid("taken"), [_uid("fresh") for _ in range(3)]
+    assert await backend.store.create_job(taken, {"meta": {"gid": "g0"}}, semaphore=1)
+    group = _group(backend, "creates")
+    batches, items = group.batches, group.items
+
+    def create(jid: str, gid: str) -> Any:
+        message = OutgoingMessage(stream, {"jid": jid, "gid": gid}, job_id=jid)
+        return backend.store.create_job(
+            jid, {"meta": {"gid": gid}}, semaphore=1, messages=[message]
+        )
+
+    results = await asyncio.gather(
+        create(fresh[0], "a"),
+        create(fresh[1], "b"),
+        create(taken, "other"),  # a live job holds the id: not created, nothing published
+        create(fresh[1], "dup"),  # the same id twice in one batch: the first one wins
+        create(fresh[2], "c"),
+        create(taken, "g0"),  # its own earlier insert (a re-run): counts as created
+    )
+    assert (group.batches - batches, group.items - items) == (2, 6)
+    assert results == [True, True, False, False, True, True]
+    published = await backend.stream.claim(stream, limit=20, lease=60)
+    assert sorted((m.payload["jid"], m.payload["gid"]) for m in published) == sorted(
+        [(fresh[0], "a"), (fresh[1], "b"), (fresh[2], "c")]
+    )
+    job = await backend.store.get_job(fresh[1])
+    assert job is not None and job.state["meta"] == {"gid": "b"}

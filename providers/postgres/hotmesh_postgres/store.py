@@ -72,6 +72,22 @@ class _Step:
         )  # fmt: skip
 
 
+@define(frozen=True)
+class _NewJob:
+    """One ``create_job`` call without stats, encoded for ``create_jobs`` (queries.sql)."""
+
+    job_id: str
+    state: str
+    semaphore: int
+    messages: Sequence[OutgoingMessage]
+
+
+def _gid(state: Mapping[str, Any]) -> Any:
+    """The job's generation id (``meta.gid``): tells a re-run its own earlier insert."""
+    meta = state.get("meta")
+    return meta.get("gid") if isinstance(meta, Mapping) else None
+
+
 class PostgresStore(EscalationStore):
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
@@ -80,6 +96,9 @@ class PostgresStore(EscalationStore):
         self._q = queries
         self._vacuumer = vacuumer
         self._steps: GroupCommit[_Step, StepResult] = GroupCommit(self._apply_steps)
+        self._creates: GroupCommit[_NewJob, tuple[bool, str | None]] = GroupCommit(
+            self._create_jobs
+        )
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
@@ -143,25 +162,53 @@ class PostgresStore(EscalationStore):
 
         Safe to re-run after a lost connection: a job holding the id with this state's
         ``meta.gid`` is this call's own insert (committed before the connection dropped),
-        and counts as created.
+        and counts as created. Jobs without stats are group-committed as steps are (see
+        :meth:`apply_step`): alone at once when no batch is in flight, else together.
         """
-        fields = {} if stats is None else stats.fields
+        if stats is None:
+            # Group commit: jobs created while a batch is in flight go together.
+            job = _NewJob(job_id, _json(encode_state(state), "job state"), semaphore, messages)
+            created, holder = await self._creates.submit(job)
+            return created or (holder is not None and holder == _gid(state))
+        fields = stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
             job_id,
             _json(encode_state(state), "job state"),
             semaphore,
             *message_arrays(messages),
-            None if stats is None else stats.key,
-            None if stats is None else stats.bucket,
+            stats.key,
+            stats.bucket,
             list(fields),
             [float(v) for v in fields.values()],
-            [] if stats is None else list(dict.fromkeys(stats.facets)),
+            list(dict.fromkeys(stats.facets)),
         )
         if row is None:
             return False
-        gid = state.get("meta", {}).get("gid") if isinstance(state.get("meta"), Mapping) else None
+        gid = _gid(state)
         return bool(row[0]) or (gid is not None and row[2] == gid)
+
+    async def _create_jobs(self, jobs: list[_NewJob]) -> list[tuple[bool, str | None] | Exception]:
+        """Create ``jobs`` in one statement: (created here, gid of the job holding the id)."""
+        # Insert in one order in every batch, so two batches never deadlock on an id.
+        order = sorted(range(len(jobs)), key=lambda i: jobs[i].job_id)
+        steps: list[int] = []
+        picked: list[OutgoingMessage] = []
+        for n, i in enumerate(order, start=1):
+            picked += jobs[i].messages
+            steps += [n] * len(jobs[i].messages)
+        rows = await self._driver.fetch(
+            self._q.create_jobs,
+            [jobs[i].job_id for i in order],
+            [jobs[i].state for i in order],
+            [jobs[i].semaphore for i in order],
+            steps,
+            *message_arrays(picked),
+        )
+        out: list[tuple[bool, str | None] | Exception] = [(False, None)] * len(jobs)
+        for row in rows:
+            out[order[int(row[0]) - 1]] = (bool(row[1]), row[2])
+        return out
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         """The job's state and semaphore, or None."""

@@ -208,6 +208,16 @@ WITH job AS (
 SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent),
        (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1);
 
+-- name: create_jobs
+-- replay: safe (each job's gid is returned, so a retry recognises its own insert)
+-- create_job for several jobs without trigger stats, in one statement (group commit;
+-- create_jobs_v1, migration 0011_lean_steps): $1 ids, $2 states, $3 semaphores, $4 the
+-- job (1-based) each message belongs to, then the nine message columns. One row per job:
+-- (job, created here, gid of the job already holding the id).
+SELECT * FROM {schema}.create_jobs_v1(
+    $1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::smallint[], $7::float8[],
+    $8::int[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[]);
+
 -- name: get_job
 -- replay: safe (a read)
 SELECT state::text, semaphore FROM {schema}.jobs

@@ -242,3 +242,64 @@ BEGIN
       FROM generate_series(1, coalesce(array_length(p_ack_ids, 1), 0)) AS i;
 END;
 $$;
+
+-- 5. New jobs in batches: create_jobs_v1 creates several jobs (create_job of queries.sql,
+--    for jobs without trigger stats), one after the other in one transaction, and
+--    publishes the first messages of those it created. A live job holding the id is left
+--    alone and nothing is published for it (an expired one is replaced: its id is free).
+--    Message k belongs to job m_steps[k]. The answer per job: whether this call created it,
+--    and the gid of the job holding the id when it did not (a re-run after a lost
+--    connection recognises its own insert by it).
+CREATE FUNCTION {schema}.create_jobs_v1(
+    p_ids text[], p_states text[], p_semaphores int[],
+    m_steps int[], m_streams text[], m_priorities smallint[], m_delays float8[],
+    m_max_attempts int[], m_initials float8[], m_coefficients float8[], m_maxes float8[],
+    m_job_ids text[], m_payloads text[])
+RETURNS TABLE (o_step int, o_created bool, o_gid text)
+LANGUAGE plpgsql VOLATILE AS $$
+DECLARE
+    n int := coalesce(array_length(p_ids, 1), 0);
+    made int[] := '{}';
+    gids text[] := '{}';
+    sel int[];
+    a_streams text[]; a_priorities smallint[]; a_delays float8[]; a_max_attempts int[];
+    a_initials float8[]; a_coefficients float8[]; a_maxes float8[]; a_job_ids text[];
+    a_payloads text[];
+    held text;
+BEGIN
+    FOR i IN 1..n LOOP
+        gids[i] := NULL;
+        INSERT INTO {schema}.jobs AS j (id, state, semaphore)
+        VALUES (p_ids[i], p_states[i]::jsonb, p_semaphores[i])
+        ON CONFLICT (id) DO UPDATE
+           SET state = excluded.state, semaphore = excluded.semaphore, created_at = now(),
+               updated_at = now(), expires_at = NULL
+         WHERE j.expires_at IS NOT NULL AND j.expires_at <= now();
+        IF FOUND THEN
+            made := made || i;
+        ELSE
+            SELECT j.state->'meta'->>'gid' INTO held FROM {schema}.jobs j
+             WHERE j.id = p_ids[i];
+            gids[i] := held;
+        END IF;
+    END LOOP;
+    SELECT array_agg(u.step ORDER BY u.ord), array_agg(u.stream ORDER BY u.ord),
+           array_agg(u.priority ORDER BY u.ord), array_agg(u.delay ORDER BY u.ord),
+           array_agg(u.max_attempts ORDER BY u.ord), array_agg(u.initial ORDER BY u.ord),
+           array_agg(u.coefficient ORDER BY u.ord), array_agg(u.cap ORDER BY u.ord),
+           array_agg(u.job_id ORDER BY u.ord), array_agg(u.payload ORDER BY u.ord)
+      INTO sel, a_streams, a_priorities, a_delays, a_max_attempts, a_initials,
+           a_coefficients, a_maxes, a_job_ids, a_payloads
+      FROM unnest(m_steps, m_streams, m_priorities, m_delays, m_max_attempts, m_initials,
+                  m_coefficients, m_maxes, m_job_ids, m_payloads)
+           WITH ORDINALITY AS u(step, stream, priority, delay, max_attempts, initial,
+                                coefficient, cap, job_id, payload, ord)
+     WHERE u.step = ANY(made);
+    IF sel IS NOT NULL THEN
+        PERFORM {schema}.enqueue_v1(a_streams, a_priorities, a_delays, a_max_attempts,
+                                    a_initials, a_coefficients, a_maxes, a_job_ids,
+                                    a_payloads);
+    END IF;
+    RETURN QUERY SELECT i, i = ANY(made), gids[i] FROM generate_series(1, n) AS i;
+END;
+$$;
