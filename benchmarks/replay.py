@@ -6,16 +6,16 @@
 1. Runs the seed workflow with hotmesh (engine and worker in one process, asyncpg) at
    ``--concurrency`` and records jobs/s.
 2. Captures the statements one seed job issues (at concurrency 1, after a warm-up):
-   ``create_job``, the worker's ``claim``, ``publish_acked_many``, the engine's
+   ``create_jobs``, the worker's ``claim``, ``publish_acked_many``, the engine's
    ``claim_with_job`` and ``apply_steps`` (claims that find nothing are left out).
 3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction (each
    claim takes up to that many messages, as hotmesh's do under load), each statement its
    own autocommit transaction as in hotmesh: parameters become typed literals, the ids of
    the job (and of its gid and message guid) become unique per transaction, each claim
    passes the ids it claimed (``\\aset``) to the statements that ack them, as hotmesh
-   does. The group-committed statements (``publish_acked_many``, ``apply_steps``) run
-   once per pgbench transaction for its ``--batch`` jobs, as hotmesh sends them under
-   load; ``--ungrouped`` runs them once per job instead.
+   does. The group-committed statements (``create_jobs``, ``publish_acked_many``,
+   ``apply_steps``) run once per pgbench transaction for its ``--batch`` jobs, as hotmesh
+   sends them under load; ``--ungrouped`` runs them once per job instead.
 4. Stops hotmesh and runs pgbench at each ``--clients`` count; a pgbench transaction is
    ``--batch`` jobs, so tps × batch is the ceiling in jobs/s. Prints hotmesh's share of
    the best ceiling, and how many replayed jobs really completed (a check that the replay
@@ -48,7 +48,7 @@ __all__ = ["capture", "main", "pgbench_path", "to_script"]
 _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
 #: Group-committed statements (one call carries several steps) and the 0-based index of
 #: the parameter saying which step each message belongs to.
-_GROUPED = {"apply_steps": 9, "publish_acked_many": 2}
+_GROUPED = {"apply_steps": 9, "publish_acked_many": 2, "create_jobs": 3}
 _ID = re.compile(r"\bH[0-9A-Za-z_-]{22}\b")
 
 
@@ -113,7 +113,8 @@ async def to_script(
     Each claim takes up to ``batch`` messages and returns their ids as one array (the call
     of claim_v1 wrapped, the claiming itself unchanged); every other statement runs once per
     job, the i-th acking the i-th claimed id (none when the claim found fewer). With
-    ``grouped``, a group-committed statement (``apply_steps``, ``publish_acked_many``) runs
+    ``grouped``, a group-committed statement (``create_jobs``, ``apply_steps``,
+    ``publish_acked_many``) runs
     once for the ``batch`` jobs, its arrays the concatenation of theirs, as hotmesh sends
     it under load.
     """
@@ -245,7 +246,7 @@ def main() -> None:
     parser.add_argument(
         "--ungrouped",
         action="store_true",
-        help="run apply_steps and publish_acked_many once per job (no group commit)",
+        help="run create_jobs, apply_steps and publish_acked_many once per job (no group commit)",
     )
     parser.add_argument(
         "--batch", type=int, default=2, help="jobs per pgbench transaction = messages per claim"
