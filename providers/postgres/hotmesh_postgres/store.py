@@ -50,7 +50,7 @@ def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
 
 @define(frozen=True)
 class _Step:
-    """One ``apply_step`` call, encoded for ``apply_steps`` (queries.sql)."""
+    """One ``apply_step`` call, encoded (``guard`` None: no guard)."""
 
     job_id: str
     state: str
@@ -58,18 +58,33 @@ class _Step:
     fence_id: int | None
     fence_attempt: int | None
     expire: float | None
-    removed: str | None
+    removed: list[str]
     guard: str | None
-    absent: str | None
+    absent: list[str]
     messages: Sequence[OutgoingMessage]
     on_close: Sequence[OutgoingMessage]
 
     def columns(self) -> tuple[Any, ...]:
-        """The step's values of the nine per-step arrays, in parameter order."""
+        """The step's values of the nine per-step arrays of ``apply_steps``, in order."""
         return (
             self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
-            self.expire, self.removed, self.guard, self.absent,
+            self.expire, json_text(self.removed) if self.removed else None, self.guard,
+            json_text(self.absent) if self.absent else None,
         )  # fmt: skip
+
+    def alone(self, q: Queries) -> tuple[str, list[Any]]:
+        """The lean statement for this step on its own, and its parameters."""
+        guard = (self.guard or "{}", self.absent, self.guard is not None)
+        if self.messages or self.on_close:
+            return q.apply_step, [
+                self.job_id, self.state, self.delta, *message_arrays(self.messages),
+                self.fence_id, self.fence_attempt, self.removed, self.expire,
+                *message_arrays(self.on_close), *guard,
+            ]  # fmt: skip
+        return q.apply_step_bare, [
+            self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
+            self.removed, self.expire, *guard,
+        ]  # fmt: skip
 
 
 @define(frozen=True)
@@ -190,6 +205,13 @@ class PostgresStore(EscalationStore):
 
     async def _create_jobs(self, jobs: list[_NewJob]) -> list[tuple[bool, str | None] | Exception]:
         """Create ``jobs`` in one statement: (created here, gid of the job holding the id)."""
+        if len(jobs) == 1:  # alone: the lean create_job statement, without stats
+            job = jobs[0]
+            row = await self._driver.fetchrow(
+                self._q.create_job, job.job_id, job.state, job.semaphore,
+                *message_arrays(job.messages), None, None, [], [], [],
+            )  # fmt: skip
+            return [(False, None) if row is None else (bool(row[0]), row[2])]
         # Insert in one order in every batch, so two batches never deadlock on an id.
         order = sorted(range(len(jobs)), key=lambda i: jobs[i].job_id)
         steps: list[int] = []
@@ -252,9 +274,9 @@ class PostgresStore(EscalationStore):
             fence_id=None if fence is None else fence.id,
             fence_attempt=None if fence is None else fence.attempt,
             expire=None if expire is None else float(expire),
-            removed=json_text(removed) if removed else None,
+            removed=removed,
             guard=guard_has if guarded else None,
-            absent=json_text(guard_absent) if guarded and guard_absent else None,
+            absent=guard_absent,
             messages=messages,
             on_close=on_close,
         )
@@ -274,28 +296,15 @@ class PostgresStore(EscalationStore):
         Once the statement has returned, its steps are committed: a step whose final state
         cannot be decoded gets its error as its result, and the others are unaffected.
         """
-        # Lock job rows in one order in every batch, so two batches never deadlock.
-        order = sorted(range(len(steps)), key=lambda i: steps[i].job_id)
-        cols: list[list[Any]] = [[] for _ in range(9)]
-        m_steps: list[int] = []
-        m_closing: list[bool] = []
-        picked: list[OutgoingMessage] = []
-        for n, i in enumerate(order, start=1):
-            s = steps[i]
-            for col, value in zip(cols, s.columns(), strict=True):
-                col.append(value)
-            for closing, batch in ((False, s.messages), (True, s.on_close)):
-                picked += batch
-                m_steps += [n] * len(batch)
-                m_closing += [closing] * len(batch)
-        rows = await self._driver.fetch(
-            self._q.apply_steps,
-            *cols,
-            m_steps,
-            m_closing,
-            *message_arrays(picked),
-            replay=replay,
-        )
+        if len(steps) == 1:  # alone: one of the two lean statements
+            sql, args = steps[0].alone(self._q)
+            row = await self._driver.fetchrow(sql, *args, replay=replay)
+            order = [0]
+            rows: Sequence[Sequence[Any]] = [
+                (1, None, None, None, False) if row is None else (1, *row)
+            ]
+        else:
+            order, rows = await self._apply_batch(steps)
         out: list[StepResult | Exception] = [StepResult(applied=False, conflict=True)] * len(steps)
         fenced = 0
         for row in rows:
@@ -320,6 +329,27 @@ class PostgresStore(EscalationStore):
         if fenced:
             self._vacuumer.note_deleted(fenced)
         return out
+
+    async def _apply_batch(self, steps: list[_Step]) -> tuple[list[int], list[Any]]:
+        """Run several steps as one ``apply_steps``; the order sent, and its rows."""
+        # Lock job rows in one order in every batch, so two batches never deadlock.
+        order = sorted(range(len(steps)), key=lambda i: steps[i].job_id)
+        cols: list[list[Any]] = [[] for _ in range(9)]
+        m_steps: list[int] = []
+        m_closing: list[bool] = []
+        picked: list[OutgoingMessage] = []
+        for n, i in enumerate(order, start=1):
+            s = steps[i]
+            for col, value in zip(cols, s.columns(), strict=True):
+                col.append(value)
+            for closing, batch in ((False, s.messages), (True, s.on_close)):
+                picked += batch
+                m_steps += [n] * len(batch)
+                m_closing += [closing] * len(batch)
+        rows = await self._driver.fetch(
+            self._q.apply_steps, *cols, m_steps, m_closing, *message_arrays(picked), replay=True
+        )
+        return order, rows
 
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete every pending stream message of the job (timers, queued steps)."""

@@ -267,6 +267,17 @@ class PostgresStream:
     async def _publish_acked_many(self, answers: list[_Answer]) -> list[list[int] | Exception]:
         """Ack ``answers``' deliveries and publish their messages, in one statement."""
         assert self._sql.publish_acked_many is not None
+        if len(answers) == 1:  # alone: the lean publish_acked statement
+            answer = answers[0]
+            call = self._driver.fetch(
+                self._sql.publish_acked,
+                *message_arrays(answer.messages),
+                answer.ack.id,
+                answer.ack.attempt,
+            )
+            rows = await guard(answer.ack.stream, call)
+            self._vacuumer.note_deleted(1)
+            return [[int(r[0]) for r in rows]]
         steps: list[int] = []
         picked: list[OutgoingMessage] = []
         for n, answer in enumerate(answers, start=1):

@@ -228,6 +228,100 @@ SELECT state::text, semaphore FROM {schema}.jobs
 SELECT semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
 
+-- A step that goes alone (nothing else in flight: low load) runs as one of two lean
+-- statements, apply_step or apply_step_bare; steps that arrive together run as one
+-- apply_steps (below). All three apply each step the same way.
+
+-- name: apply_step
+-- One step of a job in one statement: guard, fence (ack the delivery that caused the
+-- step), merge state ($2 replaces keys, $15 lists keys to remove), move the semaphore,
+-- publish the next messages. When the step closes the job (semaphore <= 0 after it) the
+-- job's expiry is set ($16 seconds; NULL keeps it, <= 0 never expires), the on-close
+-- messages ($17..$25) are published too, and the final state is returned.
+-- Guard ($28 true): the step applies only while the job is open (semaphore > 0), its state
+-- contains $26 and holds none of the keys $27. The job row is locked first (FOR UPDATE
+-- re-checks the guard on the latest committed version), so two steps built from the same
+-- snapshot cannot both pass it. Only then is the fence consumed: a step whose guard fails
+-- leaves its delivery held (the caller re-reads the job and decides again), and a step
+-- whose fence no longer matches writes nothing (the step already happened). The last
+-- column says whether the guard held.
+WITH locked AS MATERIALIZED (
+    SELECT 1 AS ok FROM {schema}.jobs
+     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND ($28::bool IS NOT TRUE
+            OR (semaphore > 0 AND state @> $26::jsonb AND NOT (state ?| $27::text[])))
+       FOR UPDATE
+), fence AS (
+    DELETE FROM {schema}.stream_messages
+     WHERE $13::bigint IS NOT NULL AND id = $13 AND attempts = $14
+       AND EXISTS (SELECT 1 FROM locked)
+    RETURNING id
+), go AS (
+    SELECT 1 FROM locked WHERE $13::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+), job AS (
+    UPDATE {schema}.jobs
+       SET state = (state || $2::jsonb) - $15::text[],
+           semaphore = semaphore + $3,
+           updated_at = now(),
+           expires_at = CASE
+               WHEN semaphore + $3 > 0 OR $16::float8 IS NULL THEN expires_at
+               WHEN $16::float8 <= 0 THEN NULL
+               ELSE now() + make_interval(secs => $16::float8) END
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
+), sent AS (
+    SELECT {schema}.enqueue_v1(
+        $4::text[], $5::smallint[], $6::float8[], $7::int[],
+        $8::float8[], $9::float8[], $10::float8[],
+        $11::text[], $12::text[]
+    ) AS id FROM job
+), closing AS (
+    SELECT {schema}.enqueue_v1(
+        $17::text[], $18::smallint[], $19::float8[], $20::int[],
+        $21::float8[], $22::float8[], $23::float8[],
+        $24::text[], $25::text[]
+    ) AS id
+      FROM job WHERE semaphore <= 0
+)
+SELECT (SELECT semaphore FROM job),
+       ARRAY(SELECT id FROM sent ORDER BY id) || ARRAY(SELECT id FROM closing ORDER BY id),
+       (SELECT final_state FROM job),
+       EXISTS (SELECT 1 FROM locked);
+
+-- name: apply_step_bare
+-- apply_step for a step that publishes nothing (no messages, no on-close messages; e.g. a
+-- job's last step when nobody awaits it through a stream): the same guard, fence, merge,
+-- semaphore and expiry in 10 parameters instead of 28 mostly empty ones. $1 job, $2 keys
+-- to set, $3 semaphore change, $4/$5 the fence, $6 keys to remove, $7 expiry, $8/$9/$10
+-- the guard (as $26/$27/$28 of apply_step).
+WITH locked AS MATERIALIZED (
+    SELECT 1 AS ok FROM {schema}.jobs
+     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND ($10::bool IS NOT TRUE
+            OR (semaphore > 0 AND state @> $8::jsonb AND NOT (state ?| $9::text[])))
+       FOR UPDATE
+), fence AS (
+    DELETE FROM {schema}.stream_messages
+     WHERE $4::bigint IS NOT NULL AND id = $4 AND attempts = $5
+       AND EXISTS (SELECT 1 FROM locked)
+    RETURNING id
+), go AS (
+    SELECT 1 FROM locked WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+), job AS (
+    UPDATE {schema}.jobs
+       SET state = (state || $2::jsonb) - $6::text[],
+           semaphore = semaphore + $3,
+           updated_at = now(),
+           expires_at = CASE
+               WHEN semaphore + $3 > 0 OR $7::float8 IS NULL THEN expires_at
+               WHEN $7::float8 <= 0 THEN NULL
+               ELSE now() + make_interval(secs => $7::float8) END
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
+)
+SELECT (SELECT semaphore FROM job), '{}'::bigint[], (SELECT final_state FROM job),
+       EXISTS (SELECT 1 FROM locked);
+
 -- name: apply_steps
 -- Steps of jobs, one or a batch (group commit), in one statement and one transaction:
 -- apply_steps_v1 (migration 0011_lean_steps) applies each as its own guarded, fenced step
