@@ -19,6 +19,7 @@ from typing import Any
 
 from hotmesh import HotMesh, JobOutput
 from hotmesh.durable import _engines, _history, _registry
+from hotmesh.durable._context import signal_key
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._types import Duration, RetryPolicy, seconds
 from hotmesh.durable.errors import WorkflowFailed, WorkflowInterrupted
@@ -228,12 +229,16 @@ class WorkflowClient:
         return handle.workflow_id
 
 
-async def _send_signal(client: Client, signal_id: str, data: Any) -> str:
+async def _send_signal(
+    client: Client, signal_id: str, data: Any, workflow_id: str | None = None
+) -> str:
+    """Signal the wait on ``signal_id``: of any workflow, or only of ``workflow_id``."""
     if not isinstance(signal_id, str) or not signal_id:
         raise ConfigError("signal_id must be a non-empty string", value=signal_id)
     check_json(data, f"data of signal {signal_id!r}")
     hm = await client.get_hotmesh_client()
-    return str(await hm.signal(f"{client.namespace}.wfs.wait", {"id": signal_id, "data": data}))
+    key = signal_id if workflow_id is None else signal_key(workflow_id, signal_id)
+    return str(await hm.signal(f"{client.namespace}.wfs.wait", {"id": key, "data": data}))
 
 
 class WorkflowHandle:
@@ -349,8 +354,13 @@ class WorkflowHandle:
         return found
 
     async def signal(self, signal_id: str, data: Any = None) -> str:
-        """Send signal ``signal_id`` (see ``client.workflow.signal``)."""
-        return await _send_signal(self._client, signal_id, data)
+        """Send signal ``signal_id`` to this workflow only (``client.workflow.signal``
+        reaches any workflow waiting on it); kept until this workflow waits for it.
+
+        Example:
+            >>> await handle.signal("approve", {"by": "ada"})  # doctest: +SKIP
+        """
+        return await _send_signal(self._client, signal_id, data, self.workflow_id)
 
     async def cancel(self) -> None:
         """Cooperative cancellation: ``CancelledFailure`` at the workflow's next new
@@ -459,7 +469,9 @@ async def _pending_waits(hm: HotMesh, workflow_id: str) -> list[tuple[str, str]]
         return []
     calls = [latest, *[i for i in latest.get("items") or () if isinstance(i, dict)]]
     found = [("wake", str(c["wakeId"])) for c in calls if c.get("wakeId")]
-    found += [("wait", str(c["signalId"])) for c in calls if c.get("signalId")]
+    found += [
+        ("wait", str(c.get("signalKey") or c["signalId"])) for c in calls if c.get("signalId")
+    ]
     return found
 
 

@@ -24,9 +24,9 @@ from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 from hotmesh.durable import _registry
-from hotmesh.durable._context import Done, TurnContext, current
+from hotmesh.durable._context import Done, TurnContext, current, signal_key
 from hotmesh.durable._errors_wire import error_from_wire
-from hotmesh.durable._hooks import exec_hook, hook
+from hotmesh.durable._hooks import exec_hook, exec_hook_batch, hook
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._sessions import enrich, entity, search
@@ -54,6 +54,7 @@ __all__ = [
     "enrich",
     "entity",
     "exec_hook",
+    "exec_hook_batch",
     "execute_child",
     "gather",
     "hook",
@@ -241,6 +242,7 @@ def condition(signal_id: str, timeout: Duration | None = None) -> Awaitable[Any]
             "key": ctx.key("wait", index),
             "op": signal_id,
             "signalId": signal_id,
+            "signalKey": signal_key(ctx.workflow_id, signal_id),
             "timeout": limit,
         }
     )
@@ -293,8 +295,7 @@ def _child(
         return _settle(recorded.out, retry, "child", name)
     ctx.check_cancelled()
     check_json(list(args), f"arguments of child workflow {name!r}")
-    if expire is not None:
-        seconds(expire, name="expire")
+    keep = None if expire is None else seconds(expire, name="expire")
     queue = task_queue or entity or ctx.task_queue
     child_id = workflow_id or f"{ctx.workflow_id}-{kind}{ctx.dimension}-{index}"
     child_retry = dict(ctx.start.get("retry") or {})
@@ -307,6 +308,8 @@ def _child(
             "key": ctx.key(kind, index),
             "op": name,
             "await": wait,
+            # Seconds the finished child stays inspectable (default: 7 days).
+            "expire": None if keep is None else max(int(keep), 1),
             "child": {
                 "mode": "workflow",
                 "workflowId": child_id,
@@ -412,8 +415,7 @@ def interrupt(
     if recorded is not None:
         return Done(None)
     ctx.check_cancelled()
-    if expire is not None:
-        seconds(expire, name="expire")
+    keep = None if expire is None else seconds(expire, name="expire")
     return ctx.suspend(
         {
             "code": 594,
@@ -423,6 +425,8 @@ def interrupt(
             "target": workflow_id,
             "reason": reason or f"interrupted by workflow {ctx.workflow_id}",
             "throw": throw,
+            # Seconds the interrupted workflow stays inspectable (default: its own).
+            "expire": None if keep is None else max(int(keep), 1),
         }
     )
 

@@ -77,13 +77,15 @@ _COMMON_KEYS = frozenset(
 _TYPE_KEYS: dict[str, frozenset[str]] = {
     "trigger": frozenset({"stats", "entity"}),
     "worker": frozenset({"topic", "timeout"}),
-    "await": frozenset({"topic", "await", "timeout"}),
+    "await": frozenset({"topic", "await", "timeout", "expire"}),
     "hook": frozenset({"sleep", "escalation"}),
     "signal": frozenset(
         {"topic", "signal", "resolver", "status", "code", "key_name", "key_value", "scrub"}
     ),
     "cycle": frozenset({"ancestor"}),
-    "interrupt": frozenset({"target", "topic", "reason", "throw", "descend", "code", "stack"}),
+    "interrupt": frozenset(
+        {"target", "topic", "reason", "throw", "descend", "code", "stack", "expire"}
+    ),
 }
 _GRANULARITIES = frozenset({"5m", "10m", "15m", "30m", "1h", "infinity"})
 _MEASURES = frozenset({"sum", "avg", "count", "index", "mdn"})
@@ -270,6 +272,7 @@ def _type_fields(kind: str, reader: Reader) -> dict[str, Any]:
             reader.warn("timeout", "await timeouts are not supported; use a hook with sleep")
         if kind == "await":
             fields["await_result"] = reader.expression("await") if "await" in reader.data else True
+            fields["expire"] = reader.expression("expire")
         return fields
     if kind == "hook":
         return {
@@ -312,6 +315,7 @@ def _type_fields(kind: str, reader: Reader) -> dict[str, Any]:
             "descend": get("descend", False),
             "code": reader.expression("code") if "code" in reader.data else 410,
             "stack": reader.expression("stack"),
+            "expire": reader.expression("expire"),
         }
     raise AssertionError(kind)  # pragma: no cover - callers pass known types
 
@@ -324,7 +328,7 @@ def read_activity(kind: str, reader: Reader) -> tuple[type[Activity], dict[str, 
     """
     known = _COMMON_KEYS | _TYPE_KEYS[kind]
     for key in reader.data:
-        if key in _DERIVED_KEYS:
+        if key in _DERIVED_KEYS and key not in _TYPE_KEYS[kind]:  # await/interrupt: expire
             reader.warn(key, f"{key!r} is set by the compiler; the declared value is ignored")
         elif key not in known:
             reader.warn(key, f"unknown key {key!r} for a {kind} activity is ignored")

@@ -205,6 +205,8 @@ class AwaitActivity(Activity):
     topic: Any = None
     subtype: str | None = None
     await_result: Any = True
+    #: Seconds the finished child job is kept (an expression); ``None``: its graph's.
+    expire: Any = None
 
 
 @define(frozen=True, kw_only=True)
@@ -284,3 +286,5 @@ class InterruptActivity(Activity):
     descend: Any = False
     code: Any = 410
     stack: Any = None
+    #: Seconds the interrupted job is kept (an expression); ``None``: its own setting.
+    expire: Any = None

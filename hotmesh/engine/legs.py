@@ -192,6 +192,9 @@ class StepPlanner:
             parent = {"pj": jid, "pg": gid, "pd": dad, "pa": activity.id, **_trace(context)}
             if detached:
                 parent["px"] = True
+            keep = _number(resolve(activity.expire, context)) if activity.expire else None
+            if keep is not None:  # how long the finished child is kept
+                parent["expire"] = keep
             step.messages.append(
                 engine_message(
                     "await", jid,
@@ -309,21 +312,26 @@ class StepPlanner:
                 )
             )  # fmt: skip
         key = None
+        also: list[str] = []
         if activity.hook_topic:
             manifest_rules = graph.hooks.get(activity.hook_topic) or ()
-            rule = next((r for r in manifest_rules if r.to == activity.id), None)
-            expected = resolve(rule.expected, context) if rule is not None else jid
+            rules = [r for r in manifest_rules if r.to == activity.id]
+            expected = resolve(rules[0].expected, context) if rules else jid
             key = f"{activity.hook_topic}:{expected}"
-            step.after.append(
-                (
-                    "register_hook",
-                    {
-                        "key": key,
-                        "target": {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad},
-                        "ttl": max(float(graph.expire), SIGNAL_TTL),
-                    },
-                )
-            )
+            # Further rules to this activity register it under more keys (a wait that
+            # a signal reaches by its id or by its workflow): the first signal wins.
+            for rule in rules[1:]:
+                more = resolve(rule.expected, context)
+                if more not in (None, "") and f"{activity.hook_topic}:{more}" != key:
+                    also.append(f"{activity.hook_topic}:{more}")
+            registration: dict[str, Any] = {
+                "key": key,
+                "target": {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad},
+                "ttl": max(float(graph.expire), SIGNAL_TTL),
+            }
+            if also:
+                registration["also"] = also
+            step.after.append(("register_hook", registration))
             if activity.escalation:
                 row = escalation_row(
                     activity.escalation, context, signal_key=str(expected),
@@ -331,7 +339,8 @@ class StepPlanner:
                 )  # fmt: skip
                 if row is not None:
                     step.after.append(("escalate", row))
-        record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key)
+        extra = {"hook_keys": also} if also else {}
+        record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key, **extra)
 
     def _interrupt_leg1(
         self,
@@ -349,6 +358,9 @@ class StepPlanner:
             "code": _number(resolve(activity.code, context)) or 410,
             "stack": resolve(activity.stack, context),
         }
+        keep = _number(resolve(activity.expire, context)) if activity.expire else None
+        if keep is not None:  # how long the interrupted job is kept
+            options["expire"] = keep
         if target in (None, "", meta["jid"]):
             apply_job_maps(activity, context, step)
             record(step, context, activity.id, dad, l1=True, done=True)
@@ -380,9 +392,14 @@ class StepPlanner:
             this["hook"] = {"data": data}
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
-                if isinstance(activity, HookActivity) and activity.escalation:
-                    waited = str(own["hook_key"])[len(activity.hook_topic or "") + 1 :]
-                    step.after.append(("expire_escalation", {"signal_key": waited}))
+            if own.get("hook_keys") and (kind == "timehook" or code == 200):
+                # The other keys of a many-key wait, unless another wait took them over.
+                used = own.get("hook_key") if kind == "timehook" else body.get("key")
+                target = {"jid": body.get("jid"), "gid": body.get("gid"),
+                          "aid": activity.id, "dad": dad}  # fmt: skip
+                for other in (own.get("hook_key"), *own["hook_keys"]):
+                    if other != used:
+                        step.after.append(("forget_hook_key", {"key": other, "target": target}))
         elif status == "error":
             output = this.setdefault("output", {})
             output["metadata"] = {**output.get("metadata", {}), "err": error_text(data, code)}
@@ -401,9 +418,10 @@ class StepPlanner:
         step.semaphore += len(children) - (0 if pending else 1)
         seen = [*list(own.get("seen", ()))[-MAX_SEEN + 1 :], event]
         final = not pending and not activity.cycle
+        keys = {"hook_keys": own["hook_keys"]} if own.get("hook_keys") else {}
         record(
             step, context, activity.id, dad,
-            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"),
+            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"), **keys,
         )  # fmt: skip
         step.emit = step.emit or resolve(activity.emit, context) is True
         self._expand(graph, context, step, children, f"{dad},{index}")

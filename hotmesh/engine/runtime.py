@@ -561,6 +561,8 @@ class Engine(StepPlanner, JobEnding):
         actual = resolve(rules[0].actual, scope) if rules[0].match else None
         key = str(body.get("key") or f"{topic}:{actual}")  # an escalation names its key
         target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
+        if target is not None and await self._ended_wait(key, target):
+            target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
         if target is None:
             await self.backend.stream.ack([message])  # parked until the hook registers
             return
@@ -579,6 +581,19 @@ class Engine(StepPlanner, JobEnding):
                 del self._signal_locks[jid]
             else:
                 self._signal_locks[jid] = (lock, users - 1)
+
+    async def _ended_wait(self, key: str, target: Mapping[str, Any]) -> bool:
+        """True (and the registration gone) when ``key`` still names a wait registered
+        under several keys that another of its keys already ended: the signal is then
+        parked for the next wait instead of being dropped."""
+        job = await self.store.get_job(str(target.get("jid")))
+        if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
+            return False
+        own = job.state.get(activity_key(str(target.get("aid")), str(target.get("dad"))), {})
+        if not (own.get("hook_keys") and own.get("done")):
+            return False
+        await self.store.delete_hook(key, target=target)
+        return True
 
     async def _apply_signal(
         self,
@@ -600,11 +615,18 @@ class Engine(StepPlanner, JobEnding):
 
     async def _after(self, action: str, args: dict[str, Any]) -> None:
         if action == "register_hook":
-            parked = await self.store.register_hook(args["key"], args["target"], ttl=args["ttl"])
-            if parked is not None:
-                await self.backend.stream.publish([engine_message("webhook", "", parked)])
+            # A wait under several keys registers them in order and stops at the first
+            # that holds a parked signal (the others keep theirs for a later wait).
+            for key in (args["key"], *args.get("also", ())):
+                parked = await self.store.register_hook(key, args["target"], ttl=args["ttl"])
+                if parked is not None:
+                    await self.backend.stream.publish([engine_message("webhook", "", parked)])
+                    break
         elif action == "forget_hook_key" and args.get("key"):
-            await self.store.delete_hook(str(args["key"]))
+            if args.get("target") is not None:  # only while it still names this wait
+                await self.store.delete_hook(str(args["key"]), target=args["target"])
+            else:
+                await self.store.delete_hook(str(args["key"]))
         elif action == "escalate":  # idempotent: one row per signal key
             await self.store.create_escalation({**args, "namespace": self.namespace})
         elif action == "expire_escalation":  # the hook's timer won
