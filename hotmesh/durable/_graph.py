@@ -140,6 +140,7 @@ _CHILD_FIELDS = (
     "parentWorkflowId",
     "originJobId",
     "entity",
+    "hookTarget",
 )
 
 

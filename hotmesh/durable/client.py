@@ -81,6 +81,7 @@ class WorkflowClient:
         expire: Duration | None = None,
         signal_in: bool | None = None,
         _parent: str | None = None,
+        _hook_target: str | None = None,
     ) -> WorkflowHandle:
         """Start ``workflow`` on ``task_queue``; return its handle at once.
 
@@ -130,6 +131,8 @@ class WorkflowClient:
             data["search"][_NO_HOOKS] = "1"
         if _parent is not None:
             data["parentWorkflowId"] = _parent
+        if _hook_target is not None:  # its search/entity sessions act on the target
+            data["hookTarget"] = _hook_target
         extended = {"search": dict(search)} if search else None
         # `expire`: seconds the finished workflow stays inspectable (default 7 days).
         context = {"expire": max(int(retention), 1)} if retention is not None else None
@@ -218,13 +221,20 @@ class WorkflowClient:
                 f"workflow {workflow_id} was started with signal_in=False: it takes no hooks",
                 value=workflow_id,
             )
+        hook_id = f"{workflow_id}-hook-{HotMesh.new_guid()}"
+        if search:  # the target's search fields too, as the hook's own
+            fields = {f"_{k}": str(v) for k, v in search.items()}
+            await hm.update_job_data(
+                workflow_id, lambda data: (True, fields), once=f"{hook_id}-search"
+            )
         handle = await self.start(
             workflow,
             args=args,
             task_queue=task_queue,
-            workflow_id=f"{workflow_id}-hook-{HotMesh.new_guid()}",
+            workflow_id=hook_id,
             search=search,
             _parent=workflow_id,
+            _hook_target=workflow_id,
         )
         return handle.workflow_id
 

@@ -321,6 +321,8 @@ def _child(
                 "parentWorkflowId": parent or ctx.workflow_id,
                 "originJobId": ctx.start.get("originJobId") or ctx.workflow_id,
                 "entity": entity,
+                # A hook's search and entity sessions act on the workflow it runs for.
+                "hookTarget": parent,
             },
         }
     )

@@ -54,6 +54,33 @@ async def batch() -> dict[str, Any]:
     return {"answers": answers, "twice": "no error"}
 
 
+async def tally(amount: int, info: dict[str, Any] | None = None) -> str:
+    """A hook function: its search and entity sessions act on the workflow it runs for."""
+    s = await wf.search()
+    await s.incr("count", amount)
+    await wf.enrich({"touched": "yes"})
+    await (await wf.entity()).append("hooks", amount)
+    await wf.sleep(0.1)  # a second turn replays every operation above: none applied twice
+    if info is not None:
+        await wf.signal(info["signal"], await s.get("count"))
+    return "tallied"
+
+
+async def counted(signal_id: str) -> dict[str, Any]:
+    await (await wf.search()).set({"count": 1})
+    await (await wf.entity()).set({"hooks": []})
+    from_hook = await wf.exec_hook(workflow=tally, args=[2])
+    await wf.signal(f"{signal_id}-ready", from_hook)
+    await wf.condition(signal_id)  # the test's own hook (client.workflow.hook) ran meanwhile
+    s = await wf.search()
+    return {
+        "from_hook": from_hook,
+        "count": await s.get("count"),
+        "touched": await s.get("touched"),
+        "entity": await (await wf.entity()).get(),
+    }
+
+
 async def serve(connection: dict[str, Any], queue: str, *workflows: Any) -> None:
     for fn in workflows:
         await Worker.create(connection=connection, task_queue=queue, workflow=fn)
@@ -128,3 +155,31 @@ async def test_exec_hook_batch_returns_every_payload_by_key(
     result = await client.workflow.execute(batch, task_queue=queue, timeout=60)
     assert result["answers"] == {"a": "one!", "b": "two!", "c": "three!"}
     assert "given twice" in result["twice"]
+
+
+async def test_a_hooks_search_and_entity_act_on_its_target(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await serve(connection, queue, counted, tally, listener)
+    signal_id = uuid.uuid4().hex
+    ready = await client.workflow.start(listener, args=[f"{signal_id}-ready"], task_queue=queue)
+    handle = await client.workflow.start(counted, args=[signal_id], task_queue=queue)
+    assert await ready.result(timeout=60) == "3", "the exec_hook's answer: 1 + 2"
+    hook_id = await client.workflow.hook(
+        workflow_id=handle.workflow_id,
+        workflow=tally,
+        task_queue=queue,
+        args=[10],
+        search={"who": "fred"},
+    )
+    assert await client.workflow.get_handle(hook_id).result(timeout=30) == "tallied"
+    await handle.signal(signal_id)
+    result = await handle.result(timeout=30)
+    assert result == {
+        "from_hook": "3",
+        "count": "13",
+        "touched": "yes",
+        "entity": {"hooks": [2, 10]},
+    }
+    assert await handle.query("count", "who") == {"count": "13", "who": "fred"}
+    assert await client.workflow.get_handle(hook_id).query("count") == {"count": None}
