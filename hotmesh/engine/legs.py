@@ -392,6 +392,9 @@ class StepPlanner:
             this["hook"] = {"data": data}
             if kind == "timehook" and own.get("hook_key"):
                 step.after.append(("forget_hook_key", {"key": own["hook_key"]}))
+                if isinstance(activity, HookActivity) and activity.escalation:
+                    waited = str(own["hook_key"])[len(activity.hook_topic or "") + 1 :]
+                    step.after.append(("expire_escalation", {"signal_key": waited}))
             if own.get("hook_keys") and (kind == "timehook" or code == 200):
                 # The other keys of a many-key wait, unless another wait took them over.
                 used = own.get("hook_key") if kind == "timehook" else body.get("key")
