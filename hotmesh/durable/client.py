@@ -413,7 +413,8 @@ class WorkflowHandle:
         timeline = [
             {"key": k, "value": v if values else {}}
             for k, v in sorted(output.data.items())
-            if k.startswith("-") and k != _NO_HOOKS
+            # not the guards of hooks' writes (HotMesh.update_job_data(once=...))
+            if k.startswith("-") and k != _NO_HOOKS and not k.startswith("-once-")
         ]
         result: dict[str, Any] = {
             "data": {k[1:]: v for k, v in output.data.items() if k.startswith("_")},

@@ -183,3 +183,7 @@ async def test_a_hooks_search_and_entity_act_on_its_target(
     }
     assert await handle.query("count", "who") == {"count": "13", "who": "fred"}
     assert await client.workflow.get_handle(hook_id).query("count") == {"count": None}
+    state = await handle.state()
+    assert any(k.startswith("-once-") for k in state), "each hook write left its guard"
+    timeline = (await handle.export())["timeline"]
+    assert not any(entry["key"].startswith("-once-") for entry in timeline)
