@@ -112,6 +112,27 @@ async def test_handle_signal_reaches_only_its_own_workflow(
     assert await b.result(timeout=30) == "for anyone"
 
 
+async def test_a_namespace_wide_signal_wakes_one_wait_on_its_id(
+    client: Client, connection: dict[str, Any], queue: str
+) -> None:
+    await serve(connection, queue, listener)
+    signal_id = uuid.uuid4().hex
+    a = await client.workflow.start(listener, args=[signal_id], task_queue=queue)
+    b = await client.workflow.start(listener, args=[signal_id], task_queue=queue)
+    await client.workflow.signal(signal_id, "one of you")
+    results = {
+        asyncio.ensure_future(a.result(timeout=30)): a,
+        asyncio.ensure_future(b.result(timeout=30)): b,
+    }
+    done, pending = await asyncio.wait(results, return_when=asyncio.FIRST_COMPLETED)
+    [woken] = done
+    [other] = pending
+    assert woken.result() == "one of you"
+    assert await results[other].status() > 0, "one signal wakes one wait"
+    await results[other].signal(signal_id, "you too")  # still reachable by its handle
+    assert await other == "you too"
+
+
 async def test_an_early_handle_signal_is_kept_for_its_workflow(
     client: Client, connection: dict[str, Any], queue: str
 ) -> None:
