@@ -324,9 +324,12 @@ class StepPlanner:
                 more = resolve(rule.expected, context)
                 if more not in (None, "") and f"{activity.hook_topic}:{more}" != key:
                     also.append(f"{activity.hook_topic}:{more}")
+            target: dict[str, Any] = {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad}
+            if also:
+                target["many"] = True  # see Engine._ended_wait
             registration: dict[str, Any] = {
                 "key": key,
-                "target": {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad},
+                "target": target,
                 "ttl": max(float(graph.expire), SIGNAL_TTL),
             }
             if also:
@@ -399,7 +402,7 @@ class StepPlanner:
                 # The other keys of a many-key wait, unless another wait took them over.
                 used = own.get("hook_key") if kind == "timehook" else body.get("key")
                 target = {"jid": body.get("jid"), "gid": body.get("gid"),
-                          "aid": activity.id, "dad": dad}  # fmt: skip
+                          "aid": activity.id, "dad": dad, "many": True}  # fmt: skip
                 for other in (own.get("hook_key"), *own["hook_keys"]):
                     if other != used:
                         step.after.append(("forget_hook_key", {"key": other, "target": target}))

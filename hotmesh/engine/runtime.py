@@ -586,6 +586,8 @@ class Engine(StepPlanner, JobEnding):
         """True (and the registration gone) when ``key`` still names a wait registered
         under several keys that another of its keys already ended: the signal is then
         parked for the next wait instead of being dropped."""
+        if not target.get("many"):  # a hook under one key: nothing to read
+            return False
         job = await self.store.get_job(str(target.get("jid")))
         if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
             return False
