@@ -175,7 +175,13 @@ class WorkflowClient:
         return WorkflowHandle(self._client, workflow_id)
 
     async def signal(self, signal_id: str, data: Any = None) -> str:
-        """Send signal ``signal_id`` (namespace-wide); kept until a workflow waits for it."""
+        """Send signal ``signal_id`` (namespace-wide: to the wait on that id, whichever
+        workflow it is in); kept until a workflow waits for it. ``handle.signal`` reaches
+        one workflow only.
+
+        Example:
+            >>> await client.workflow.signal("approve-R-7", {"by": "ada"})  # doctest: +SKIP
+        """
         return await _send_signal(self._client, signal_id, data)
 
     async def hook(
