@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from hotmesh.engine.job_layout import export_job, query_state, raw_state
 from hotmesh.engine.runtime import Engine
 from hotmesh.engine.state import data_leaves, job_data
 from hotmesh.errors import JobNotFound, StepError
-from hotmesh.escalations import Escalations
-from hotmesh.exporter import export_job, query_state, raw_state
+from hotmesh.facade.escalations import Escalations
 from hotmesh.spi import JobRecord
 from hotmesh.types import JobExport
 from hotmesh.validation import check_name
@@ -35,7 +35,7 @@ class JobReads:
 
     @property
     def escalations(self) -> Escalations:
-        """The app's escalations (human-in-the-loop work items; see :mod:`hotmesh.escalations`).
+        """The app's escalations: human-in-the-loop work items (:mod:`hotmesh.facade.escalations`).
 
         Example:
             >>> pending = await hm.escalations.list(role="approver")  # doctest: +SKIP
