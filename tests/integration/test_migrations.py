@@ -36,7 +36,7 @@ async def test_concurrent_processes_migrate_exactly_once(
     try:
         for proc in procs:  # every worker has imported everything: nothing slows one down
             assert proc.stdout is not None
-            line = await asyncio.wait_for(proc.stdout.readline(), timeout=30)
+            line = await asyncio.wait_for(proc.stdout.readline(), timeout=120)
             assert line == b"ready\n", (line, await proc.stderr.read())  # type: ignore[union-attr]
         results = await asyncio.wait_for(
             asyncio.gather(*(proc.communicate(b"go\n") for proc in procs)), timeout=60
