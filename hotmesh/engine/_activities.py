@@ -57,7 +57,7 @@ def read_activity(kind: str, reader: Reader) -> tuple[type[Activity], dict[str, 
     behaviour = KINDS[kind]
     known = _COMMON_KEYS | behaviour.keys
     for key in reader.data:
-        if key in _DERIVED_KEYS:
+        if key in _DERIVED_KEYS and key not in behaviour.keys:  # await/interrupt: expire
             reader.warn(key, f"{key!r} is set by the compiler; the declared value is ignored")
         elif key not in known:
             reader.warn(key, f"unknown key {key!r} for a {kind} activity is ignored")

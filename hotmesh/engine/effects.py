@@ -74,21 +74,31 @@ class RegisterHook(Effect):
     key: str
     target: Mapping[str, Any]
     ttl: float
+    #: More keys the same wait registers under (a signal by any of them wakes it).
+    also: tuple[str, ...] = ()
 
     async def run(self, port: EffectPort) -> None:
-        parked = await port.store.register_hook(self.key, dict(self.target), ttl=self.ttl)
-        if parked is not None:
-            await port.stream.publish([Signal.read(parked).outgoing()])
+        # Keys in order; the first holding a parked signal ends the registration (the
+        # others keep theirs for a later wait).
+        for key in (self.key, *self.also):
+            parked = await port.store.register_hook(key, dict(self.target), ttl=self.ttl)
+            if parked is not None:
+                await port.stream.publish([Signal.read(parked).outgoing()])
+                return
 
 
 @define(frozen=True)
 class ForgetHook(Effect):
-    """Signal key ``key`` wakes no one any more (``None``: nothing to forget)."""
+    """Signal key ``key`` wakes no one any more (``None``: nothing to forget); with
+    ``target``, only while it is still registered for that target."""
 
     key: str | None
+    target: Mapping[str, Any] | None = None
 
     async def run(self, port: EffectPort) -> None:
-        if self.key:
+        if self.key and self.target is not None:
+            await port.store.delete_hook(str(self.key), target=dict(self.target))
+        elif self.key:
             await port.store.delete_hook(str(self.key))
 
 

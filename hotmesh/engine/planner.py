@@ -296,9 +296,10 @@ class Planner:
         step.semaphore += len(children) - (0 if pending else 1)
         seen = [*list(own.get("seen", ()))[-MAX_SEEN + 1 :], event_id]
         final = not pending and not activity.cycle
+        keys = {"hook_keys": own["hook_keys"]} if own.get("hook_keys") else {}
         record(
             step, context, activity.id, dad,
-            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"),
+            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"), **keys,
         )  # fmt: skip
         step.emit = step.emit or resolve(activity.emit, context) is True
         self.expand(graph, context, ctl, step, children, f"{dad},{index}")

@@ -36,7 +36,7 @@ from hotmesh.engine.messages import (
 )
 from hotmesh.engine.model import Activity, AppManifest, Graph, TriggerActivity
 from hotmesh.engine.planner import Planner
-from hotmesh.engine.state import META, data_state, job_data
+from hotmesh.engine.state import META, activity_key, data_state, job_data
 from hotmesh.engine.stats import (
     facets_for,
     ids_response,
@@ -490,6 +490,8 @@ class Engine(JobEnding):
         actual = resolve(rules[0].actual, scope) if rules[0].match else None
         key = str(signal.key or f"{topic}:{actual}")  # an escalation names its key
         target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
+        if target is not None and await self._ended_wait(key, target):
+            target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
         if target is None:
             await self.stream.ack([message])  # parked until the hook registers
             return
@@ -508,6 +510,21 @@ class Engine(JobEnding):
                 del self._signal_locks[jid]
             else:
                 self._signal_locks[jid] = (lock, users - 1)
+
+    async def _ended_wait(self, key: str, target: Mapping[str, Any]) -> bool:
+        """True (and the registration gone) when ``key`` still names a wait registered
+        under several keys that another of its keys already ended: the signal is then
+        parked for the next wait instead of being dropped."""
+        if not target.get("many"):  # a hook under one key: nothing to read
+            return False
+        job = await self.store.get_job(str(target.get("jid")))
+        if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
+            return False
+        own = job.state.get(activity_key(str(target.get("aid")), str(target.get("dad"))), {})
+        if not (own.get("hook_keys") and own.get("done")):
+            return False
+        await self.store.delete_hook(key, target=target)
+        return True
 
     async def _apply_signal(
         self,

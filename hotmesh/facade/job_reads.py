@@ -1,16 +1,16 @@
 """The facade's job reads, raw answers and escalations: ``export``, ``get_raw``,
-``get_query_state``, ``add``, ``checkpoint``, ``escalations`` (mixed into
+``get_query_state``, ``update_job_data``, ``add``, ``checkpoint``, ``escalations`` (mixed into
 :class:`hotmesh.HotMesh`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotmesh.engine.job_layout import export_job, query_state, raw_state
 from hotmesh.engine.runtime import Engine
-from hotmesh.engine.state import data_state
-from hotmesh.errors import ConfigError, JobNotFound
+from hotmesh.engine.state import data_leaves, data_state, job_data
+from hotmesh.errors import ConfigError, JobNotFound, StepError
 from hotmesh.facade.escalations import Escalations
 from hotmesh.serializer import is_clear_key
 from hotmesh.spi import JobRecord
@@ -18,6 +18,11 @@ from hotmesh.types import JobExport, WorkerMessage
 from hotmesh.validation import check_name, check_payload
 
 __all__ = ["JobReads"]
+
+#: The clear state key every ``update_job_data`` bumps (its optimistic guard).
+_REVISION = "-data-revision-"
+#: Attempts of ``update_job_data`` against concurrent updates.
+_UPDATE_TRIES = 20
 
 
 class JobReads:
@@ -86,6 +91,60 @@ class JobReads:
             JobNotFound: no live job has this id.
         """
         return query_state(await self._job(job_id), fields)
+
+    async def update_job_data(
+        self,
+        job_id: str,
+        change: Callable[[dict[str, Any]], tuple[Any, Mapping[str, Any]]],
+        *,
+        once: str | None = None,
+    ) -> Any:
+        """Change a running job's data from outside its graph; return ``change``'s result.
+
+        ``change(data)`` gets a copy of the job data and returns ``(result, fields)``:
+        the top-level fields to write (each replaces the old value). The write is atomic
+        against other ``update_job_data`` calls on the job (re-read and retried when one
+        came first); a step of the job's own graph writing the same field at the same
+        moment wins or loses as a whole. With ``once``, a later call with the same
+        ``once`` returns the first call's result without changing anything again (a
+        caller that may be replayed after a crash applies its change exactly once).
+
+        Example:
+            >>> await hm.update_job_data(
+            ...     job_id, lambda d: (d.get("n", 0) + 1, {"n": d.get("n", 0) + 1}),
+            ...     once="bump-1")  # doctest: +SKIP
+            1
+
+        Raises:
+            JobNotFound: no running job has this id.
+            StepError: other updates kept coming first.
+        """
+        guard = None if once is None else f"-once-{once}-"
+        for _ in range(_UPDATE_TRIES):
+            job = await self._job(job_id)
+            if job.semaphore <= 0:
+                raise JobNotFound(f"job {job_id} is not running", value=job_id)
+            data = job_data(job.state)
+            if guard is not None and guard in job.state:
+                return data.get(guard)
+            result, fields = change(job_data(job.state))
+            state: dict[str, Any] = {}
+            for name, value in fields.items():
+                before = data_leaves((name,), data[name]) if name in data else {}
+                after = data_leaves((name,), value)
+                state.update({key: None for key in before if key not in after})
+                state.update(after)
+            revision = job.state.get(_REVISION)
+            state[_REVISION] = (revision if isinstance(revision, int) else 0) + 1
+            expect: dict[str, Any] = {_REVISION: revision}
+            if guard is not None:  # the result (user data: a data leaf, through the codec)
+                state.update(data_leaves((guard,), result))
+                state[guard] = 1
+                expect[guard] = None
+            applied = await self._store().apply_step(job_id, state, expect=expect)
+            if not applied.conflict:
+                return result
+        raise StepError(f"job {job_id}: its data kept changing", value=job_id)
 
     async def _job(self, job_id: str) -> JobRecord:
         job = await self._store().get_job(check_name(job_id, "job_id"))

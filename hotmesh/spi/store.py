@@ -174,8 +174,12 @@ class Store(Protocol):
         """The hook registered under ``key``, or None after parking ``signal`` there."""
         ...
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove what is registered or parked under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove what is registered or parked under ``key``.
+
+        With ``target``, only a hook registered for exactly that target is removed (a
+        wait registered under several keys forgets the ones no other wait took over).
+        """
         ...
 
     async def delete_job(self, job_id: str) -> bool:

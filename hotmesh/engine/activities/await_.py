@@ -16,7 +16,7 @@ from hotmesh.engine.activities._kind import ActivityKind, register
 from hotmesh.engine.activities.worker import trace_of
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.messages import StartChild, guid
-from hotmesh.engine.steps import record
+from hotmesh.engine.steps import number, record
 
 if TYPE_CHECKING:
     from hotmesh.engine.messages import Address
@@ -47,6 +47,8 @@ class AwaitActivity(Activity):
     topic: Any = None
     subtype: str | None = None
     await_result: Any = True
+    #: Seconds the finished child job is kept (an expression); ``None``: its graph's.
+    expire: Any = None
 
 
 @register
@@ -54,7 +56,7 @@ class Await(ActivityKind):
     """Leg 1 asks an engine to start the child; leg 2 (the shared one) takes its result."""
 
     model = AwaitActivity
-    keys = frozenset({"topic", "await", "timeout"})
+    keys = frozenset({"topic", "await", "timeout", "expire"})
     retries = True
 
     def read(self, reader: Reader) -> dict[str, Any]:
@@ -65,6 +67,7 @@ class Await(ActivityKind):
             "topic": topic,
             "subtype": reader.data.get("subtype") or static_topic(topic),
             "await_result": reader.expression("await") if "await" in reader.data else True,
+            "expire": reader.expression("expire"),
         }
 
     def check_topics(
@@ -93,6 +96,9 @@ class Await(ActivityKind):
         parent = {"pj": at.jid, "pg": at.gid, "pd": at.dad, "pa": activity.id, **trace_of(context)}
         if detached:
             parent["px"] = True
+        keep = number(resolve(activity.expire, context)) if activity.expire else None
+        if keep is not None:  # how long the finished child is kept
+            parent["expire"] = keep
         child = StartChild(topic=topic, data=payload, parent=parent, child=guid())
         step.messages.append(child.outgoing())
         record(step, context, activity.id, at.dad, l1=True, n2=0, seen=[])

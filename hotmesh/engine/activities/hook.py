@@ -102,13 +102,22 @@ class Hook(ActivityKind):
             timer = Timer(jid=jid, gid=gid, aid=activity.id, dad=dad, guid=guid(), delay=seconds)
             step.messages.append(timer.outgoing())
         key = None
+        also: list[str] = []
         if activity.hook_topic:
-            rules = graph.hooks.get(activity.hook_topic) or ()
-            rule = next((r for r in rules if r.to == activity.id), None)
-            expected = resolve(rule.expected, context) if rule is not None else jid
+            rules = [r for r in graph.hooks.get(activity.hook_topic) or () if r.to == activity.id]
+            expected = resolve(rules[0].expected, context) if rules else jid
             key = f"{activity.hook_topic}:{expected}"
-            target = {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad}
-            step.after.append(RegisterHook(key, target, max(float(graph.expire), SIGNAL_TTL)))
+            # Further rules to this activity register it under more keys (a wait that a
+            # signal reaches by its id or by its workflow): the first signal wins.
+            for rule in rules[1:]:
+                more = resolve(rule.expected, context)
+                if more not in (None, "") and f"{activity.hook_topic}:{more}" != key:
+                    also.append(f"{activity.hook_topic}:{more}")
+            target: dict[str, Any] = {"jid": jid, "gid": gid, "aid": activity.id, "dad": dad}
+            if also:
+                target["many"] = True  # see Engine._ended_wait
+            ttl = max(float(graph.expire), SIGNAL_TTL)
+            step.after.append(RegisterHook(key, target, ttl, tuple(also)))
             if activity.escalation:
                 row = escalation_row(
                     activity.escalation, context, signal_key=str(expected),
@@ -116,7 +125,8 @@ class Hook(ActivityKind):
                 )  # fmt: skip
                 if row is not None:
                     step.after.append(Escalate(row))
-        record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key)
+        extra = {"hook_keys": also} if also else {}
+        record(step, context, activity.id, dad, l1=True, n2=0, seen=[], hook_key=key, **extra)
 
     def heard(
         self, activity: HookActivity, kind: str, event: Any, own: Mapping[str, Any], step: Step
@@ -126,6 +136,14 @@ class Hook(ActivityKind):
             if activity.escalation:
                 waited = str(own["hook_key"])[len(activity.hook_topic or "") + 1 :]
                 step.after.append(ExpireEscalation(waited))
+        if own.get("hook_keys") and (kind == "timehook" or event.code == 200):
+            # The other keys of a many-key wait, unless another wait took them over.
+            used = own.get("hook_key") if kind == "timehook" else event.key
+            target = {"jid": event.jid, "gid": event.gid, "aid": activity.id,
+                      "dad": event.dad, "many": True}  # fmt: skip
+            for other in (own.get("hook_key"), *own["hook_keys"]):
+                if other != used:
+                    step.after.append(ForgetHook(other, target))
 
     def settled(self, activity: HookActivity, kind: str, event: Any, step: Step) -> None:
         if kind == "webhook" and event.code == 200:  # a final signal: the key is spent

@@ -41,6 +41,8 @@ class InterruptActivity(Activity):
     descend: Any = False
     code: Any = 410
     stack: Any = None
+    #: Seconds the interrupted job is kept (an expression); ``None``: its own setting.
+    expire: Any = None
 
 
 @register
@@ -48,7 +50,7 @@ class Interrupt(ActivityKind):
     """Leg 1 closes the activity (its own job) or passes through (another job)."""
 
     model = InterruptActivity
-    keys = frozenset({"target", "topic", "reason", "throw", "descend", "code", "stack"})
+    keys = frozenset({"target", "topic", "reason", "throw", "descend", "code", "stack", "expire"})
 
     def read(self, reader: Reader) -> dict[str, Any]:
         if "descend" in reader.data:
@@ -62,6 +64,7 @@ class Interrupt(ActivityKind):
             "descend": reader.data.get("descend", False),
             "code": reader.expression("code") if has("code") else 410,
             "stack": reader.expression("stack"),
+            "expire": reader.expression("expire"),
         }
 
     def leg1(
@@ -82,6 +85,9 @@ class Interrupt(ActivityKind):
             "code": number(resolve(activity.code, context)) or 410,
             "stack": resolve(activity.stack, context),
         }
+        keep = number(resolve(activity.expire, context)) if activity.expire else None
+        if keep is not None:  # how long the interrupted job is kept
+            options["expire"] = keep
         if target in (None, "", meta["jid"]):
             apply_job_maps(activity, context, step)
             record(step, context, activity.id, at.dad, l1=True, done=True)

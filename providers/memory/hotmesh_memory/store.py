@@ -264,9 +264,14 @@ class MemoryStore(EscalationStore):
         self._space.hooks[key] = HookRow("pending", text, now() + float(ttl))
         return None
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove the registration (or parked signal) under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove the registration (or parked signal) under ``key``; with ``target``,
+        only a hook registered for that target."""
         await round_trip()
+        if target is not None:
+            row = self._space.hooks.get(key)
+            if row is None or row.kind != "hook" or json.loads(row.value) != dict(target):
+                return
         self._space.hooks.pop(key, None)
 
     # -- stats -------------------------------------------------------------------------

@@ -407,8 +407,12 @@ class PostgresStore(EscalationStore):
             await tx.execute(self._q.hook_put, key, "pending", parked, float(ttl))
         return None
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove the registration (or parked signal) under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove the registration (or parked signal) under ``key``; with ``target``,
+        only a hook registered for that target."""
+        if target is not None:
+            await self._driver.execute(self._q.hook_delete_if, key, _json(dict(target), "hook"))
+            return
         await self._driver.execute(self._q.hook_delete, key)
 
     async def delete_job(self, job_id: str) -> bool:

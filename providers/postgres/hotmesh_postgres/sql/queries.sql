@@ -393,6 +393,11 @@ ON CONFLICT (key) DO UPDATE
 -- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.hook_signals WHERE key = $1;
 
+-- name: hook_delete_if
+-- replay: safe (deleting twice deletes once)
+-- Only the hook registered for target $2 (a wait under several keys forgets the others).
+DELETE FROM {schema}.hook_signals WHERE key = $1 AND kind = 'hook' AND value = $2::jsonb;
+
 -- name: fail_jobs
 -- replay: safe (only jobs still running are failed)
 -- Running jobs ($1) whose stored values cannot be decoded (a codec or key is missing or
