@@ -5,7 +5,7 @@
                                 [--repeat 3] [--json out.json]
 
 For each codec it registers the codec process-wide (engine and worker run in this process),
-runs the seed benchmark (:func:`hotmesh.bench.run_provider`) ``--repeat`` times, and
+runs the seed benchmark (:func:`hotmesh.cli.bench.run_provider`) ``--repeat`` times, and
 reports the best jobs/s, its cost against the first codec listed, this process's CPU time
 per job (engine and worker; steadier than jobs/s on a shared machine), and the codec's own
 time to encode and decode one seed job's values (measured apart from Postgres).
@@ -20,7 +20,7 @@ import json
 import time
 from typing import Any
 
-from hotmesh.bench import run_provider
+from hotmesh.cli.bench import run_provider
 from hotmesh.serializer import decode_state, dumps_payload, encode_state, loads_payload
 from hotmesh.serializer import register_codec as set_codec
 from hotmesh.spi import Codec

@@ -6,7 +6,7 @@
 Starts one embedded Postgres (stock settings) and, one after the other, each in its own
 database of that cluster:
 
-* **hotmesh** (asyncpg): the seed workflow of :mod:`hotmesh.bench` (trigger → worker →
+* **hotmesh** (asyncpg): the seed workflow of :mod:`hotmesh.cli.bench` (trigger → worker →
   done), driven by ``pubsub`` with the worker in this process;
 * **DBOS** (PyPI ``dbos``, if installed): a workflow that calls one step returning
   ``{"orderId": id, "status": "fulfilled"}``, started with ``DBOS.start_workflow_async``
@@ -20,7 +20,7 @@ Each system gets a warm-up (``--warmup`` jobs at concurrency 20), then for each 
 ``--jobs`` jobs with that many in flight (a level of 1 runs a fifth of them, at least
 100). Figures: jobs/s, latency p50/p95/p99 of one start-and-await, and commits per
 job (writing transactions: the advance of ``pg_snapshot_xmax``, as in
-``hotmesh.bench``). The table adds the ratios hotmesh/peer for jobs/s and peer/hotmesh
+``hotmesh.cli.bench``). The table adds the ratios hotmesh/peer for jobs/s and peer/hotmesh
 for p50 (above 1 means hotmesh is better).
 
 Install the peers with ``pip install dbos`` and an available ``node``/``npm``; a missing
@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from hotmesh.bench import run_provider, seed_app
+from hotmesh.cli.bench import run_provider, seed_app
 
 __all__ = ["main", "run_dbos", "run_hotmesh", "run_typescript"]
 
@@ -58,7 +58,7 @@ Figures = dict[str, Any]
 
 
 def _level_jobs(jobs: int, level: int) -> int:
-    """Jobs measured at ``level`` (the rule of :func:`hotmesh.bench.run_provider`)."""
+    """Jobs measured at ``level`` (the rule of :func:`hotmesh.cli.bench.run_provider`)."""
     return jobs if level > 1 else max(jobs // 5, min(jobs, 100))
 
 
@@ -89,7 +89,7 @@ async def _create_databases(dsn: str, names: list[str]) -> dict[str, str]:
 
 
 async def _commits(conn: asyncpg.Connection) -> int:
-    """Writing transactions so far, cluster-wide (see hotmesh.bench._commits).
+    """Writing transactions so far, cluster-wide (see hotmesh.cli.bench._commits).
 
     The systems run one after another, so the advance during a level is that system's
     (background threads included). pg_stat_database.xact_commit would lag by up to a
@@ -101,7 +101,7 @@ async def _commits(conn: asyncpg.Connection) -> int:
 async def _measure(
     call: Callable[[int], Awaitable[Any]], stats_dsn: str, jobs: int, concurrency: int
 ) -> Figures:
-    """Run ``call(i)`` for ``jobs`` values with ``concurrency`` in flight (as hotmesh.bench)."""
+    """Run ``call(i)`` for ``jobs`` values with ``concurrency`` in flight (as hotmesh.cli.bench)."""
     latencies: list[float] = []
     counter = iter(range(jobs))
 

@@ -33,14 +33,14 @@ import time
 from typing import Any
 
 from benchmarks._pg import admin, target_dsn
-from hotmesh.bench import describe_machine, machine, run_level, run_provider
+from hotmesh.cli.bench import describe_machine, machine, run_level, run_provider
 from hotmesh.hotmesh import HotMesh
 
 __all__ = ["AREAS", "STAT_STATEMENTS", "area_of", "main"]
 
 #: (area, path fragments): the first area whose fragment is in a frame's file path wins.
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("benchmark client", ("/benchmarks/", "/hotmesh/bench.py")),
+    ("benchmark client", ("/benchmarks/", "/hotmesh/cli/bench.py")),
     ("socket I/O", ("/asyncio/selector_events.py", "/asyncio/streams.py", "/socket.py")),
     ("asyncio scheduling", ("/asyncio/", "/selectors.py", "/contextvars", "/_weakrefset.py")),
     ("driver", ("/asyncpg/", "/psycopg/", "/psycopg_pool/", "/psycopg_binary/")),
@@ -50,7 +50,12 @@ AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("provider", ("/providers/", "/hotmesh_postgres/", "/hotmesh_asyncpg/", "/hotmesh_psycopg/")),
     (
         "router/worker/facade",
-        ("/hotmesh/router.py", "/hotmesh/worker.py", "/hotmesh/hotmesh.py", "/hotmesh/notify"),
+        (
+            "/hotmesh/mesh/router.py",
+            "/hotmesh/mesh/worker.py",
+            "/hotmesh/hotmesh.py",
+            "/hotmesh/notify",
+        ),
     ),
     ("attrs", ("/attr/", "/attrs/", "/cattrs/", "/cattr/")),
     ("jsonschema", ("/jsonschema/", "/referencing/", "/rpds/", "/jsonschema_specifications/")),

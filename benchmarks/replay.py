@@ -1,19 +1,21 @@
 """The ceiling of our own SQL: one seed job's statements replayed by pgbench, no Python.
 
     python -m benchmarks.replay [--clients 8,16,32] [--seconds 20] [--concurrency 50]
-                                [--batch 2] [--script job.sql]
+                                [--batch 2] [--ungrouped] [--script job.sql]
 
 1. Runs the seed workflow with hotmesh (engine and worker in one process, asyncpg) at
    ``--concurrency`` and records jobs/s.
 2. Captures the statements one seed job issues (at concurrency 1, after a warm-up):
-   ``create_job``, the worker's ``claim``, ``publish_acked``, the engine's
-   ``claim_with_job`` and ``apply_step`` (claims that find nothing are left out).
+   ``create_jobs``, the worker's ``claim``, ``publish_acked_many``, the engine's
+   ``claim_with_job`` and ``apply_steps`` (claims that find nothing are left out).
 3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction (each
    claim takes up to that many messages, as hotmesh's do under load), each statement its
    own autocommit transaction as in hotmesh: parameters become typed literals, the ids of
    the job (and of its gid and message guid) become unique per transaction, each claim
    passes the ids it claimed (``\\aset``) to the statements that ack them, as hotmesh
-   does.
+   does. The group-committed statements (``create_jobs``, ``publish_acked_many``,
+   ``apply_steps``) run once per pgbench transaction for its ``--batch`` jobs, as hotmesh
+   sends them under load; ``--ungrouped`` runs them once per job instead.
 4. Stops hotmesh and runs pgbench at each ``--clients`` count; a pgbench transaction is
    ``--batch`` jobs, so tps × batch is the ceiling in jobs/s. Prints hotmesh's share of
    the best ceiling, and how many replayed jobs really completed (a check that the replay
@@ -38,12 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks._pg import target_dsn
-from hotmesh.bench import describe_machine, machine, process, run_level, seed_app
+from hotmesh.cli.bench import describe_machine, machine, process, run_level, seed_app
 from hotmesh.hotmesh import HotMesh
 
 __all__ = ["capture", "main", "pgbench_path", "to_script"]
 
 _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
+#: Group-committed statements (one call carries several steps) and the 0-based index of
+#: the parameter saying which step each message belongs to.
+_GROUPED = {"apply_steps": 9, "publish_acked_many": 2, "create_jobs": 3}
 _ID = re.compile(r"\bH[0-9A-Za-z_-]{22}\b")
 
 
@@ -72,8 +77,8 @@ async def capture(hm: HotMesh) -> list[tuple[str, str, tuple[Any, ...], Any]]:
     originals = {name: getattr(driver, name) for name in ("execute", "fetch", "fetchrow")}
 
     def recording(name: str) -> Any:
-        async def call(sql: str, *args: Any) -> Any:
-            result = await originals[name](sql, *args)
+        async def call(sql: str, *args: Any, **options: Any) -> Any:
+            result = await originals[name](sql, *args, **options)
             log.append((names.get(sql, "?"), sql, args, result))
             return result
 
@@ -97,13 +102,21 @@ async def _literal(conn: Any, value: Any, type_name: str) -> str:
 
 
 async def to_script(
-    dsn: str, statements: list[tuple[str, str, tuple[Any, ...], Any]], batch: int = 1
+    dsn: str,
+    statements: list[tuple[str, str, tuple[Any, ...], Any]],
+    batch: int = 1,
+    *,
+    grouped: bool = True,
 ) -> str:
     """The pgbench script replaying ``statements``: ``batch`` jobs per transaction.
 
-    Each claim takes up to ``batch`` messages and returns their ids as one array (its final
-    SELECT wrapped, the claiming itself unchanged); every other statement runs once per
-    job, the i-th acking the i-th claimed id (none when the claim found fewer).
+    Each claim takes up to ``batch`` messages and returns their ids as one array (the call
+    of claim_v1 wrapped, the claiming itself unchanged); every other statement runs once per
+    job, the i-th acking the i-th claimed id (none when the claim found fewer). With
+    ``grouped``, a group-committed statement (``create_jobs``, ``apply_steps``,
+    ``publish_acked_many``) runs
+    once for the ``batch`` jobs, its arrays the concatenation of theirs, as hotmesh sends
+    it under load.
     """
     import asyncpg
 
@@ -123,19 +136,35 @@ async def to_script(
             for value, type_name in zip(args, types, strict=True):
                 if isinstance(value, int) and value in claimed:
                     rendered.append(f"(':{claimed[value]}ids'::bigint[])[@I@]::{type_name}")
+                elif isinstance(value, list) and len(value) == 1 and value[0] in claimed:
+                    # A batch of one (group commit: apply_steps, publish_acked_many).
+                    item = f"(':{claimed[value[0]]}ids'::bigint[])[@I@]"
+                    rendered.append(f"ARRAY[{item}]::{type_name}")
                 else:
                     rendered.append(await _literal(conn, value, type_name))
             body = re.sub(r"--[^\n]*", "", sql)
+            if grouped and name in _GROUPED:
+                parts = []
+                for j, (value, type_name) in enumerate(zip(args, types, strict=True)):
+                    per_job = []
+                    for i in range(1, batch + 1):
+                        text = rendered[j]
+                        if j == _GROUPED[name]:
+                            text = await _literal(conn, [i] * len(value), type_name)
+                        per_job.append(_unique(text, ids).replace("@I@", str(i)))
+                    parts.append("(" + " || ".join(per_job) + ")")
+                body = re.sub(r"\$(\d+)\b", lambda m, r=parts: r[int(m.group(1)) - 1], body)
+                lines.append(" ".join(body.split()))
+                continue
             body = re.sub(r"\$(\d+)\b", lambda m, r=rendered: r[int(m.group(1)) - 1], body)
-            for token in dict.fromkeys(_ID.findall(body)):
-                ids.setdefault(token, f"R:client_id-:n-@I@-{len(ids)}")
-            body = " ".join(_ID.sub(lambda m: ids[m.group(0)], body).split())
+            body = " ".join(_unique(body, ids).split())
             if name in _CLAIMS:
-                head, _, last = body.replace("@I@", "0").rstrip("; ").rpartition(") SELECT ")
-                # \aset ends a query in place of its semicolon.
+                # The claim (a call of claim_v1) as a subquery; \aset ends a query in place
+                # of its semicolon.
+                inner = body.replace("@I@", "0").rstrip("; ")
                 lines.append(
-                    f"{head}) SELECT coalesce(array_agg(x.id ORDER BY x.id), '{{}}')::text AS ids"
-                    f" FROM (SELECT {last}) x"
+                    "SELECT coalesce(array_agg(x.o_id ORDER BY x.o_id), '{}')::text AS ids"
+                    f" FROM ({inner}) x"
                 )
                 lines.append(f"\\aset {_CLAIMS[name]}")
                 claimed[int(result[0][0])] = _CLAIMS[name]
@@ -144,6 +173,13 @@ async def to_script(
         return "\n".join(lines) + "\n"
     finally:
         await conn.close()
+
+
+def _unique(text: str, ids: dict[str, str]) -> str:
+    """``text`` with each job id (and gid, guid) made unique per pgbench transaction."""
+    for token in dict.fromkeys(_ID.findall(text)):
+        ids.setdefault(token, f"R:client_id-:n-@I@-{len(ids)}")
+    return _ID.sub(lambda m: ids[m.group(0)], text)
 
 
 def _pgbench(binary: str, dsn: str, script: str, clients: int, seconds: int) -> float:
@@ -162,7 +198,7 @@ def _pgbench(binary: str, dsn: str, script: str, clients: int, seconds: int) -> 
 
 
 async def _prepare(
-    dsn: str, concurrency: int, jobs: int, batch: int
+    dsn: str, concurrency: int, jobs: int, batch: int, grouped: bool
 ) -> tuple[float, str, dict[str, Any]]:
     app_id = f"replay{uuid.uuid4().hex[:6]}"
     connection = {"class": "asyncpg", "options": {"dsn": dsn, "max_size": 20}}
@@ -182,7 +218,7 @@ async def _prepare(
     finally:
         await hm.stop()
     print("captured: " + ", ".join(name for name, *_ in statements), flush=True)
-    return figures["jobs_per_s"], await to_script(dsn, statements, batch), found
+    return figures["jobs_per_s"], await to_script(dsn, statements, batch, grouped=grouped), found
 
 
 async def _completed(dsn: str, schema: str) -> tuple[int, int]:
@@ -208,6 +244,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000, help="hotmesh jobs measured")
     parser.add_argument("--script", default=None, help="also write the pgbench script here")
     parser.add_argument(
+        "--ungrouped",
+        action="store_true",
+        help="run create_jobs, apply_steps and publish_acked_many once per job (no group commit)",
+    )
+    parser.add_argument(
         "--batch", type=int, default=2, help="jobs per pgbench transaction = messages per claim"
     )
     args = parser.parse_args()
@@ -216,7 +257,7 @@ def main() -> None:
         raise SystemExit("pgbench not found: install postgresql-client or hotmesh[embedded]")
     with target_dsn() as dsn:
         hotmesh_rate, script, found = asyncio.run(
-            _prepare(dsn, args.concurrency, args.jobs, args.batch)
+            _prepare(dsn, args.concurrency, args.jobs, args.batch, not args.ungrouped)
         )
         print(describe_machine(found))
         print(f"hotmesh: {hotmesh_rate:.1f} jobs/s at concurrency {args.concurrency}")

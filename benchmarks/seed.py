@@ -17,7 +17,7 @@ first, and at the end every table's size, index size and live/dead tuples. Every
 starts with a line naming the machine (cores, Postgres version and the settings that
 matter). Uses ``$HOTMESH_BENCH_DSN`` or an embedded Postgres. Nothing is asserted.
 
-The benchmark itself lives in :mod:`hotmesh.bench` (``hotmesh bench`` runs it too).
+The benchmark itself lives in :mod:`hotmesh.cli.bench` (``hotmesh bench`` runs it too).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import tempfile
 from typing import Any
 
 from benchmarks._pg import schema_tables
-from hotmesh.bench import SEED, describe_machine, process, run_level, run_provider
+from hotmesh.cli.bench import SEED, describe_machine, process, run_level, run_provider
 from hotmesh.hotmesh import HotMesh
 
 __all__ = ["SEED", "main", "process", "run_level", "run_provider"]

@@ -30,7 +30,7 @@ from typing import Any
 import psutil
 
 from hotmesh import HotMesh
-from hotmesh.bench import process, seed_app
+from hotmesh.cli.bench import process, seed_app
 
 from ._pg import target_dsn
 

@@ -60,6 +60,9 @@ class WorkerConfig:
         concurrency: callbacks running at once.
         batch: the most messages claimed per statement.
         lease: seconds a delivery is held; renewed while the callback runs.
+        history: hand the callback the job's recorded state (``WorkerMessage.history``),
+            read by the claim in the same statement; off by default (the request alone
+            is cheaper to claim).
     """
 
     topic: str
@@ -72,8 +75,15 @@ class WorkerConfig:
     lease: float = 30.0
     poll_interval: float = 1.0
     worker_credentials: Mapping[str, str] | None = None
+    history: bool = False
 
     def __attrs_post_init__(self) -> None:
+        if self.history and self.worker_credentials is not None:
+            raise ConfigError(
+                f"worker {self.topic!r}: history needs the job's record, which a worker "
+                "role (worker_credentials) cannot read",
+                value=self.topic,
+            )
         timeout = self.timeout
         if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
             raise ConfigError(

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, overload
 
-from hotmesh import roles, serializer, telemetry
-from hotmesh._job_reads import JobReads
-from hotmesh.config import HotMeshConfig, WorkerConfig, to_config
+from hotmesh import serializer, telemetry
+from hotmesh.config import HotMeshConfig, to_config
+from hotmesh.engine.completion import Completions, JobCallback, result_channel, result_relay
+from hotmesh.engine.job_layout import cancel_fields
 from hotmesh.engine.model import AppManifest
 from hotmesh.engine.runtime import ENGINE_STREAM, Engine, guid, job_output
-from hotmesh.errors import ConfigError, JobFailed, JobNotFound, ProviderError, PubSubTimeout
-from hotmesh.plugins import provider_for, split_connection
-from hotmesh.quorum import Quorum, QuorumCallback, QuorumProfile
-from hotmesh.router import Router
+from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
+from hotmesh.facade.job_reads import JobReads
+from hotmesh.facade.mesh_calls import MeshCalls
+from hotmesh.mesh import roles
+from hotmesh.mesh.connections import Connections
+from hotmesh.mesh.member import MemberParts
+from hotmesh.mesh.quorum import Quorum
+from hotmesh.mesh.router import Router
+from hotmesh.mesh.worker import Worker
 from hotmesh.spi import Backend, Codec, Inspector, Subscription
+from hotmesh.spi.diagnostics import Diagnostics
 from hotmesh.types import JobOutput, JobState, job_error, job_status
 from hotmesh.validation import check_name, check_optional_mapping, check_payload
-from hotmesh.worker import Worker
 
 __all__ = ["HotMesh"]
 
 log = logging.getLogger(__name__)
 
-JobCallback = Callable[[str, JobOutput], Awaitable[None] | None]
-_EARLY_TTL = 30.0
-#: A pubsub waiting this long re-reads its job's state as often (lost publications).
-_RECHECK = 1.0
 
-
-class HotMesh(JobReads):
+class HotMesh(MeshCalls, JobReads):
     """A point of presence: an engine, workers, or both, for one app.
 
     Example:
@@ -60,12 +60,12 @@ class HotMesh(JobReads):
         self.guid = config.guid or guid()
         self.engine: Engine | None = None
         self.workers: list[Worker] = []
-        self._backends: list[Backend] = []
+        self._connections = Connections(self.app_id)
+        self._backends: list[Backend] = self._connections.opened
         self._engine_backend: Backend | None = None
+        self._completions: Completions | None = None
         self._router: Router | None = None
         self._quorum: Quorum | None = None
-        self._waiters: dict[str, asyncio.Future[JobOutput]] = {}
-        self._early: dict[str, tuple[float, JobOutput]] = {}
         self._subs: dict[tuple[str, Any], Subscription] = {}
         self._stopped = False
 
@@ -99,14 +99,15 @@ class HotMesh(JobReads):
         return hm
 
     async def _start(self) -> None:
-        cache: dict[str, Backend] = {}
         if self.config.engine is not None:
             engine_cfg = self.config.engine
-            backend = await self._connect(engine_cfg.connection, cache)
+            backend = await self._connections.connect(engine_cfg.connection)
             self._engine_backend = backend
-            self.engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=self._notify)
-            self.engine.namespace = self.config.namespace
-            await backend.sub.subscribe(f"$ngn.{self.guid}", self._on_result)
+            completions = Completions(backend, self.guid, manifest=lambda: engine.manifest())
+            engine = Engine(backend, app_id=self.app_id, guid=self.guid, notify=completions.notify)
+            engine.namespace = self.config.namespace
+            self.engine, self._completions = engine, completions
+            await completions.start()
             if not engine_cfg.readonly:
                 self._router = Router(
                     backend.stream,
@@ -125,58 +126,29 @@ class HotMesh(JobReads):
             if worker_cfg.topic.startswith("$"):
                 raise ConfigError("worker topics cannot start with '$'", value=worker_cfg.topic)
             if worker_cfg.worker_credentials is not None:
-                backend = await self._connect_secured(worker_cfg)
+                backend = await self._connections.connect_secured(worker_cfg)
             else:
-                backend = await self._connect(worker_cfg.connection, cache)
+                backend = await self._connections.connect(worker_cfg.connection)
             worker = Worker(backend, worker_cfg, self.guid)
             self.workers.append(worker)
         # Join the quorum before consuming: persisted throttles apply from the first claim.
-        self._quorum = Quorum(self)
+        self._quorum = Quorum(
+            MemberParts(
+                guid=self.guid,
+                app_id=self.app_id,
+                namespace=self.config.namespace,
+                connection=self._any_backend,
+                new_guid=guid,
+                engine=self.engine,
+                engine_router=self._router,
+                workers=tuple(self.workers),
+            )
+        )
         await self._quorum.start()
         if self._router is not None:
             await self._router.start()
         for worker in self.workers:
             await worker.start()
-
-    async def _connect(
-        self, connection: Mapping[str, Any] | None, cache: dict[str, Backend]
-    ) -> Backend:
-        """One backend per distinct connection config; the per-role form composes them.
-
-        No connection: the embedded Postgres (one backend for the engine and workers).
-        """
-        if connection is None:
-            if "embedded" not in cache:
-                from hotmesh import embedded
-
-                fallback = await asyncio.to_thread(embedded.default_connection)
-                cache["embedded"] = await self._connect(fallback, cache)
-            return cache["embedded"]
-        roles = split_connection(connection)
-        by_role = {role: await self._backend_for(config, cache) for role, config in roles.items()}
-        if by_role["store"] is by_role["stream"] is by_role["sub"]:
-            return by_role["store"]
-        return RoleBackend(by_role["store"], by_role["stream"], by_role["sub"])
-
-    async def _backend_for(self, config: Mapping[str, Any], cache: dict[str, Backend]) -> Backend:
-        options = sorted(config.get("options", {}).items())
-        key = f"{id(config['class'])}:{config['class']!r}:{options!r}"
-        if key not in cache:
-            provider = provider_for(config["class"])
-            cache[key] = await provider.connect(dict(config.get("options", {})), app_id=self.app_id)
-            self._backends.append(cache[key])
-        return cache[key]
-
-    async def _connect_secured(self, worker_cfg: WorkerConfig) -> Backend:
-        """A secured worker's own backend: it logs in as its role for everything it does."""
-        credentials = worker_cfg.worker_credentials or {}
-        if worker_cfg.connection is None:
-            raise ConfigError("a secured worker needs a connection", value=worker_cfg.topic)
-        backend = await roles.connect_secured(
-            worker_cfg.connection, credentials, app_id=self.app_id
-        )
-        self._backends.append(backend)
-        return backend
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, let running callbacks finish (up to ``timeout`` s), disconnect."""
@@ -189,11 +161,9 @@ class HotMesh(JobReads):
             await worker.stop(timeout)
         if self._quorum is not None:
             await self._quorum.close()
-        for future in self._waiters.values():
-            future.cancel()
-        for backend in self._backends:
-            await backend.close()
-        self._backends.clear()
+        if self._completions is not None:
+            self._completions.close()
+        await self._connections.close()
 
     async def __aenter__(self) -> HotMesh:
         return self
@@ -214,7 +184,7 @@ class HotMesh(JobReads):
         """
         serializer.register_codec(codec)
 
-    # -- secured worker roles (hotmesh.roles, docs/security.md) ---------------------------
+    # -- secured worker roles (hotmesh.mesh.roles, docs/security.md) ---------------------------
 
     provision_worker_role = staticmethod(roles.provision_worker_role)
     list_worker_roles = staticmethod(roles.list_worker_roles)
@@ -243,105 +213,10 @@ class HotMesh(JobReads):
         """
         return await self._require_engine().deploy(source)
 
-    async def activate(self, version: str, *, timeout: float = 10.0) -> bool:
-        """Make ``version`` the active one for every engine of every process of the app.
-
-        Two phases over the quorum (see :mod:`hotmesh.quorum`): every engine found by a
-        roll call stops claiming, finishes its in-flight messages and confirms; then the
-        store switches and every engine re-reads the version and resumes. No message is
-        processed while the mesh is half-switched; jobs in flight continue on the new
-        version (jobs are not pinned to versions).
-
-        Example:
-            >>> await hm.deploy(yaml_v2)  # doctest: +SKIP
-            >>> await hm.activate("2", timeout=5)  # doctest: +SKIP
-            True
-
-        Raises:
-            ConfigError: the version was never deployed.
-            ActivationError: an engine did not confirm within ``timeout`` seconds; its guid
-                is in the message and in ``value``. The previous version stays active.
-        """
-        self._require_engine()
-        if timeout <= 0:
-            raise ConfigError("timeout must be > 0 seconds", value=timeout)
-        await self._require_quorum().activate(str(version), timeout)
-        return True
-
     async def active_version(self) -> str | None:
         """The app's active version as stored, or None when none was activated yet."""
         version = await self._store().active_version()
         return None if version is None else str(version)
-
-    # -- the mesh (quorum) ----------------------------------------------------------------
-
-    def _require_quorum(self) -> Quorum:
-        if self._quorum is None or self._stopped:
-            raise ConfigError("this HotMesh is stopped", value=self.app_id)
-        return self._quorum
-
-    async def pub_quorum(self, message: Mapping[str, Any]) -> bool:
-        """Broadcast ``message`` to every member's quorum callbacks (or to one: ``guid``).
-
-        The message gets ``type: "user"`` unless it names a type.
-
-        Example:
-            >>> await hm.pub_quorum({"greeting": "hello"})  # doctest: +SKIP
-            True
-        """
-        await self._require_quorum().pub(message)
-        return True
-
-    async def sub_quorum(self, callback: QuorumCallback) -> None:
-        """Call ``callback(topic, message)`` for every quorum message this member receives:
-        user messages and system ones (roll calls, throttles, activations).
-
-        Example:
-            >>> await hm.sub_quorum(lambda topic, msg: print(msg["type"]))  # doctest: +SKIP
-        """
-        self._require_quorum().sub(callback)
-
-    async def unsub_quorum(self, callback: QuorumCallback) -> None:
-        """Stop a ``sub_quorum`` callback (idempotent)."""
-        if self._quorum is not None:
-            self._quorum.unsub(callback)
-
-    async def roll_call(self, delay: float | None = None) -> list[QuorumProfile]:
-        """The profiles of every live engine and worker of the app, in every process.
-
-        ``delay`` is how long (seconds) to collect answers; by default the call returns
-        once answers stop arriving for 0.1 s (at most 2 s). Each profile has the role,
-        guid, worker topic, message counts, errors, stream depth, throttle and host stats.
-
-        Example:
-            >>> for profile in await hm.roll_call():  # doctest: +SKIP
-            ...     print(profile)
-            QuorumProfile(engine v1 guid=H... pid=4242 ... throttle=0)
-            QuorumProfile(worker 'order.process' guid=H... pid=4242 ... throttle=0)
-        """
-        return await self._require_quorum().roll_call(delay)
-
-    async def throttle(
-        self, delay: float, guid: str | None = None, topic: str | None = None
-    ) -> bool:
-        """Slow down, pause or resume consumption across the mesh.
-
-        ``delay`` is seconds between messages: 0 full speed, -1 pause until told
-        otherwise. Scope: every router of every process (default), the engine and
-        workers of one member (``guid``), or the workers of one ``topic`` (both: that
-        member's workers of that topic). The setting is persisted, so routers that start
-        later apply it too.
-
-        Example:
-            >>> await hm.throttle(-1)  # doctest: +SKIP
-            >>> await hm.throttle(0.5, topic="order.process")  # doctest: +SKIP
-            >>> await hm.throttle(0)  # doctest: +SKIP
-
-        Raises:
-            ConfigError: ``delay`` is negative (other than -1) or not a number.
-        """
-        await self._require_quorum().throttle(delay, guid, topic)
-        return True
 
     # -- jobs -----------------------------------------------------------------------------
 
@@ -411,21 +286,21 @@ class HotMesh(JobReads):
         check_optional_mapping(data, "data")
         check_optional_mapping(context, "context")
         self._require_engine()
+        completions = self._completions
+        assert completions is not None  # made with the engine
         ctx = {**dict(context or {}), "ngn": self.guid}
         started = time.monotonic()
         attributes = {telemetry.ATTR["app"]: self.app_id, telemetry.ATTR["topic"]: topic}
         with telemetry.span("hotmesh.pubsub", attributes) as waiting:
             job_id = await self._pub(topic, data, ctx)
             waiting.set_attribute(telemetry.ATTR["job_id"], job_id)
-            future = self._early_result(job_id)
+            future = completions.expect(job_id)
             try:
-                output = await self._await_result(job_id, future, started + timeout)
+                output = await completions.wait(job_id, future, started + timeout)
             except TimeoutError as err:
                 raise PubSubTimeout(
                     f"job {job_id} did not finish within {timeout}s", value=job_id
                 ) from err
-            finally:
-                self._waiters.pop(job_id, None)
         error = job_error(output.metadata)
         if error is not None:
             raise JobFailed(
@@ -435,81 +310,6 @@ class HotMesh(JobReads):
                 output=output,
             )
         return output
-
-    async def _await_result(
-        self, job_id: str, future: asyncio.Future[JobOutput], deadline: float
-    ) -> JobOutput:
-        """The job's result as published; after :data:`_RECHECK` seconds without it, also
-        read from the store every :data:`_RECHECK` seconds (and once at the deadline).
-
-        Publications are not durable (pub/sub is at most once): one sent while a restart
-        had cut the listener, or one the engine died before sending, is never heard. The
-        stored state of a completed job gives the same result.
-        """
-        while True:
-            remaining = deadline - time.monotonic()
-            try:
-                return await asyncio.wait_for(
-                    asyncio.shield(future), max(min(remaining, _RECHECK), 0.001)
-                )
-            except TimeoutError:
-                pass
-            try:
-                job = await self._store().get_job(job_id)
-            except ProviderError:
-                job = None  # the database is unreachable: keep waiting for either
-            if job is not None and job.semaphore <= 0:
-                return job_output(job.state, job.semaphore)
-            if time.monotonic() >= deadline:
-                future.cancel()
-                raise TimeoutError
-
-    def _early_result(self, job_id: str) -> asyncio.Future[JobOutput]:
-        future: asyncio.Future[JobOutput] = asyncio.get_running_loop().create_future()
-        early = self._early.pop(job_id, None)
-        if early is not None:
-            future.set_result(early[1])
-        else:
-            self._waiters[job_id] = future
-        return future
-
-    async def _notify(self, output: JobOutput, final: bool) -> None:
-        """Called by the engine when a job completes (or emits)."""
-        metadata = output.metadata
-        ngn = metadata.get("ngn")
-        if ngn:  # a pubsub resolves with the first state published: interim or final
-            if ngn == self.guid:
-                self._deliver(output)
-            elif self._engine_backend is not None:
-                await self._engine_backend.sub.publish(f"$ngn.{ngn}", output.to_dict())
-        publishes = await self._publishes(str(metadata.get("tpc", "")))
-        if publishes and self._engine_backend is not None:
-            await self._engine_backend.sub.publish(
-                f"{publishes}.{metadata.get('jid')}", {"topic": publishes, **output.to_dict()}
-            )
-
-    async def _publishes(self, topic: str) -> str | None:
-        if self.engine is None or not topic:
-            return None
-        try:
-            manifest = await self.engine.manifest()
-            return manifest.graph_for_topic(topic).publishes
-        except Exception:
-            return None
-
-    def _on_result(self, _topic: str, message: dict[str, Any]) -> None:
-        self._deliver(JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {})))
-
-    def _deliver(self, output: JobOutput) -> None:
-        future = self._waiters.pop(output.job_id, None)
-        if future is not None and not future.done():
-            future.set_result(output)
-            return
-        now = time.monotonic()
-        self._early[output.job_id] = (now, output)
-        for jid, (at, _) in list(self._early.items()):
-            if now - at > _EARLY_TTL:
-                del self._early[jid]
 
     async def sub(self, topic: str, callback: JobCallback) -> None:
         """Receive the results and interim (``emit``) states of every job of the graph that
@@ -541,20 +341,11 @@ class HotMesh(JobReads):
 
     async def _subscribe(self, topic: str, callback: JobCallback, *, pattern: bool) -> None:
         check_name(topic, "pattern" if pattern else "topic")
-        backend = self._any_backend()
-
-        async def relay(channel: str, message: dict[str, Any]) -> None:
-            published = str(message.get("topic") or channel)
-            if not pattern and topic not in (channel, published):
-                return  # a longer topic that merely starts with ``topic``
-            output = JobOutput(metadata=message.get("metadata", {}), data=message.get("data", {}))
-            result = callback(published, output)
-            if result is not None:
-                await result
-
         # ``sub(t)`` hears channel ``t`` itself and every job channel ``t.<job id>``.
-        glob = topic if pattern else _glob_escape(topic) + "*"
-        self._subs[(topic, pattern)] = await backend.sub.psubscribe(glob, relay)
+        self._subs[(topic, pattern)] = await self._any_backend().sub.psubscribe(
+            result_channel(topic, pattern=pattern),
+            result_relay(topic, callback, pattern=pattern),
+        )
 
     async def _unsubscribe(self, topic: str, *, pattern: bool) -> None:
         check_name(topic, "pattern" if pattern else "topic")
@@ -641,9 +432,8 @@ class HotMesh(JobReads):
 
     async def cancel(self, job_id: str) -> None:
         """Flag the job as cancelled (cooperative: Durable workflows check the flag)."""
-        # The flag is also job data so that a worker's `{$job.data}` input carries it.
         check_name(job_id, "job_id")
-        await self._store().apply_step(job_id, {"-cancelled-": "1", "d/-cancelled-": "1"})
+        await self._store().apply_step(job_id, cancel_fields())
 
     async def scrub(self, job_id: str) -> None:
         """Delete the job and its pending messages."""
@@ -732,46 +522,18 @@ class HotMesh(JobReads):
             )
         return found
 
+    def diagnostics(self) -> Diagnostics:
+        """Facts about the database server (settings, a write counter, its process id), for
+        benchmarks such as ``hotmesh bench``.
 
-class RoleBackend:
-    """The per-role connection form: store, stream and sub from different connections.
+        Example:
+            >>> await hm.diagnostics().settings(["server_version"])  # doctest: +SKIP
+            {'server_version': '16.4'}
 
-    The roles must reach the same database (the engine's claim reads job state with the
-    message); they may differ in pool sizes, credentials or driver.
-    """
-
-    def __init__(self, store: Backend, stream: Backend, sub: Backend) -> None:
-        self._parts = (store, stream, sub)
-
-    @property
-    def app_id(self) -> str:
-        """The app this backend serves."""
-        return self._parts[0].app_id
-
-    @property
-    def store(self) -> Any:
-        """The store role's store."""
-        return self._parts[0].store
-
-    @property
-    def stream(self) -> Any:
-        """The stream role's stream."""
-        return self._parts[1].stream
-
-    @property
-    def sub(self) -> Any:
-        """The sub role's pub/sub."""
-        return self._parts[2].sub
-
-    @property
-    def inspector(self) -> Any:
-        """The store role's read-only views (None when its provider has none)."""
-        return getattr(self._parts[0], "inspector", None)
-
-    async def close(self) -> None:
-        """Nothing of its own: the parts are closed by the HotMesh that opened them."""
-
-
-def _glob_escape(text: str) -> str:
-    """``text`` as a glob matching only itself (``*``, ``?`` and ``[`` bracketed)."""
-    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+        Raises:
+            ConfigError: the provider offers no :class:`~hotmesh.spi.diagnostics.Diagnostics`.
+        """
+        found = getattr(self._any_backend(), "diagnostics", None)
+        if not isinstance(found, Diagnostics):
+            raise ConfigError("this provider offers no server diagnostics", value="diagnostics")
+        return found

@@ -186,6 +186,11 @@ class WorkerMessage:
             ``try`` (0 on the first delivery).
         data: the activity's mapped input.
         policies: the activity's retry policies, if any.
+        history: the job's recorded state (every activity's input, output and hook data
+            so far, keyed as stored), for a worker registered with
+            ``WorkerConfig(history=True)``; ``None`` otherwise.
+        delivery: the stream delivery being run (opaque; the fence of
+            :meth:`hotmesh.HotMesh.checkpoint`), None when the message was built by hand.
 
     Example:
         >>> async def process(message: WorkerMessage) -> dict:
@@ -195,3 +200,5 @@ class WorkerMessage:
     metadata: dict[str, Any]
     data: dict[str, Any]
     policies: dict[str, Any] | None = None
+    history: Mapping[str, Any] | None = None
+    delivery: Any = field(default=None, eq=False, repr=False)

@@ -16,8 +16,8 @@ from attrs import define, field
 
 from hotmesh.errors import ConfigError
 from hotmesh.hotmesh import HotMesh
+from hotmesh.mesh.quorum import QuorumProfile
 from hotmesh.plugins import provider_for
-from hotmesh.quorum import QuorumProfile
 from hotmesh.spi.inspect import AppDirectory, AppInfo, Inspector, VersionInfo
 
 __all__ = ["AppSession", "DashboardSource"]

@@ -20,7 +20,15 @@ import attrs
 from hotmesh.durable._types import WorkflowInfo
 from hotmesh.durable.errors import CancelledFailure, DurableSuspend, NondeterminismError
 
-__all__ = ["Recorded", "TurnContext", "current", "now_ms", "parse_markers", "parse_patches"]
+__all__ = [
+    "Recorded",
+    "TurnContext",
+    "current",
+    "now_ms",
+    "parse_markers",
+    "parse_patches",
+    "signal_key",
+]
 
 _MARKER = re.compile(r"^-([a-z]+)(\$\d+)?-(\d+)-$")
 #: Loop turns a suspended call waits so that its gathered siblings register too.
@@ -140,6 +148,17 @@ class TurnContext:
         item["at"] = now_ms()
         self.registry.append(item)
         return Pending(self)
+
+
+def signal_key(workflow_id: str, signal_id: str) -> str:
+    """The key a wait also registers under, so that ``handle.signal`` reaches only its
+    own workflow (D5); the id's length keeps it unambiguous.
+
+    Example:
+        >>> signal_key("order-1", "approve")
+        'wf:7:order-1:approve'
+    """
+    return f"wf:{len(workflow_id)}:{workflow_id}:{signal_id}"
 
 
 def now_ms() -> int:

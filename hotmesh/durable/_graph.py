@@ -12,7 +12,9 @@ One graph, ``{ns}.execute``, with two modes chosen by the trigger input's ``mode
   (only markers) into its own. One graph, not two, because a hook topic belongs to one
   graph and gathered waits use the same signal topic as single ones.
 
-Hook topics: ``{ns}.wfs.wait`` (a ``condition``'s signal, by signal id) and
+Hook topics: ``{ns}.wfs.wait`` (a ``condition``'s signal: a wait registers under its
+workflow's key, ``signalKey``, for ``handle.signal``, and under its signal id for
+namespace-wide signals; the first signal wins) and
 ``{ns}.wfs.wake`` (``handle.cancel`` waking a sleep, by ``{workflow id}{marker key}``).
 Every marker also records ``ac``/``au``, when the call was asked and answered (epoch ms),
 for the execution history; an activity's marker keeps its arguments (``in``).
@@ -32,7 +34,7 @@ __all__ = ["APP_VERSION", "ensure_deployed", "graph_yaml"]
 log = logging.getLogger(__name__)
 
 #: The deployed graph's version; processes deploy it when the stored one is older (§1.4).
-APP_VERSION = "2"
+APP_VERSION = "3"
 #: Seconds a finished workflow stays inspectable (result, status, state).
 RETENTION_SECONDS = 7 * 86400
 
@@ -89,6 +91,7 @@ def _calls(prefix: str, source: str) -> str:
           type: await
           topic: {{NS}}.execute
           await: '{{{source}.await}}'
+          expire: '{{{source}.expire}}'
           input:
             maps:
 {child_maps}{_marker("", source, _CHILD_OUT.format(source=source))}
@@ -111,7 +114,8 @@ def _calls(prefix: str, source: str) -> str:
           topic: {{NS}}.execute
           target: '{{{source}.target}}'
           reason: '{{{source}.reason}}'
-          throw: '{{{source}.throw}}'{_marker("{" + source + ".target}", source)}"""
+          throw: '{{{source}.throw}}'
+          expire: '{{{source}.expire}}'{_marker("{" + source + ".target}", source)}"""
 
 
 def _cycler(name: str) -> str:
@@ -136,6 +140,7 @@ _CHILD_FIELDS = (
     "parentWorkflowId",
     "originJobId",
     "entity",
+    "hookTarget",
 )
 
 
@@ -297,6 +302,16 @@ app:
                       - ['{{@conditional.less_than}}']
       hooks:
         {{NS}}.wfs.wait:
+          - to: waiter
+            conditions:
+              match:
+                - expected: '{{worker.output.data.signalKey}}'
+                  actual: '{{$self.hook.data.id}}'
+          - to: c_waiter
+            conditions:
+              match:
+                - expected: '{{{_ITEM}.signalKey}}'
+                  actual: '{{$self.hook.data.id}}'
           - to: waiter
             conditions:
               match:

@@ -9,14 +9,15 @@ hooks as threads inside the target job and discards their errors; docs/differenc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hotmesh.durable import _registry
 from hotmesh.durable._context import current
 from hotmesh.errors import ConfigError
 
-__all__ = ["exec_hook", "hook"]
+__all__ = ["exec_hook", "exec_hook_batch", "hook"]
 
 
 def _target(workflow: str | Callable[..., Any], workflow_id: str | None,
@@ -115,3 +116,42 @@ async def exec_hook(
         parent=target,
     )
     return await condition(signal_id)
+
+
+async def exec_hook_batch(hooks: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Run several hook functions at once; return ``{key: payload}``.
+
+    ``hooks`` is a list of ``{"key": str, "options": {...}}`` where ``options`` are the
+    keywords of :func:`exec_hook` (``workflow``, ``args``, ``task_queue``, ``entity``,
+    ``workflow_id``, ``signal_id``). Every hook starts in one turn and every answer is
+    awaited in the next (an extra beyond durable-api.md: the reference's
+    ``execHookBatch``). The first failing hook raises here.
+
+    Example:
+        >>> async def review_all(draft: str) -> dict:  # doctest: +SKIP
+        ...     return await wf.exec_hook_batch([
+        ...         {"key": "legal", "options": {"workflow": legal, "args": [draft]}},
+        ...         {"key": "style", "options": {"workflow": style, "args": [draft]}},
+        ...     ])
+
+    Raises:
+        ConfigError: an item without a string ``key`` or ``options`` mapping, or a key
+            given twice.
+    """
+    current("wf.exec_hook_batch")
+    keys: list[str] = []
+    chosen: list[Mapping[str, Any]] = []
+    for item in hooks:
+        key = item.get("key") if isinstance(item, Mapping) else None
+        options = item.get("options") if isinstance(item, Mapping) else None
+        if not isinstance(key, str) or not key or not isinstance(options, Mapping):
+            raise ConfigError(
+                "each hook is {'key': str, 'options': {'workflow': ..., 'args': [...]}}",
+                value=item,
+            )
+        if key in keys:
+            raise ConfigError(f"hook key {key!r} is given twice", value=key)
+        keys.append(key)
+        chosen.append(options)
+    payloads = await asyncio.gather(*(exec_hook(**options) for options in chosen))
+    return dict(zip(keys, payloads, strict=True))

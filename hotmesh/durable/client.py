@@ -19,6 +19,7 @@ from typing import Any
 
 from hotmesh import HotMesh, JobOutput
 from hotmesh.durable import _engines, _history, _registry
+from hotmesh.durable._context import signal_key
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._types import Duration, RetryPolicy, seconds
 from hotmesh.durable.errors import WorkflowFailed, WorkflowInterrupted
@@ -80,6 +81,7 @@ class WorkflowClient:
         expire: Duration | None = None,
         signal_in: bool | None = None,
         _parent: str | None = None,
+        _hook_target: str | None = None,
     ) -> WorkflowHandle:
         """Start ``workflow`` on ``task_queue``; return its handle at once.
 
@@ -129,6 +131,8 @@ class WorkflowClient:
             data["search"][_NO_HOOKS] = "1"
         if _parent is not None:
             data["parentWorkflowId"] = _parent
+        if _hook_target is not None:  # its search/entity sessions act on the target
+            data["hookTarget"] = _hook_target
         extended = {"search": dict(search)} if search else None
         # `expire`: seconds the finished workflow stays inspectable (default 7 days).
         context = {"expire": max(int(retention), 1)} if retention is not None else None
@@ -171,7 +175,13 @@ class WorkflowClient:
         return WorkflowHandle(self._client, workflow_id)
 
     async def signal(self, signal_id: str, data: Any = None) -> str:
-        """Send signal ``signal_id`` (namespace-wide); kept until a workflow waits for it."""
+        """Send signal ``signal_id`` (namespace-wide: to the wait on that id, whichever
+        workflow it is in); kept until a workflow waits for it. ``handle.signal`` reaches
+        one workflow only.
+
+        Example:
+            >>> await client.workflow.signal("approve-R-7", {"by": "ada"})  # doctest: +SKIP
+        """
         return await _send_signal(self._client, signal_id, data)
 
     async def hook(
@@ -217,23 +227,34 @@ class WorkflowClient:
                 f"workflow {workflow_id} was started with signal_in=False: it takes no hooks",
                 value=workflow_id,
             )
+        hook_id = f"{workflow_id}-hook-{HotMesh.new_guid()}"
+        if search:  # the target's search fields too, as the hook's own
+            fields = {f"_{k}": str(v) for k, v in search.items()}
+            await hm.update_job_data(
+                workflow_id, lambda data: (True, fields), once=f"{hook_id}-search"
+            )
         handle = await self.start(
             workflow,
             args=args,
             task_queue=task_queue,
-            workflow_id=f"{workflow_id}-hook-{HotMesh.new_guid()}",
+            workflow_id=hook_id,
             search=search,
             _parent=workflow_id,
+            _hook_target=workflow_id,
         )
         return handle.workflow_id
 
 
-async def _send_signal(client: Client, signal_id: str, data: Any) -> str:
+async def _send_signal(
+    client: Client, signal_id: str, data: Any, workflow_id: str | None = None
+) -> str:
+    """Signal the wait on ``signal_id``: of any workflow, or only of ``workflow_id``."""
     if not isinstance(signal_id, str) or not signal_id:
         raise ConfigError("signal_id must be a non-empty string", value=signal_id)
     check_json(data, f"data of signal {signal_id!r}")
     hm = await client.get_hotmesh_client()
-    return str(await hm.signal(f"{client.namespace}.wfs.wait", {"id": signal_id, "data": data}))
+    key = signal_id if workflow_id is None else signal_key(workflow_id, signal_id)
+    return str(await hm.signal(f"{client.namespace}.wfs.wait", {"id": key, "data": data}))
 
 
 class WorkflowHandle:
@@ -349,8 +370,13 @@ class WorkflowHandle:
         return found
 
     async def signal(self, signal_id: str, data: Any = None) -> str:
-        """Send signal ``signal_id`` (see ``client.workflow.signal``)."""
-        return await _send_signal(self._client, signal_id, data)
+        """Send signal ``signal_id`` to this workflow only (``client.workflow.signal``
+        reaches any workflow waiting on it); kept until this workflow waits for it.
+
+        Example:
+            >>> await handle.signal("approve", {"by": "ada"})  # doctest: +SKIP
+        """
+        return await _send_signal(self._client, signal_id, data, self.workflow_id)
 
     async def cancel(self) -> None:
         """Cooperative cancellation: ``CancelledFailure`` at the workflow's next new
@@ -393,7 +419,8 @@ class WorkflowHandle:
         timeline = [
             {"key": k, "value": v if values else {}}
             for k, v in sorted(output.data.items())
-            if k.startswith("-") and k != _NO_HOOKS
+            # not the guards of hooks' writes (HotMesh.update_job_data(once=...))
+            if k.startswith("-") and k != _NO_HOOKS and not k.startswith("-once-")
         ]
         result: dict[str, Any] = {
             "data": {k[1:]: v for k, v in output.data.items() if k.startswith("_")},
@@ -459,7 +486,9 @@ async def _pending_waits(hm: HotMesh, workflow_id: str) -> list[tuple[str, str]]
         return []
     calls = [latest, *[i for i in latest.get("items") or () if isinstance(i, dict)]]
     found = [("wake", str(c["wakeId"])) for c in calls if c.get("wakeId")]
-    found += [("wait", str(c["signalId"])) for c in calls if c.get("signalId")]
+    found += [
+        ("wait", str(c.get("signalKey") or c["signalId"])) for c in calls if c.get("signalId")
+    ]
     return found
 
 

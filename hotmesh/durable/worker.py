@@ -92,14 +92,15 @@ class Worker:
         if activities is not None:
             _registry.register_activities(activities)
         secured = {"worker_credentials": dict(worker_credentials)} if worker_credentials else {}
-        publish = None
-        if not secured:
-            publish = (await _engines.engine_for(connection, namespace, lease=lease)).pub_quorum
+        # A secured worker may not write the job: it cannot checkpoint inline activities.
+        engine = None if secured else await _engines.engine_for(connection, namespace, lease=lease)
+        publish = None if engine is None else engine.pub_quorum
+        served = _engines.served(connection, namespace)
         workers: list[dict[str, Any]] = [
             {
                 "topic": f"{queue}-{name}",
                 "callback": functools.partial(
-                    run_turn, workflow, namespace, _engines.served(connection, namespace), publish
+                    run_turn, workflow, namespace, served, publish, engine=engine
                 ),
                 **secured,
             }

@@ -24,13 +24,13 @@ from types import ModuleType
 from typing import Any, NoReturn, TypeVar
 
 from hotmesh.durable import _registry
-from hotmesh.durable._context import Done, TurnContext, current
+from hotmesh.durable._context import Done, TurnContext, current, signal_key
 from hotmesh.durable._errors_wire import error_from_wire
-from hotmesh.durable._hooks import exec_hook, hook
+from hotmesh.durable._events import emit, trace
+from hotmesh.durable._hooks import exec_hook, exec_hook_batch, hook
 from hotmesh.durable._interceptors import outbound_chain
 from hotmesh.durable._payload import check_json
 from hotmesh.durable._sessions import enrich, entity, search
-from hotmesh.durable._telemetry import emit_span
 from hotmesh.durable._types import ActivityCall, Duration, RetryPolicy, WorkflowInfo, seconds
 from hotmesh.durable.errors import (
     CancelledFailure,
@@ -54,6 +54,7 @@ __all__ = [
     "enrich",
     "entity",
     "exec_hook",
+    "exec_hook_batch",
     "execute_child",
     "gather",
     "hook",
@@ -241,6 +242,7 @@ def condition(signal_id: str, timeout: Duration | None = None) -> Awaitable[Any]
             "key": ctx.key("wait", index),
             "op": signal_id,
             "signalId": signal_id,
+            "signalKey": signal_key(ctx.workflow_id, signal_id),
             "timeout": limit,
         }
     )
@@ -250,7 +252,8 @@ wait_for = condition
 
 
 def signal(signal_id: str, data: Any = None) -> Awaitable[str | None]:
-    """Send signal ``signal_id`` once (replays do not resend); namespace-wide."""
+    """Send signal ``signal_id`` once (replays do not resend); namespace-wide: it reaches
+    the wait on that id, whichever workflow it is in."""
     ctx = current("wf.signal")
     index, recorded = ctx.claim("signal", signal_id)
     if recorded is not None:
@@ -293,8 +296,7 @@ def _child(
         return _settle(recorded.out, retry, "child", name)
     ctx.check_cancelled()
     check_json(list(args), f"arguments of child workflow {name!r}")
-    if expire is not None:
-        seconds(expire, name="expire")
+    keep = None if expire is None else seconds(expire, name="expire")
     queue = task_queue or entity or ctx.task_queue
     child_id = workflow_id or f"{ctx.workflow_id}-{kind}{ctx.dimension}-{index}"
     child_retry = dict(ctx.start.get("retry") or {})
@@ -307,6 +309,8 @@ def _child(
             "key": ctx.key(kind, index),
             "op": name,
             "await": wait,
+            # Seconds the finished child stays inspectable (default: 7 days).
+            "expire": None if keep is None else max(int(keep), 1),
             "child": {
                 "mode": "workflow",
                 "workflowId": child_id,
@@ -318,6 +322,8 @@ def _child(
                 "parentWorkflowId": parent or ctx.workflow_id,
                 "originJobId": ctx.start.get("originJobId") or ctx.workflow_id,
                 "entity": entity,
+                # A hook's search and entity sessions act on the workflow it runs for.
+                "hookTarget": parent,
             },
         }
     )
@@ -333,7 +339,14 @@ def execute_child(
     expire: Duration | None = None,
     retry: RetryPolicy | None = None,
 ) -> Awaitable[Any]:
-    """Run a child workflow and return its result (its failure raises here)."""
+    """Run a child workflow and return its result (its failure raises here).
+
+    ``expire``: how long the finished child stays inspectable (default 7 days).
+
+    Example:
+        >>> async def parent() -> str:  # doctest: +SKIP
+        ...     return await wf.execute_child(child, args=[1], expire="1h")
+    """
     return _child(
         workflow,
         wait=True,
@@ -356,7 +369,10 @@ def start_child(
     expire: Duration | None = None,
     retry: RetryPolicy | None = None,
 ) -> Awaitable[str]:
-    """Start a child workflow without waiting; return its workflow id."""
+    """Start a child workflow without waiting; return its workflow id.
+
+    ``expire``: how long the finished child stays inspectable (default 7 days).
+    """
     return _child(
         workflow,
         wait=False,
@@ -406,14 +422,21 @@ def interrupt(
     throw: bool = True,
     expire: Duration | None = None,
 ) -> Awaitable[str | None]:
-    """Interrupt (terminate) another workflow, once (replays do not repeat it)."""
+    """Interrupt (terminate) another workflow, once (replays do not repeat it).
+
+    ``expire``: how long the interrupted workflow stays inspectable (default: its own
+    retention).
+
+    Example:
+        >>> async def supervisor(child_id: str) -> None:  # doctest: +SKIP
+        ...     await wf.interrupt(child_id, reason="no longer needed", expire=60)
+    """
     ctx = current("wf.interrupt")
     index, recorded = ctx.claim("interrupt", workflow_id)
     if recorded is not None:
         return Done(None)
     ctx.check_cancelled()
-    if expire is not None:
-        seconds(expire, name="expire")
+    keep = None if expire is None else seconds(expire, name="expire")
     return ctx.suspend(
         {
             "code": 594,
@@ -423,6 +446,8 @@ def interrupt(
             "target": workflow_id,
             "reason": reason or f"interrupted by workflow {ctx.workflow_id}",
             "throw": throw,
+            # Seconds the interrupted workflow stays inspectable (default: its own).
+            "expire": None if keep is None else max(int(keep), 1),
         }
     )
 
@@ -456,59 +481,6 @@ def patched(change_id: str) -> bool:
 def deprecate_patch(change_id: str) -> None:
     """Mark ``change_id`` as no longer needed (no effect at run time)."""
     current("wf.deprecate_patch")
-
-
-async def emit(events: Mapping[str, Any], *, once: bool = True) -> bool:
-    """Publish each ``{topic: message}`` as a quorum message ``{"type": "user", "topic",
-    "message"}`` (``sub_quorum`` subscribers hear it; not durable).
-
-    With ``once`` (default) it takes a place in the history and is not repeated by later
-    turns (at-least-once if the process dies before the turn's answer is recorded).
-    """
-    ctx = current("wf.emit")
-    check_json(dict(events), "events of wf.emit")
-    if once:
-        index, recorded = ctx.claim("emit", "")
-        if recorded is not None:
-            return True
-        ctx.new_markers[ctx.key("emit", index)] = {"op": "", "out": True}
-    if ctx.publish is not None:
-        for topic, message in events.items():
-            await ctx.publish({"type": "user", "topic": topic, "message": message})
-    return True
-
-
-async def trace(attributes: Mapping[str, Any], *, once: bool = True) -> bool:
-    """Record an OpenTelemetry span ``durable.trace`` with ``attributes`` (plus
-    ``durable.workflow_id``, ``durable.workflow_name`` and ``durable.index``).
-
-    With ``once`` (default) it takes a place in the history and replays do not repeat it.
-    Returns whether a span was recorded: False when ``opentelemetry-api`` is not installed
-    (spans go wherever the application's OpenTelemetry SDK sends them).
-
-    Example:
-        >>> async def order():  # doctest: +SKIP
-        ...     await wf.trace({"step": "charged", "amount": 42})
-    """
-    ctx = current("wf.trace")
-    check_json(dict(attributes), "attributes of wf.trace")
-    index = ctx.counter
-    if once:
-        index, recorded = ctx.claim("trace", "")
-        if recorded is not None:
-            return bool(recorded.out)
-    emitted = emit_span(
-        "durable.trace",
-        {
-            **attributes,
-            "durable.workflow_id": ctx.workflow_id,
-            "durable.workflow_name": ctx.workflow_name,
-            "durable.index": index,
-        },
-    )
-    if once:
-        ctx.new_markers[ctx.key("trace", index)] = {"op": "", "out": emitted}
-    return emitted
 
 
 _SCALE = 10000.0

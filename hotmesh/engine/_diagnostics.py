@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from hotmesh.engine.model import DeployProblem, SourceLocation
+from hotmesh.engine._source import DeployProblem, SourceLocation
 from hotmesh.errors import DeployError
 
 __all__ = ["Diagnostics", "ManifestError"]
@@ -18,7 +18,7 @@ class ManifestError(DeployError):
     ``errors`` lists them all, in the order they were found.
 
     Example:
-        >>> from hotmesh.engine.model import DeployProblem
+        >>> from hotmesh.engine._source import DeployProblem
         >>> err = ManifestError([DeployProblem("app.id", "is required")])
         >>> (err.value, len(err.errors), str(err))
         ('app.id', 1, 'cannot deploy app: app.id: is required')

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from attrs import define
 
-from hotmesh.engine.model import SourceLocation
+from hotmesh.engine._source import SourceLocation
 
 __all__ = [
     "CONTEXT_VARIABLES",

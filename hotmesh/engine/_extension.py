@@ -8,7 +8,7 @@ from typing import Any
 
 from attrs import define, field
 
-from hotmesh.engine.legs import _number
+from hotmesh.engine.steps import number as _number
 from hotmesh.errors import ConfigError
 
 __all__ = ["_Extension", "_extension"]

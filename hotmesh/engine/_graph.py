@@ -8,13 +8,11 @@ from typing import Any
 from attrs import define, field
 
 from hotmesh.engine._activities import Reader, read_activity, read_section
+from hotmesh.engine.activities import KINDS
 from hotmesh.engine.model import (
-    ACTIVITY_TYPES,
     DEFAULT_EXPIRE_SECONDS,
     Activity,
     Conditions,
-    CycleActivity,
-    HookActivity,
     HookRule,
     Match,
     Transition,
@@ -83,14 +81,13 @@ def _activity_type(reader: Reader, activity_id: str, raw: dict[str, Any]) -> str
     kind = raw.get("type")
     if kind == "activity":  # legacy name of a hook
         return "hook"
-    if kind in ACTIVITY_TYPES:
-        assert isinstance(kind, str)
+    if isinstance(kind, str) and kind in KINDS:
         return kind
     sub = Reader(raw, reader.path(activity_id), reader.diag, reader.locate, reader.at(activity_id))
     if kind is None:
         sub.node_error(f"activity {activity_id!r} has no 'type'")
     else:
-        sub.error("type", f"unknown activity type {kind!r}; expected one of {list(ACTIVITY_TYPES)}")
+        sub.error("type", f"unknown activity type {kind!r}; expected one of {list(KINDS)}")
     return None
 
 
@@ -285,7 +282,7 @@ def _read_hooks(draft: GraphDraft) -> None:
         if target not in draft.activities:
             entry.error("to", f"hook {topic!r} targets missing activity {target!r}")
             continue
-        if not issubclass(draft.activities[target][0], HookActivity):
+        if not KINDS[draft.activities[target][0].type].wakes_on_signals:
             entry.error("to", f"hook {topic!r} targets {target!r}, which is not a hook activity")
             continue
         conditions = read_conditions(entry, "conditions") if "conditions" in entry.data else None
@@ -312,9 +309,9 @@ def _read_cycles(draft: GraphDraft) -> None:
     for activity_id, (cls, fields, reader) in draft.activities.items():
         if reader.data.get("cycle") is True:
             draft.pivots.add(activity_id)
-        if cls is not CycleActivity or not fields["ancestor"]:
+        ancestor = KINDS[cls.type].reenters(fields)
+        if ancestor is None:
             continue
-        ancestor = fields["ancestor"]
         if ancestor not in draft.ancestors.get(activity_id, ()):
             reader.error(
                 "ancestor", f"cycle {activity_id!r}: {ancestor!r} is not one of its ancestors"

@@ -1,33 +1,26 @@
-"""The activity classes of the compiled plan (re-exported by :mod:`hotmesh.engine.model`)."""
+"""What every activity of the compiled plan has (re-exported by :mod:`hotmesh.engine.model`);
+each type adds its own fields in its module of :mod:`hotmesh.engine.activities`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from attrs import define, field
 
 from hotmesh.spi import RetryPolicy
 
 if TYPE_CHECKING:
-    from hotmesh.engine.model import SourceLocation
+    from hotmesh.engine._source import SourceLocation
 
 __all__ = [
     "Activity",
     "ActivityRetry",
     "ActivityType",
-    "AwaitActivity",
-    "CycleActivity",
-    "HookActivity",
-    "InterruptActivity",
-    "SignalActivity",
-    "StatsMeasure",
-    "TriggerActivity",
-    "TriggerStats",
-    "WorkerActivity",
 ]
 
-ActivityType = Literal["trigger", "worker", "await", "hook", "signal", "cycle", "interrupt"]
+#: An activity type's YAML name (each registered in :mod:`hotmesh.engine.activities`).
+ActivityType = str
 
 
 @define(frozen=True)
@@ -56,37 +49,6 @@ class ActivityRetry:
     def has_backoff(self) -> bool:
         """True when the block uses the backoff form."""
         return self.backoff is not None
-
-
-@define(frozen=True)
-class StatsMeasure:
-    """One trigger ``stats.measures`` entry: ``measure`` (sum, avg, count, index, mdn)
-    applied to the expression ``target``.
-
-    Example:
-        >>> StatsMeasure("sum", "{a5.input.data.price}").measure
-        'sum'
-    """
-
-    measure: str
-    target: str
-
-
-@define(frozen=True)
-class TriggerStats:
-    """The trigger ``stats`` block: job id and key expressions, bucket size, measures.
-
-    Example:
-        >>> TriggerStats(id="{$self.input.data.id}").granularity
-        '5m'
-    """
-
-    id: Any = None
-    key: Any = None
-    granularity: str = "5m"
-    measures: tuple[StatsMeasure, ...] = ()
-    parent: Any = None
-    adjacent: Any = None
 
 
 # -- activities ---------------------------------------------------------------------------
@@ -146,141 +108,3 @@ class Activity:
     def depth(self) -> int:
         """Number of segments of this activity's dimensional address (trigger ``,0`` -> 1)."""
         return len(self.ancestors) + 1
-
-
-@define(frozen=True, kw_only=True)
-class TriggerActivity(Activity):
-    """The activity that starts a job (exactly one per graph).
-
-    Example:
-        >>> TriggerActivity(id="t1", graph="abc.test").type
-        'trigger'
-    """
-
-    type: ClassVar[ActivityType] = "trigger"
-
-    stats: TriggerStats | None = None
-    entity: Any = None
-
-
-@define(frozen=True, kw_only=True)
-class WorkerActivity(Activity):
-    """Sends ``input.maps`` to the worker stream ``topic`` and waits for the response.
-
-    Attributes:
-        topic: static topic or an expression.
-        subtype: the topic when it is static (no ``{...}``), else ``None``.
-        timeout: seconds one callback attempt may run before it is cancelled and counts
-            as a failed attempt (``None``: the worker's own ``timeout``, if any).
-
-    Example:
-        >>> WorkerActivity(id="a1", graph="abc.test", topic="work.do").topic
-        'work.do'
-    """
-
-    type: ClassVar[ActivityType] = "worker"
-
-    topic: Any = None
-    subtype: str | None = None
-    timeout: float | None = None
-
-
-@define(frozen=True, kw_only=True)
-class AwaitActivity(Activity):
-    """Starts a child job of the graph subscribed to ``topic``.
-
-    Attributes:
-        topic: the child graph's ``subscribes`` (static or expression).
-        subtype: the topic when it is static, else ``None``.
-        await_result: ``True`` (default) or an expression; only a value resolving to
-            strictly ``False`` detaches the child.
-
-    Example:
-        >>> AwaitActivity(id="a1", graph="abc.test", topic="tests.b").await_result
-        True
-    """
-
-    type: ClassVar[ActivityType] = "await"
-
-    topic: Any = None
-    subtype: str | None = None
-    await_result: Any = True
-
-
-@define(frozen=True, kw_only=True)
-class HookActivity(Activity):
-    """Waits for a signal (``hook_topic``), a timer (``sleep``), both, or neither.
-
-    Attributes:
-        sleep: seconds (number or expression), ``None`` when absent.
-        hook_topic: the graph ``hooks`` topic whose signals wake this activity.
-        hook_schema: the ``hook`` schema object as written (documentation).
-        escalation: raw escalation rules, or ``None``.
-
-    Example:
-        >>> HookActivity(id="a1", graph="abc.test", sleep=5).sleep
-        5
-    """
-
-    type: ClassVar[ActivityType] = "hook"
-
-    sleep: Any = None
-    hook_topic: str | None = None
-    hook_schema: Mapping[str, Any] | None = None
-    escalation: Mapping[str, Any] | None = None
-
-
-@define(frozen=True, kw_only=True)
-class SignalActivity(Activity):
-    """Sends a signal to one hook (``subtype="one"``) or to every indexed job (``"all"``).
-
-    Example:
-        >>> SignalActivity(id="s1", graph="g", topic="hook.resume").code
-        200
-    """
-
-    type: ClassVar[ActivityType] = "signal"
-
-    subtype: Literal["one", "all"] = "one"
-    topic: Any = None
-    signal_maps: Mapping[str, Any] | None = None
-    status: Any = "success"
-    code: Any = 200
-    key_name: Any = None
-    key_value: Any = None
-    resolver_maps: Mapping[str, Any] | None = None
-    scrub: Any = False
-
-
-@define(frozen=True, kw_only=True)
-class CycleActivity(Activity):
-    """Re-enters ``ancestor`` (one of its ancestors) in a new dimension.
-
-    Example:
-        >>> CycleActivity(id="c1", graph="cycle.test", ancestor="a1").ancestor
-        'a1'
-    """
-
-    type: ClassVar[ActivityType] = "cycle"
-
-    ancestor: str
-
-
-@define(frozen=True, kw_only=True)
-class InterruptActivity(Activity):
-    """Interrupts its own job (no ``target``) or the job ``target`` of graph ``topic``.
-
-    Example:
-        >>> InterruptActivity(id="i1", graph="g").code
-        410
-    """
-
-    type: ClassVar[ActivityType] = "interrupt"
-
-    target: Any = None
-    topic: Any = None
-    reason: Any = None
-    throw: Any = True
-    descend: Any = False
-    code: Any = 410
-    stack: Any = None

@@ -56,11 +56,11 @@ from hotmesh.engine._expressions import (
 )
 from hotmesh.engine._graph import GraphDraft, app_expire, read_graph
 from hotmesh.engine._yaml import LoadedSource, load_source
+from hotmesh.engine.activities import KINDS
 from hotmesh.engine.model import (
     Activity,
     AppManifest,
     Graph,
-    HookActivity,
     HookRule,
     SourceLocation,
 )
@@ -242,19 +242,7 @@ class _AppCompiler:
                 hooks.setdefault(topic, draft.node)
         for draft in self.drafts:
             for activity_id, (cls, fields, reader) in draft.activities.items():
-                if cls.type == "await" and fields["subtype"] and fields["subtype"] not in graphs:
-                    reader.error(
-                        "topic",
-                        f"await {activity_id!r}: no graph of this app subscribes to "
-                        f"{fields['subtype']!r}",
-                    )
-                target = fields.get("topic")
-                static = isinstance(target, str) and "{" not in target
-                if cls.type == "signal" and static and target not in hooks:
-                    # Hook rules outlive versions, so an older version may still declare it.
-                    reader.warn(
-                        "topic", f"signal {activity_id!r}: no graph of this app hooks {target!r}"
-                    )
+                KINDS[cls.type].check_topics(activity_id, fields, reader, graphs, hooks)
 
     # -- expressions ---------------------------------------------------------------------
 
@@ -435,7 +423,7 @@ class _AppCompiler:
             for owner, path in sorted(self.deps.get(activity_id, ())):
                 consumes.setdefault(owner, []).append(path)
             extra: dict[str, Any] = {}
-            if cls is HookActivity:
+            if KINDS[cls.type].wakes_on_signals:
                 extra["hook_topic"] = draft.hook_topic_of.get(activity_id)
             activities[activity_id] = cls(
                 id=activity_id,

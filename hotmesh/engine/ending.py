@@ -1,9 +1,8 @@
 """How jobs end besides their last step: failure, dead letters, the final publication.
 
-:class:`JobEnding` is a part of :class:`hotmesh.engine.runtime.Engine` (a mixin, as
-:class:`~hotmesh.engine.legs.StepPlanner` is): every close here is a guarded
-``apply_step`` (the job must still be open), so however many processes try, a job
-completes once and its completion is published once.
+:class:`JobEnding` is a part of :class:`hotmesh.engine.runtime.Engine` (a mixin): every
+close here is a guarded ``apply_step`` (the job must still be open), so however many
+processes try, a job completes once and its completion is published once.
 """
 
 from __future__ import annotations
@@ -13,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from hotmesh.engine.messages import JobComplete, StartChild, decode
 from hotmesh.engine.state import META, job_data
 from hotmesh.engine.steps import error_text
 from hotmesh.errors import ProviderError, StepError
@@ -104,10 +104,11 @@ class JobEnding:
         """
         body = message.payload
         jid, aid, dad = body.get("jid") or message.job_id, body.get("aid"), body.get("dad")
-        if body.get("type") == "await":
-            parent = dict(body.get("parent") or {})
+        decoded = decode(body)
+        if isinstance(decoded, StartChild):
+            parent = decoded.parent
             jid, aid, dad = parent.get("pj"), parent.get("pa"), parent.get("pd")
-        elif body.get("type") == "complete" and jid:
+        elif isinstance(decoded, JobComplete) and jid:
             child = await self.store.get_job(str(jid))
             meta = dict(child.state.get(META, {})) if child is not None else {}
             jid, aid, dad = meta.get("pj"), meta.get("pa"), meta.get("pd")

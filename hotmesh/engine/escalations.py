@@ -3,7 +3,7 @@
 When a hook with a webhook topic and an ``escalation:`` block suspends, the engine files
 one escalation row: a claimable work item for a person (role, type, priority, metadata…)
 whose ``signal_key`` is the value the hook waits for. Resolving the row through
-:class:`hotmesh.escalations.Escalations` signals the hook.
+:class:`hotmesh.facade.escalations.Escalations` signals the hook.
 """
 
 from __future__ import annotations

@@ -36,10 +36,10 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from attrs import define, field
 
-from hotmesh.engine._model_activities import (
-    Activity,
-    ActivityRetry,
-    ActivityType,
+from hotmesh.engine._model_activities import Activity, ActivityRetry, ActivityType
+from hotmesh.engine._source import DeployProblem, SourceLocation
+from hotmesh.engine.activities import (
+    KINDS,
     AwaitActivity,
     CycleActivity,
     HookActivity,
@@ -81,68 +81,12 @@ __all__ = [
 ]
 
 #: The activity types a graph may use (``activity`` is accepted as a legacy name of ``hook``).
-ACTIVITY_TYPES: tuple[ActivityType, ...] = (
-    "trigger",
-    "worker",
-    "await",
-    "hook",
-    "signal",
-    "cycle",
-    "interrupt",
-)
+ACTIVITY_TYPES: tuple[ActivityType, ...] = tuple(KINDS)
 
 #: Seconds a finished job survives when its graph declares no ``expire``.
 #: How long a finished (completed or failed) job stays readable: 7 days. An app sets its
 #: own default with ``app.expire``; a graph with ``expire``. ``<= 0`` keeps jobs forever.
 DEFAULT_EXPIRE_SECONDS = 7 * 24 * 3600
-
-
-# -- diagnostics -------------------------------------------------------------------------
-
-
-@define(frozen=True)
-class SourceLocation:
-    """Where a YAML node starts: file (``None`` for inline text), 1-based line and column.
-
-    Example:
-        >>> str(SourceLocation("app.yaml", 3, 5))
-        'app.yaml:3:5'
-    """
-
-    file: str | None
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file or '<yaml>'}:{self.line}:{self.column}"
-
-
-@define(frozen=True)
-class DeployProblem:
-    """One thing wrong (``error``) or suspicious (``warning``) in an app manifest.
-
-    Attributes:
-        node: dotted path of the YAML node, e.g. ``app.graphs[0].activities.a1.type``.
-        message: what is wrong, in a sentence.
-        location: where the node starts in the source, when known.
-        severity: ``"error"`` blocks the deploy; ``"warning"`` is kept on
-            :attr:`AppManifest.warnings`.
-
-    Example:
-        >>> str(DeployProblem("app.id", "is required"))
-        'app.id: is required'
-    """
-
-    node: str
-    message: str
-    location: SourceLocation | None = None
-    severity: Literal["error", "warning"] = "error"
-
-    def __str__(self) -> str:
-        where = f"{self.location}: " if self.location is not None else ""
-        if where and str(self.location) == self.node:  # a YAML syntax error: said once
-            return f"{where}{self.message}"
-        return f"{where}{self.node}: {self.message}"
 
 
 # -- transitions and hooks ---------------------------------------------------------------

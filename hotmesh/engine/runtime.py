@@ -12,7 +12,6 @@ event (a worker that answered twice) is recognised too.
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,23 +21,22 @@ from hotmesh import faults
 from hotmesh.engine._extension import _Extension, _extension
 from hotmesh.engine.compiler import compile_app, validate_input
 from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, job_output
-from hotmesh.engine.legs import _JS, StepPlanner, guid
 from hotmesh.engine.mapper import resolve
-from hotmesh.engine.model import (
-    Activity,
-    AppManifest,
-    Graph,
-    TriggerActivity,
+from hotmesh.engine.messages import (
+    ENGINE_STREAM,
+    ChildResult,
+    EngineMessage,
+    JobComplete,
+    Response,
+    Signal,
+    SignalAll,
+    StartChild,
+    decode,
+    guid,
 )
-from hotmesh.engine.state import (
-    META,
-    activity_key,
-    build_context,
-    data_state,
-    fence_key,
-    job_data,
-    now_stamp,
-)
+from hotmesh.engine.model import Activity, AppManifest, Graph, TriggerActivity
+from hotmesh.engine.planner import Planner
+from hotmesh.engine.state import META, activity_key, data_state, job_data
 from hotmesh.engine.stats import (
     facets_for,
     ids_response,
@@ -46,29 +44,17 @@ from hotmesh.engine.stats import (
     stats_response,
     stats_update,
 )
-from hotmesh.engine.steps import (
-    ENGINE_STREAM,
-    Step,
-    answer_message,
-    apply_job_maps,
-    engine_message,
-    error_text,
-    failed_step,
-    next_transitions,
-    record,
-)
+from hotmesh.engine.steps import Step, error_text
 from hotmesh.errors import (
     ConfigError,
     DuplicateJob,
     JobNotFound,
     PayloadError,
-    ProviderError,
     StepError,
     TopicNotFound,
 )
 from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
-from hotmesh.validation import check_name
 
 __all__ = ["Engine", "guid"]
 
@@ -84,12 +70,32 @@ class StepConflict(StepError):
     """A step's guard kept failing (other steps on the same activity kept winning)."""
 
 
-class Engine(StepPlanner, JobEnding):
-    """Runs one app's jobs over a backend. Created by :class:`hotmesh.HotMesh`."""
+class Engine(JobEnding):
+    """Runs one app's jobs over a backend. Created by :class:`hotmesh.HotMesh`.
 
-    def __init__(self, backend: Backend, *, app_id: str, guid: str, notify: Notify) -> None:
+    What a step does is decided by its :attr:`planner` (pure, in memory); the engine reads
+    the job, commits the planned step in one statement and runs its effects.
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        app_id: str,
+        guid: str,
+        notify: Notify,
+        planner: Planner | None = None,
+    ) -> None:
         self.backend = backend
         self.store = backend.store
+        self.stream = backend.stream
+        self.planner = planner or Planner()
+        #: Engine messages that belong to no activity record (yet), and their handlers.
+        self._handlers: dict[type[EngineMessage], Any] = {
+            StartChild: self._start_child,
+            Signal: self._deliver_signal,
+            SignalAll: self._fan_out,
+        }
         self.app_id = app_id
         self.guid = guid
         self._notify = notify
@@ -128,6 +134,12 @@ class Engine(StepPlanner, JobEnding):
     def forget_active(self) -> None:
         """Re-read the active version on the next message (another process activated)."""
         self._active = None
+
+    @property
+    def cached_version(self) -> str | None:
+        """The active version this engine last read (None before the first read, or after
+        :meth:`forget_active`); what a roll call reports."""
+        return self._active
 
     async def manifest(self) -> AppManifest:
         """The active version's compiled plan (waits while a version switch is held)."""
@@ -189,48 +201,9 @@ class Engine(StepPlanner, JobEnding):
     ) -> str:
         ext = extension or _Extension()
         trigger = graph.trigger_activity
-        io = {"data": payload}
-        seed = {trigger.id: {"input": io, "output": io}, "$self": {"input": io, "output": io}}
-        stats = trigger.stats
-        jid = resolve(stats.id, seed) if stats is not None and stats.id is not None else None
-        jid = str(jid) if jid not in (None, "") else (job_id or guid())
-        check_name(jid, "job id")  # an id derived from the payload (stats.id) is input too
-        key = resolve(stats.key, seed) if stats is not None and stats.key is not None else None
-        stamp = now_stamp()
-        metadata: dict[str, Any] = {
-            "jid": jid,
-            "gid": guid(),
-            "aid": trigger.id,
-            "app": manifest.id,
-            "vrs": manifest.version,
-            "tpc": graph.subscribes,
-            "jc": stamp,
-            "ju": stamp,
-            "expire": graph.expire,
-        }
-        if key not in (None, ""):
-            metadata["key"] = str(key)
-        for name in ("ngn", "pj", "pg", "pd", "pa", "px", "trc", "spn", "expire"):
-            if extra.get(name) is not None:
-                metadata[name] = extra[name]
-        activity_io = {
-            "data": copy.deepcopy(payload),
-            "metadata": {"aid": trigger.id, "atp": "trigger", "dad": ",0", "jid": jid},
-        }
-        context: dict[str, Any] = {"metadata": metadata, "data": {}}
-        context["$job"] = {"metadata": metadata, "data": context["data"]}
-        context[trigger.id] = {"input": activity_io, "output": activity_io, "hook": {}}
-        context["$self"] = context[trigger.id]
-        entity = ext.entity
-        if entity is None and trigger.entity is not None:
-            entity = resolve(trigger.entity, context)
-        if entity not in (None, ""):
-            metadata["entity"] = str(entity)
-        step = Step(state={META: metadata})
-        apply_job_maps(trigger, context, step)
-        record(step, context, trigger.id, ",0", n2=0, done=True)
-        children = next_transitions(graph, trigger, context, 200)
-        step.state.update(ext.fields)
+        start = self.planner.plan_start(manifest, graph, payload, extra, job_id, ext)
+        jid, step, semaphore, context = start.job_id, start.step, start.semaphore, start.context
+        metadata = step.state[META]
         counted = stats_update(trigger, payload, datetime.now(UTC))
         if ext.pending is not None:  # created, never started: no children run
             created = await self.store.create_job(jid, step.state, semaphore=PENDING, stats=counted)
@@ -238,10 +211,6 @@ class Engine(StepPlanner, JobEnding):
                 raise DuplicateJob(f"duplicate job: {jid}", value=jid)
             await self.store.apply_step(jid, {}, expire=ext.pending)
             return jid
-        context["__state__"] = {}
-        context[_JS] = len(children)
-        self._expand(graph, context, step, children, ",0,0")
-        semaphore = len(children) + step.semaphore
         created = await self.store.create_job(
             jid, step.state, semaphore=semaphore, messages=step.messages, stats=counted
         )
@@ -249,8 +218,8 @@ class Engine(StepPlanner, JobEnding):
             raise DuplicateJob(f"duplicate job: {jid}", value=jid)
         if extra.get("px") and extra.get("pj"):
             await self._send_parent_result(metadata, {"job_id": jid}, 200, "success")
-        for action, args in step.after:
-            await self._after(action, args)
+        for effect in step.after:
+            await effect.run(self)
         if semaphore <= 0:
             result = await self.store.apply_step(
                 jid, {}, expire=float(graph.expire), on_close=self._on_close(metadata)
@@ -266,44 +235,40 @@ class Engine(StepPlanner, JobEnding):
         """Process one engine-stream message (the router's callback; it acks by itself)."""
         if faults.ARMED:
             faults.hit("engine.after_claim")
-        body = message.payload
-        kind = body.get("type")
-        if kind == "await":
-            await self._start_child(message)
+        decoded = decode(message.payload)
+        handler = self._handlers.get(type(decoded))
+        if handler is not None:
+            await handler(message, decoded)
             return
-        if kind == "webhook":
-            await self._deliver_signal(message)
-            return
-        if kind == "signal_all":
-            await self._fan_out(message)
-            return
-        jid = body.get("jid")
+        jid = getattr(decoded, "jid", None)
         job = message.job  # read by the claim, in the same statement
         if job is None and jid:
             job = await self.store.get_job(str(jid))
         for _ in range(MAX_CONFLICTS):
-            if await self._process_job(message, job):
+            if await self._process_job(message, decoded, job):
                 return
             # The step's guard failed: another event moved the activity (or closed the
             # job) since this state was read. Decide again on the latest state.
             job = await self.store.get_job(str(jid))
         raise StepConflict(f"job {jid}: step kept conflicting; it will be retried", value=jid)
 
-    async def _process_job(self, message: StreamMessage, job: JobRecord | None) -> bool:
-        """One attempt at ``message``'s step on ``job``; False when its guard failed."""
-        body = message.payload
-        jid, aid = body.get("jid"), body.get("aid")
-        if job is None or job.state.get(META, {}).get("gid") != body.get("gid"):
+    async def _process_job(
+        self, message: StreamMessage, event: EngineMessage, job: JobRecord | None
+    ) -> bool:
+        """One attempt at ``event``'s step on ``job``; False when its guard failed."""
+        jid, gid = getattr(event, "jid", None), getattr(event, "gid", None)
+        if job is None or job.state.get(META, {}).get("gid") != gid:
             log.info("dropping message for a missing or replaced job", extra={"jid": jid})
-            await self.backend.stream.ack([message])
+            await self.stream.ack([message])
             return True
-        if body.get("type") == "complete":
+        if isinstance(event, JobComplete):
             await self._complete_for_parent(message, job.state)
             return True
+        aid = str(getattr(event, "aid", None))
         manifest = await self.manifest()
-        graph = manifest.graph_of(str(aid))
-        activity = graph.activity(str(aid))
-        return await self._consume(message, graph, activity, job, body)
+        graph = manifest.graph_of(aid)
+        activity = graph.activity(aid)
+        return await self._consume(message, graph, activity, job, event)
 
     async def _consume(
         self,
@@ -311,46 +276,27 @@ class Engine(StepPlanner, JobEnding):
         graph: Graph,
         activity: Activity,
         job: JobRecord,
-        event: Mapping[str, Any],
+        event: Any,
     ) -> bool:
-        """Run ``event`` on its activity record; False when the step's guard failed.
-
-        The step expects the activity's step counter it read and writes one more, so a
-        second event computed from the same state cannot also apply (exactly once).
-        """
-        jid = job.job_id
+        """Run ``event`` on its activity record; False when the step's guard failed."""
         if job.semaphore <= 0:
-            log.info("dropping message for an inactive job", extra={"jid": jid})
-            await self.backend.stream.ack([message])
+            log.info("dropping message for an inactive job", extra={"jid": job.job_id})
+            await self.stream.ack([message])
             return True
-        dad = str(event.get("dad", ",0"))
-        if faults.ARMED and event.get("type") in ("timehook", "webhook"):
-            faults.hit("engine.timer" if event.get("type") == "timehook" else "engine.signal")
-        context = build_context(graph, job.state, activity.id, dad)
-        context["__state__"] = job.state
-        context[_JS] = job.semaphore
-        own = job.state.get(activity_key(activity.id, dad), {})
-        leg1 = event.get("type") == "transition"
-        event_id = str(event.get("guid") or message.id)
-        if own.get("l1") if leg1 else own.get("done") or event_id in own.get("seen", ()):
-            await self.backend.stream.ack([message])  # leg 1 already ran / a duplicate event
+        kind = event.kind
+        if faults.ARMED and kind in ("timehook", "webhook"):
+            faults.hit("engine.timer" if kind == "timehook" else "engine.signal")
+        event_id = str(event.guid or message.id)
+        planned = self.planner.plan_event(graph, activity, job, event, event_id)
+        if planned is None:
+            await self.stream.ack([message])  # leg 1 already ran / a duplicate event
             return True
+        step, context, expect = planned.step, planned.context, planned.expect
         try:
-            if leg1:
-                step = self._leg1(graph, activity, context, event)
-            else:
-                step = self._leg2(graph, activity, context, event, own, event_id)
-        except Exception as err:  # bad data in a map or an answer: the job fails
-            step = failed_step(context, activity.id, dad, err)
-        counter = fence_key(activity.id, dad)
-        seen = job.state.get(counter)
-        step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
-        try:
-            return await self._commit(graph, context, step, message, {**step.expect, counter: seen})
+            return await self._commit(graph, context, step, message, expect)
         except PayloadError as err:  # the step's data cannot be stored: the job fails
-            step = failed_step(context, activity.id, dad, err)
-            step.state[counter] = (seen if isinstance(seen, int) else 0) + 1
-            return await self._commit(graph, context, step, message, {counter: seen})
+            step, expect = self.planner.plan_failure(context, activity, event.dad, job.state, err)
+            return await self._commit(graph, context, step, message, expect)
 
     async def _commit(
         self,
@@ -380,8 +326,8 @@ class Engine(StepPlanner, JobEnding):
             return False
         if not result.applied:
             return True
-        for action, args in step.after:
-            await self._after(action, args)
+        for effect in step.after:
+            await effect.run(self)
         if result.state is not None:
             await self._finish(result.state, result.semaphore or 0)
         elif step.error is not None:
@@ -403,15 +349,12 @@ class Engine(StepPlanner, JobEnding):
 
     # -- children, signals, interrupts -----------------------------------------------------
 
-    async def _start_child(self, message: StreamMessage) -> None:
-        body = message.payload
-        parent = dict(body.get("parent") or {})
+    async def _start_child(self, message: StreamMessage, start: StartChild) -> None:
+        parent = dict(start.parent)
         try:
             manifest = await self.manifest()
-            graph = manifest.graph_for_topic(str(body.get("topic")))
-            await self._trigger(
-                manifest, graph, dict(body.get("data") or {}), parent, body.get("child")
-            )
+            graph = manifest.graph_for_topic(start.topic)
+            await self._trigger(manifest, graph, dict(start.data), parent, start.child)
         except DuplicateJob:
             log.info("child job already started", extra={"parent": parent.get("pj")})
         except Exception as err:  # the parent hears of it as an error result
@@ -421,12 +364,12 @@ class Engine(StepPlanner, JobEnding):
                 int(getattr(err, "code", 500)),
                 "error",
             )
-        await self.backend.stream.ack([message])
+        await self.stream.ack([message])
 
     def _on_close(self, metadata: Mapping[str, Any]) -> list[OutgoingMessage]:
         if metadata.get("pj") and not metadata.get("px"):
             jid = str(metadata["jid"])
-            return [engine_message("complete", jid, {"jid": jid, "gid": metadata["gid"]})]
+            return [JobComplete(jid=jid, gid=metadata["gid"]).outgoing()]
         return []
 
     async def _complete_for_parent(self, message: StreamMessage, state: Mapping[str, Any]) -> None:
@@ -438,7 +381,7 @@ class Engine(StepPlanner, JobEnding):
             await self._send_parent_result(metadata, error, code, "error")
         else:
             await self._send_parent_result(metadata, job_data(state), 200, "success")
-        await self.backend.stream.ack([message])
+        await self.stream.ack([message])
 
     async def _send_parent_result(
         self,
@@ -448,17 +391,13 @@ class Engine(StepPlanner, JobEnding):
         status: str,
         event: str | None = None,
     ) -> None:
-        body = {
-            "jid": metadata.get("pj"), "gid": metadata.get("pg"), "aid": metadata.get("pa"),
-            "dad": metadata.get("pd"), "data": dict(data), "code": code, "status": status,
-            "guid": event or f"result:{metadata.get('jid')}:{status}",
-        }  # fmt: skip
-        await self.backend.stream.publish([engine_message("result", str(body["jid"]), body)])
+        result = ChildResult.for_parent(metadata, data, code, status, event)
+        await self.stream.publish([result.outgoing()])
 
     async def add(self, message: Mapping[str, Any]) -> int:
         """Enqueue a raw worker answer (``HotMesh.add``); return its message id."""
-        answer = answer_message(message, guid())
-        [msg_id] = await self.backend.stream.publish([answer])
+        answer = Response.answer(message, guid())
+        [msg_id] = await self.stream.publish([answer.outgoing()])
         return int(msg_id)
 
     async def signal(self, topic: str, data: Mapping[str, Any], status: str, code: int) -> int:
@@ -466,26 +405,17 @@ class Engine(StepPlanner, JobEnding):
         manifest = await self.manifest()
         if topic not in manifest.hook_rules:
             raise TopicNotFound(f"no hook listens to signal topic {topic!r}", value=topic)
-        [msg_id] = await self.backend.stream.publish(
-            [self._signal_message(topic, data, status, code)]
-        )
+        [msg_id] = await self.stream.publish([Signal.new(topic, data, status, code).outgoing()])
         return msg_id
 
-    async def _fan_out(self, message: StreamMessage) -> None:
-        body = message.payload
-        facets = body.get("facets")
+    async def _fan_out(self, message: StreamMessage, fan: SignalAll) -> None:
         try:
             await self.signal_all(
-                str(body.get("topic")),
-                dict(body.get("data") or {}),
-                dict(body.get("query") or {}),
-                None if facets is None else [str(f) for f in facets],
-                scrub=bool(body.get("scrub")),
-                ack=message,
+                fan.topic, fan.data, fan.query, fan.facets, scrub=fan.scrub, ack=message
             )
         except (ConfigError, TopicNotFound) as err:
-            log.warning("signal all failed: %s", err, extra={"topic": body.get("topic")})
-            await self.backend.stream.ack([message])
+            log.warning("signal all failed: %s", err, extra={"topic": fan.topic})
+            await self.stream.ack([message])
 
     # -- stats ----------------------------------------------------------------------------
 
@@ -540,32 +470,32 @@ class Engine(StepPlanner, JobEnding):
                 jid for by_facet in found.values() for ids in by_facet.values() for jid in ids
             )
         )
-        signals = [
-            self._signal_message(hook_topic, {**data, "id": jid}, "success", 200) for jid in job_ids
-        ]
+        signals = [Signal.new(hook_topic, {**data, "id": jid}).outgoing() for jid in job_ids]
         if signals or ack is not None:
-            await self.backend.stream.publish(signals, ack=ack)
+            await self.stream.publish(signals, ack=ack)
         if scrub:
             await self.store.delete_stats(resolved.key, resolved.buckets, chosen)
         return job_ids
 
-    async def _deliver_signal(self, message: StreamMessage) -> None:
+    async def _deliver_signal(self, message: StreamMessage, signal: Signal) -> None:
         body = message.payload
-        topic = str(body.get("topic"))
+        topic = signal.topic
         manifest = await self.manifest()
         rules = manifest.hook_rules.get(topic) or ()
         if not rules:
             log.warning("signal for an unknown hook topic", extra={"topic": topic})
-            await self.backend.stream.ack([message])
+            await self.stream.ack([message])
             return
-        scope = {"$self": {"hook": {"data": body.get("data")}}, "$hook": {"data": body.get("data")}}
+        scope = {"$self": {"hook": {"data": signal.data_}}, "$hook": {"data": signal.data_}}
         actual = resolve(rules[0].actual, scope) if rules[0].match else None
-        key = str(body.get("key") or f"{topic}:{actual}")  # an escalation names its key
+        key = str(signal.key or f"{topic}:{actual}")  # an escalation names its key
         target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
+        if target is not None and await self._ended_wait(key, target):
+            target = await self.store.signal_hook(key, body, ttl=PENDING_SIGNAL_TTL)
         if target is None:
-            await self.backend.stream.ack([message])  # parked until the hook registers
+            await self.stream.ack([message])  # parked until the hook registers
             return
-        event = {**body, **target, "type": "webhook", "key": key}
+        event = signal.delivered(target, key)
         # Two signals for one hook (202 then 200, sent in one step) must not both build
         # on the same activity record: apply them one at a time (in this process).
         jid = str(target["jid"])
@@ -581,50 +511,38 @@ class Engine(StepPlanner, JobEnding):
             else:
                 self._signal_locks[jid] = (lock, users - 1)
 
+    async def _ended_wait(self, key: str, target: Mapping[str, Any]) -> bool:
+        """True (and the registration gone) when ``key`` still names a wait registered
+        under several keys that another of its keys already ended: the signal is then
+        parked for the next wait instead of being dropped."""
+        if not target.get("many"):  # a hook under one key: nothing to read
+            return False
+        job = await self.store.get_job(str(target.get("jid")))
+        if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
+            return False
+        own = job.state.get(activity_key(str(target.get("aid")), str(target.get("dad"))), {})
+        if not (own.get("hook_keys") and own.get("done")):
+            return False
+        await self.store.delete_hook(key, target=target)
+        return True
+
     async def _apply_signal(
         self,
         message: StreamMessage,
         manifest: AppManifest,
         target: Mapping[str, Any],
-        event: dict[str, Any],
+        event: Signal,
     ) -> None:
         graph = manifest.graph_of(str(target["aid"]))
         activity = graph.activity(str(target["aid"]))
         for _ in range(MAX_CONFLICTS):
             job = await self.store.get_job(str(target["jid"]))
             if job is None or job.state.get(META, {}).get("gid") != target.get("gid"):
-                await self.backend.stream.ack([message])
+                await self.stream.ack([message])
                 return
             if await self._consume(message, graph, activity, job, event):
                 return
         raise StepConflict(f"job {target['jid']}: signal kept conflicting", value=target["jid"])
-
-    async def _after(self, action: str, args: dict[str, Any]) -> None:
-        if action == "register_hook":
-            try:
-                parked = await self.store.register_hook(
-                    args["key"], args["target"], ttl=args["ttl"]
-                )
-            except ProviderError as err:  # the step committed: never wait on a missing hook
-                reason = f"could not register hook {args['key']}: {err}"
-                await self.fail_job(
-                    str(args["target"]["jid"]), {"message": reason, "code": err.code}
-                )
-                return
-            if parked is not None:
-                await self.backend.stream.publish([engine_message("webhook", "", parked)])
-        elif action == "forget_hook_key" and args.get("key"):
-            await self.store.delete_hook(str(args["key"]))
-        elif action == "escalate":  # idempotent: one row per signal key
-            await self.store.create_escalation({**args, "namespace": self.namespace})
-        elif action == "expire_escalation":  # the hook's timer won
-            await self.store.expire_escalation(str(args["signal_key"]))
-        elif action == "interrupt":
-            jid = args.pop("jid")
-            try:
-                await self.interrupt(jid, **args)
-            except JobNotFound:
-                log.info("interrupt target is gone", extra={"jid": jid})
 
     # -- interrupt and completion ------------------------------------------------------------
 

@@ -23,9 +23,11 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hotmesh.engine.model import Graph
+if TYPE_CHECKING:
+    from hotmesh.engine.model import Graph
+
 
 __all__ = [
     "META",

@@ -10,18 +10,23 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
+from hotmesh.engine.effects import Effect
 from hotmesh.engine.mapper import map_rules, resolve
-from hotmesh.engine.model import Activity, Graph, Transition
+from hotmesh.engine.messages import ENGINE_STREAM, PRIORITY, engine_message
 from hotmesh.engine.state import META, activity_key, data_leaves, now_stamp
-from hotmesh.errors import ConfigError, StepError
+from hotmesh.errors import StepError
 from hotmesh.spi import OutgoingMessage
+
+if TYPE_CHECKING:
+    from hotmesh.engine.model import Activity, Graph, Transition
 
 __all__ = [
     "ENGINE_STREAM",
+    "PRIORITY",
     "Step",
     "apply_job_maps",
     "engine_message",
@@ -30,21 +35,7 @@ __all__ = [
     "next_transitions",
 ]
 
-#: The stream every engine of an app consumes. Worker topics cannot start with "$".
-ENGINE_STREAM = "$engine"
-
 _INDEXED = re.compile(r"^(.*)\[(\d+|-|_)\]$")
-
-PRIORITY = {
-    "interrupt": 6,
-    "timehook": 5,
-    "webhook": 5,
-    "transition": 4,
-    "result": 3,
-    "response": 2,
-    "complete": 3,
-    "await": 1,
-}
 
 
 @define
@@ -58,48 +49,25 @@ class Step:
     error: dict[str, Any] | None = None
     emit: bool = False
     #: work to do once the step has committed (hook registration, interrupts…)
-    after: list[tuple[str, dict[str, Any]]] = field(factory=list)
+    after: list[Effect] = field(factory=list)
     #: step counters of other activity records this step consumed an event of (a cycle
     #: re-entering its ancestor inline): the values read, checked at commit
     expect: dict[str, Any] = field(factory=dict)
 
 
-def engine_message(
-    kind: str, job_id: str, body: Mapping[str, Any], delay: float = 0.0
-) -> OutgoingMessage:
-    """A message for the engine stream."""
-    payload = {"type": kind, **body}
-    return OutgoingMessage(
-        ENGINE_STREAM, payload, priority=PRIORITY.get(kind, 4), delay=delay, job_id=job_id
-    )
+def number(value: Any) -> float | None:
+    """``value`` as a float, or ``None`` (booleans and non-numbers).
 
-
-def answer_message(message: Mapping[str, Any], event: str) -> OutgoingMessage:
-    """A worker answer (``{"metadata", "status", "code", "data"}``, the reference's
-    ``StreamDataResponse``) as an engine ``response`` message with event id ``event``.
-
-    Raises:
-        ConfigError: ``metadata`` lacks ``jid``, ``gid``, ``aid`` or ``dad``.
+    Example:
+        >>> number("2.5"), number(True), number("x")
+        (2.5, None, None)
     """
-    metadata = message.get("metadata")
-    metadata = metadata if isinstance(metadata, Mapping) else {}
-    missing = [k for k in ("jid", "gid", "aid", "dad") if not metadata.get(k)]
-    if missing:
-        raise ConfigError(
-            f"an answer's metadata needs {', '.join(missing)} (the worker message's metadata)",
-            value=missing[0],
-        )
-    data = message.get("data")
-    if data is not None and not isinstance(data, Mapping):
-        raise ConfigError("an answer's data must be a mapping", value=type(data).__name__)
-    body = {
-        **{k: metadata[k] for k in ("jid", "gid", "aid", "dad")},
-        "guid": event,
-        "status": message.get("status") or "success",
-        "code": message.get("code") or 200,
-        "data": dict(data or {}),
-    }
-    return engine_message("response", str(metadata["jid"]), body)
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def next_transitions(

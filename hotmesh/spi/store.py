@@ -126,6 +126,34 @@ class Store(Protocol):
         """
         ...
 
+    async def checkpoint(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        fence: StreamMessage,
+        read: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        """Merge ``state`` into an open job on behalf of a worker delivery it still holds.
+
+        A worker that records progress in the job while it runs one delivery (Durable's
+        inline activities) writes with this: keys in ``state`` replace stored keys, a
+        ``None`` value removes the key. Nothing is written, and the result is None, when
+        the job is missing, expired or closed (semaphore <= 0), or when ``fence`` is no
+        longer held (acked, retried, or its lease taken over by another consumer): a
+        zombie never writes into a job. The delivery is checked and kept (not acked) in
+        the same atomic statement as the write, so a rival cannot claim it in between.
+
+        Returns the stored values of the ``read`` keys (clear keys, see
+        :func:`hotmesh.serializer.is_clear_key`; absent keys are left out) after the write.
+
+        Example:
+            >>> async def record(store: Store, delivery: StreamMessage) -> bool:
+            ...     done = await store.checkpoint("j1", {"d/step": 2}, fence=delivery)
+            ...     return done is not None
+        """
+        ...
+
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete the job's pending stream messages; return how many."""
         ...
@@ -146,8 +174,12 @@ class Store(Protocol):
         """The hook registered under ``key``, or None after parking ``signal`` there."""
         ...
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove what is registered or parked under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove what is registered or parked under ``key``.
+
+        With ``target``, only a hook registered for exactly that target is removed (a
+        wait registered under several keys forgets the ones no other wait took over).
+        """
         ...
 
     async def delete_job(self, job_id: str) -> bool:

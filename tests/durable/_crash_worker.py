@@ -57,13 +57,24 @@ async def sleepy_steps() -> list[Any]:
     return [*first, await acts.step(3), await acts.step(4)]
 
 
+async def generations(gen: int, done: list[int]) -> list[int]:
+    """Four generations (continue_as_new), each with two activities and a sleep."""
+    acts = wf.proxy_activities()
+    first = await acts.step(10 * gen + 1)
+    await wf.sleep(1)
+    done = [*done, first, await acts.step(10 * gen + 2)]
+    if gen < 3:
+        await wf.continue_as_new(gen + 1, done)
+    return done
+
+
 async def main() -> None:
     connection = {"class": PROVIDER, "options": {"dsn": DSN}}
     if sys.argv[5:] == ["activities"]:
         await register_activity_worker(connection=connection, activities=[step], task_queue=QUEUE)
         print("ready", flush=True)
         await asyncio.Event().wait()
-    for fn in (four_steps, sleepy_steps):
+    for fn in (four_steps, sleepy_steps, generations):
         await Worker.create(
             connection=connection, task_queue=QUEUE, workflow=fn, activities=[step], lease=2.0
         )

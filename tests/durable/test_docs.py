@@ -40,9 +40,23 @@ async def test_the_guide_runs(client: Client, connection: dict[str, Any]) -> Non
     assert "no worker has run it yet" in tour["waited"]
 
 
+async def test_the_guide_handle_signals_reach_their_own_workflow(
+    client: Client, connection: dict[str, Any]
+) -> None:
+    assert await _load().two_approvals(connection) == ["approved by ada", "approved by grace"]
+
+
 async def test_the_guide_hooks(client: Client, connection: dict[str, Any]) -> None:
     hooks = await _load().hooks_demo(connection)
-    assert hooks == {"published": {"draft": "v1", "verdict": "ship it"}, "watched": "nudged"}
+    assert hooks == {
+        "published": {"draft": "v1", "verdict": "ship it"},
+        "watched": "nudged",
+        "reviewed": {
+            "first": {"draft": "v2", "verdict": "ship it"},
+            "second": "v2 reads well",
+            "reviewers": "2",
+        },
+    }
 
 
 async def test_the_guide_history_and_replay(client: Client, connection: dict[str, Any]) -> None:

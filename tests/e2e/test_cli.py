@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from hotmesh.demo import ORDER_APP
+from hotmesh.cli.demo import ORDER_APP
 
 UNREACHABLE = "postgresql://u:p@127.0.0.1:1/db"
 
@@ -28,7 +28,7 @@ SERVER = textwrap.dedent(
     """
     import asyncio, signal, sys
     from hotmesh import HotMesh
-    from hotmesh.demo import fulfil
+    from hotmesh.cli.demo import fulfil
 
     async def main(dsn, app_id):
         connection = {"class": "asyncpg", "options": {"dsn": dsn, "max_size": 4}}

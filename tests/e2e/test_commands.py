@@ -23,7 +23,7 @@ def _run(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize("provider", ["asyncpg", "psycopg"])
 def test_demo_runs_end_to_end(hotmesh_dsn: str, provider: str) -> None:
     done = _run(
-        "-m", "hotmesh.demo", "--dsn", hotmesh_dsn, "--provider", provider, "--orders", "50"
+        "-m", "hotmesh.cli.demo", "--dsn", hotmesh_dsn, "--provider", provider, "--orders", "50"
     )
     assert done.returncode == 0, done.stderr
     assert "first result: {'orderId': 'ORD-" in done.stdout
@@ -32,7 +32,7 @@ def test_demo_runs_end_to_end(hotmesh_dsn: str, provider: str) -> None:
 
 
 def test_demo_reports_an_unreachable_database_in_one_line() -> None:
-    done = _run("-m", "hotmesh.demo", "--dsn", "postgresql://u:p@127.0.0.1:1/db")
+    done = _run("-m", "hotmesh.cli.demo", "--dsn", "postgresql://u:p@127.0.0.1:1/db")
     assert done.returncode == 1
     assert done.stderr.startswith("error: cannot reach Postgres at 127.0.0.1:1/db")
     assert "Traceback" not in done.stderr

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from hotmesh.demo import ORDER_APP
+from hotmesh.cli.demo import ORDER_APP
 
 MODULE = textwrap.dedent(
     """

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from hotmesh import HotMesh
-from hotmesh.engine import legs
-from hotmesh.engine.legs import MAX_INLINE_CYCLES
+from hotmesh.engine import planner
+from hotmesh.engine.planner import MAX_INLINE_CYCLES
 from tests.engine.conftest import MeshFactory
 
 SPIN = """
@@ -59,7 +59,7 @@ async def test_a_loop_that_never_waits_still_completes(
     mesh: MeshFactory, app_id: str, inline: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The same count whether cycles re-enter inline (bounded per step) or by message."""
-    monkeypatch.setattr(legs, "MAX_INLINE_CYCLES", inline)
+    monkeypatch.setattr(planner, "MAX_INLINE_CYCLES", inline)
     limit = MAX_INLINE_CYCLES * 3 + 1
     hm: HotMesh = await mesh()
     await hm.deploy(SPIN.replace("{APP}", app_id).replace("LIMIT", str(limit)))

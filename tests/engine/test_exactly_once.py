@@ -13,7 +13,7 @@ import asyncio
 from typing import Any
 
 from hotmesh import HotMesh
-from hotmesh.engine.legs import guid
+from hotmesh.engine.messages import Signal, guid
 from hotmesh.engine.steps import engine_message
 from hotmesh.types import JobOutput
 from hotmesh_conformance.harness import assert_eventually
@@ -153,7 +153,7 @@ async def test_timer_and_signal_at_once_apply_once(mesh: MeshFactory, app_id: st
     for jid in job_ids:
         target = await hook_target(hm, jid)
         timer = engine_message("timehook", jid, {**target, "guid": guid()})
-        signal = engine._signal_message("race.resume", {"id": jid, "via": "signal"}, "success", 200)
+        signal = Signal.new("race.resume", {"id": jid, "via": "signal"}).outgoing()
         await engine.backend.stream.publish([timer, signal])  # claimed in one batch
     await finals.wait_for(job_ids)
     await settle(hm, finals)

@@ -10,7 +10,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from hotmesh.demo import ORDER_APP, fulfil
+from hotmesh.cli.demo import ORDER_APP, fulfil
 from tests.engine._app_files import eventually
 from tests.engine.conftest import MeshFactory
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from hotmesh.router import Router
+from hotmesh.mesh.router import Router
 from hotmesh.spi import Backend, OutgoingMessage, RetryPolicy, StreamMessage
 from hotmesh_conformance.harness import assert_eventually
 

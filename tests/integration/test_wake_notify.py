@@ -1,4 +1,4 @@
-"""The stream trigger sends one NOTIFY per INSERT statement, naming the streams it fed."""
+"""Wake-ups: one NOTIFY per publishing statement (sent by enqueue_v1), naming its streams."""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ import sys
 from typing import Any
 
 from hotmesh import HotMesh, WorkerMessage
-from hotmesh.quorum import Quorum
+from hotmesh.mesh.quorum import Quorum
 
 TOPIC = "mesh.work"
 

@@ -10,7 +10,7 @@ import pytest
 
 from hotmesh import HotMesh
 from hotmesh.errors import ConfigError
-from hotmesh.quorum import QuorumProfile
+from hotmesh.mesh.quorum import QuorumProfile
 from hotmesh_conformance.harness import assert_eventually
 from tests.mesh._cluster import Cluster, app_version
 

@@ -10,9 +10,9 @@ from typing import Any
 
 from hotmesh import HotMesh, WorkerMessage
 from hotmesh.engine.steps import ENGINE_STREAM
-from hotmesh.router import Router
+from hotmesh.mesh.router import Router
+from hotmesh.mesh.worker import ENGINE_BACKPRESSURE_DEPTH
 from hotmesh.spi import Backend, OutgoingMessage, StreamMessage
-from hotmesh.worker import ENGINE_BACKPRESSURE_DEPTH
 from hotmesh_conformance.harness import BackendFactory, assert_eventually
 from tests.mesh._cluster import app_version
 

@@ -9,8 +9,8 @@ import pytest
 
 from hotmesh import HotMesh
 from hotmesh.errors import AuthenticationFailed, ConfigError, StreamError
+from hotmesh.mesh.roles import WorkerCredential, connect_secured
 from hotmesh.plugins import provider_for
-from hotmesh.roles import WorkerCredential, connect_secured
 from hotmesh.spi import Backend, OutgoingMessage
 from hotmesh_postgres.naming import schema_name
 from hotmesh_postgres.roles import role_name

@@ -35,6 +35,18 @@ async def test_delete_hook(backend: Backend) -> None:
     await store.delete_hook("never-registered")  # no error
 
 
+async def test_delete_hook_for_a_target_keeps_another_targets_hook(backend: Backend) -> None:
+    store = backend.store
+    other = {**TARGET, "jid": "j2"}
+    await store.register_hook("k", other, ttl=60)
+    await store.delete_hook("k", target=TARGET)
+    assert await store.signal_hook("k", {"x": 1}, ttl=60) == other, "another target's hook stays"
+    await store.delete_hook("k", target=other)
+    assert await store.signal_hook("k", {"x": 2}, ttl=60) is None, "its own target's is removed"
+    await store.delete_hook("k", target=TARGET)
+    assert await store.register_hook("k", TARGET, ttl=60) == {"x": 2}, "a parked signal stays"
+
+
 async def test_hook_expires_after_its_ttl(backend: Backend) -> None:
     store = backend.store
     await store.register_hook("k", TARGET, ttl=0.3)

@@ -212,3 +212,38 @@ async def test_apply_step_guard_lets_one_of_racing_steps_apply(backend: Backend)
     assert depth.in_flight == 5, "the losers' deliveries are not consumed (still held)"
     job = await store.get_job("j")
     assert job is not None and job.semaphore == 0
+
+
+async def test_checkpoint_writes_only_for_the_held_delivery_of_an_open_job(
+    backend: Backend,
+) -> None:
+    """A worker's checkpoint: written while its delivery is held (and kept held), refused
+    for a stale delivery, a closed job or a missing one."""
+    store, stream = backend.store, backend.stream
+    await store.create_job("j", {"-flag-": "1", "d/a": 1, "d/gone": 1}, semaphore=1)
+    await stream.publish([OutgoingMessage("w", {"go": 1}, job_id="j")])
+    [delivery] = await stream.claim("w", lease=0.2)
+    read = await store.checkpoint(
+        "j", {"d/b": {"x": [1]}, "d/gone": None}, fence=delivery, read=["-flag-", "-none-"]
+    )
+    assert read == {"-flag-": "1"}, "the read keys present after the write"
+    job = await store.get_job("j")
+    assert job is not None and job.state == {"-flag-": "1", "d/a": 1, "d/b": {"x": [1]}}
+    [redelivery] = await _reclaim_from(backend, "w")
+    assert redelivery.id == delivery.id, "the checkpoint did not ack the delivery"
+    assert await store.checkpoint("j", {"d/c": 1}, fence=delivery) is None, "stale delivery"
+    assert await store.checkpoint("j", {"d/c": 2}, fence=redelivery) == {}
+    closed = await store.apply_step("j", {}, semaphore_delta=-1)
+    assert closed.applied and closed.semaphore == 0
+    assert await store.checkpoint("j", {"d/c": 3}, fence=redelivery) is None, "closed job"
+    assert await store.checkpoint("nope", {"d/c": 4}, fence=redelivery) is None
+    job = await store.get_job("j")
+    assert job is not None and job.state["d/c"] == 2
+    with pytest.raises(ConfigError):
+        await store.checkpoint("j", {}, fence=redelivery, read=["d/a"])
+
+
+async def _reclaim_from(backend: Backend, stream_name: str) -> list:  # type: ignore[type-arg]
+    from hotmesh_conformance.harness import assert_eventually
+
+    return await assert_eventually(lambda: backend.stream.claim(stream_name, lease=30))

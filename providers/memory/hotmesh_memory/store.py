@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from hotmesh.errors import ConfigError
-from hotmesh.serializer import decode_value, encode_value
+from hotmesh.serializer import decode_value, encode_value, is_clear_key
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_memory.escalations import EscalationStore
 from hotmesh_memory.jobs import (
@@ -200,6 +200,31 @@ class MemoryStore(EscalationStore):
             final = read_state(row, job_id)
         return StepResult(applied=True, semaphore=row.semaphore, message_ids=ids, state=final)
 
+    async def checkpoint(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        fence: StreamMessage,
+        read: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        """Merge ``state`` into the open job while ``fence`` is held (see
+        :class:`hotmesh.spi.Store`); the delivery stays held."""
+        for key in read:
+            if not is_clear_key(key):
+                raise ConfigError(f"a read key must be a clear state key, got {key!r}", value=key)
+        probe = JobRow({}, 0)
+        merge_state(probe, state)  # encodes (and validates) every value before any write
+        await round_trip()
+        row = self._space.live_job(job_id)
+        held = self._space.messages.get(fence.id)
+        if row is None or row.semaphore <= 0:
+            return None
+        if held is None or held.attempts != fence.attempt or held.lease_until is None:
+            return None
+        merge_state(row, state)
+        return {k: json.loads(row.state[k]) for k in read if k in row.state}
+
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete every pending stream message of the job; return how many."""
         await round_trip()
@@ -241,9 +266,14 @@ class MemoryStore(EscalationStore):
         self._space.hooks[key] = HookRow("pending", text, now() + float(ttl))
         return None
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove the registration (or parked signal) under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove the registration (or parked signal) under ``key``; with ``target``,
+        only a hook registered for that target."""
         await round_trip()
+        if target is not None:
+            row = self._space.hooks.get(key)
+            if row is None or row.kind != "hook" or json.loads(row.value) != dict(target):
+                return
         self._space.hooks.pop(key, None)
 
     # -- stats -------------------------------------------------------------------------

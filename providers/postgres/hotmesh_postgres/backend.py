@@ -6,9 +6,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from hotmesh.roles import WorkerCredential, WorkerCredentialInfo
+from hotmesh.mesh.roles import WorkerCredential, WorkerCredentialInfo
 from hotmesh.spi.inspect import AppInfo
 from hotmesh_postgres import roles
+from hotmesh_postgres.diagnostics import PostgresDiagnostics
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.inspect import PostgresInspector, list_apps
@@ -38,6 +39,7 @@ class PostgresBackend:
         self._stream = PostgresStream(driver, queries, self.vacuumer)
         self._sub = PostgresSub(driver, queries, channel_name("s", self.schema))
         self._inspector = PostgresInspector(driver, queries, self._stream)
+        self._diagnostics = PostgresDiagnostics(driver)
         self._closed = False
 
     @property
@@ -59,6 +61,11 @@ class PostgresBackend:
     def inspector(self) -> PostgresInspector:
         """Read-only views for dashboards (:class:`hotmesh.spi.Inspector`)."""
         return self._inspector
+
+    @property
+    def diagnostics(self) -> PostgresDiagnostics:
+        """Server facts for benchmarks (:class:`hotmesh.spi.diagnostics.Diagnostics`)."""
+        return self._diagnostics
 
     async def open(self) -> None:
         """Migrate the schema and start the listener."""
@@ -177,7 +184,7 @@ class PostgresProvider:
         stream_names: Sequence[str],
         password: str | None,
     ) -> WorkerCredential:
-        """See :func:`hotmesh.roles.provision_worker_role`."""
+        """See :func:`hotmesh.mesh.roles.provision_worker_role`."""
         driver, schema = await cls._admin(options, app_id)
         try:
             return await roles.provision_worker_role(driver, schema, stream_names, password)
@@ -188,7 +195,7 @@ class PostgresProvider:
     async def list_worker_roles(
         cls, options: Mapping[str, Any], *, app_id: str
     ) -> list[WorkerCredentialInfo]:
-        """See :func:`hotmesh.roles.list_worker_roles`."""
+        """See :func:`hotmesh.mesh.roles.list_worker_roles`."""
         driver, schema = await cls._admin(options, app_id)
         try:
             return await roles.list_worker_roles(driver, schema)
@@ -199,7 +206,7 @@ class PostgresProvider:
     async def revoke_worker_role(
         cls, options: Mapping[str, Any], *, app_id: str, role_name: str
     ) -> None:
-        """See :func:`hotmesh.roles.revoke_worker_role`."""
+        """See :func:`hotmesh.mesh.roles.revoke_worker_role`."""
         driver, schema = await cls._admin(options, app_id)
         try:
             await roles.revoke_worker_role(driver, schema, role_name)
@@ -210,7 +217,7 @@ class PostgresProvider:
     async def rotate_worker_password(
         cls, options: Mapping[str, Any], *, app_id: str, role_name: str, password: str | None
     ) -> str:
-        """See :func:`hotmesh.roles.rotate_worker_password`."""
+        """See :func:`hotmesh.mesh.roles.rotate_worker_password`."""
         driver, schema = await cls._admin(options, app_id)
         try:
             return await roles.rotate_worker_password(driver, schema, role_name, password)

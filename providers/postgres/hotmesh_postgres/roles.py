@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Sequence
 
 from hotmesh.errors import ConfigError
-from hotmesh.roles import WorkerCredential, WorkerCredentialInfo
+from hotmesh.mesh.roles import WorkerCredential, WorkerCredentialInfo
 from hotmesh_postgres.driver import Driver, Executor
 from hotmesh_postgres.naming import quote_ident, quote_literal
 from hotmesh_postgres.schema import Queries

@@ -8,6 +8,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from attrs import define
+
 from hotmesh.errors import ConfigError, DatabaseUnavailable, PayloadError
 from hotmesh.serializer import (
     decode_state,
@@ -21,6 +23,7 @@ from hotmesh.serializer import (
 from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.escalations import EscalationStore
+from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
@@ -57,6 +60,61 @@ def _guard(expect: Mapping[str, Any] | None) -> tuple[str, list[str], bool]:
     return _json(present, "expect"), [k for k, v in expect.items() if v is None], True
 
 
+@define(frozen=True)
+class _Step:
+    """One ``apply_step`` call, encoded (``guard`` None: no guard)."""
+
+    job_id: str
+    state: str
+    delta: int
+    fence_id: int | None
+    fence_attempt: int | None
+    expire: float | None
+    removed: list[str]
+    guard: str | None
+    absent: list[str]
+    messages: Sequence[OutgoingMessage]
+    on_close: Sequence[OutgoingMessage]
+
+    def columns(self) -> tuple[Any, ...]:
+        """The step's values of the nine per-step arrays of ``apply_steps``, in order."""
+        return (
+            self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
+            self.expire, json_text(self.removed) if self.removed else None, self.guard,
+            json_text(self.absent) if self.absent else None,
+        )  # fmt: skip
+
+    def alone(self, q: Queries) -> tuple[str, list[Any]]:
+        """The lean statement for this step on its own, and its parameters."""
+        guard = (self.guard or "{}", self.absent, self.guard is not None)
+        if self.messages or self.on_close:
+            return q.apply_step, [
+                self.job_id, self.state, self.delta, *message_arrays(self.messages),
+                self.fence_id, self.fence_attempt, self.removed, self.expire,
+                *message_arrays(self.on_close), *guard,
+            ]  # fmt: skip
+        return q.apply_step_bare, [
+            self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
+            self.removed, self.expire, *guard,
+        ]  # fmt: skip
+
+
+@define(frozen=True)
+class _NewJob:
+    """One ``create_job`` call without stats, encoded for ``create_jobs`` (queries.sql)."""
+
+    job_id: str
+    state: str
+    semaphore: int
+    messages: Sequence[OutgoingMessage]
+
+
+def _gid(state: Mapping[str, Any]) -> Any:
+    """The job's generation id (``meta.gid``): tells a re-run its own earlier insert."""
+    meta = state.get("meta")
+    return meta.get("gid") if isinstance(meta, Mapping) else None
+
+
 class PostgresStore(EscalationStore):
     """Durable state for one app schema. See :class:`hotmesh.spi.Store`."""
 
@@ -64,6 +122,10 @@ class PostgresStore(EscalationStore):
         self._driver = driver
         self._q = queries
         self._vacuumer = vacuumer
+        self._steps: GroupCommit[_Step, StepResult] = GroupCommit(self._apply_steps)
+        self._creates: GroupCommit[_NewJob, tuple[bool, str | None]] = GroupCommit(
+            self._create_jobs
+        )
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
@@ -127,25 +189,60 @@ class PostgresStore(EscalationStore):
 
         Safe to re-run after a lost connection: a job holding the id with this state's
         ``meta.gid`` is this call's own insert (committed before the connection dropped),
-        and counts as created.
+        and counts as created. Jobs without stats are group-committed as steps are (see
+        :meth:`apply_step`): alone at once when no batch is in flight, else together.
         """
-        fields = {} if stats is None else stats.fields
+        if stats is None:
+            # Group commit: jobs created while a batch is in flight go together.
+            job = _NewJob(job_id, _json(encode_state(state), "job state"), semaphore, messages)
+            created, holder = await self._creates.submit(job)
+            return created or (holder is not None and holder == _gid(state))
+        fields = stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
             job_id,
             _json(encode_state(state), "job state"),
             semaphore,
             *message_arrays(messages),
-            None if stats is None else stats.key,
-            None if stats is None else stats.bucket,
+            stats.key,
+            stats.bucket,
             list(fields),
             [float(v) for v in fields.values()],
-            [] if stats is None else list(dict.fromkeys(stats.facets)),
+            list(dict.fromkeys(stats.facets)),
         )
         if row is None:
             return False
-        gid = state.get("meta", {}).get("gid") if isinstance(state.get("meta"), Mapping) else None
+        gid = _gid(state)
         return bool(row[0]) or (gid is not None and row[2] == gid)
+
+    async def _create_jobs(self, jobs: list[_NewJob]) -> list[tuple[bool, str | None] | Exception]:
+        """Create ``jobs`` in one statement: (created here, gid of the job holding the id)."""
+        if len(jobs) == 1:  # alone: the lean create_job statement, without stats
+            job = jobs[0]
+            row = await self._driver.fetchrow(
+                self._q.create_job, job.job_id, job.state, job.semaphore,
+                *message_arrays(job.messages), None, None, [], [], [],
+            )  # fmt: skip
+            return [(False, None) if row is None else (bool(row[0]), row[2])]
+        # Insert in one order in every batch, so two batches never deadlock on an id.
+        order = sorted(range(len(jobs)), key=lambda i: jobs[i].job_id)
+        steps: list[int] = []
+        picked: list[OutgoingMessage] = []
+        for n, i in enumerate(order, start=1):
+            picked += jobs[i].messages
+            steps += [n] * len(jobs[i].messages)
+        rows = await self._driver.fetch(
+            self._q.create_jobs,
+            [jobs[i].job_id for i in order],
+            [jobs[i].state for i in order],
+            [jobs[i].semaphore for i in order],
+            steps,
+            *message_arrays(picked),
+        )
+        out: list[tuple[bool, str | None] | Exception] = [(False, None)] * len(jobs)
+        for row in rows:
+            out[order[int(row[0]) - 1]] = (bool(row[1]), row[2])
+        return out
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         """The job's state and semaphore, or None."""
@@ -172,36 +269,124 @@ class PostgresStore(EscalationStore):
         on_close: Sequence[OutgoingMessage] = (),
         expect: Mapping[str, Any] | None = None,
     ) -> StepResult:
-        """Commit one step atomically, in one statement (guard, fence, write, publish)."""
+        """Commit one step atomically (guard, fence, write, publish).
+
+        Steps that are safe to re-run (fenced by a delivery, or changing only state and
+        expiry) are group-committed: sent at once when no batch is in flight, else together
+        with the other steps that arrived meanwhile, in one statement (each step still
+        guarded, fenced and applied on its own: see ``apply_steps`` in queries.sql).
+        """
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
+        guard_has, guard_absent, guarded = _guard(expect)
+        step = _Step(
+            job_id=job_id,
+            state=_json(kept, "job state"),
+            delta=semaphore_delta,
+            fence_id=None if fence is None else fence.id,
+            fence_attempt=None if fence is None else fence.attempt,
+            expire=None if expire is None else float(expire),
+            removed=removed,
+            guard=guard_has if guarded else None,
+            absent=guard_absent,
+            messages=messages,
+            on_close=on_close,
+        )
         # Fenced by a delivery, or changing only state and expiry: safe to re-run.
-        replay = fence is not None or not (semaphore_delta or messages or on_close)
-        row = await self._driver.fetchrow(
-            self._q.apply_step,
+        if fence is not None or not (semaphore_delta or messages or on_close):
+            return await self._steps.submit(step)
+        result = (await self._apply_steps([step], replay=False))[0]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    async def _apply_steps(
+        self, steps: list[_Step], *, replay: bool = True
+    ) -> list[StepResult | Exception]:
+        """Run ``steps`` in one statement; one result per step, in order.
+
+        Once the statement has returned, its steps are committed: a step whose final state
+        cannot be decoded gets its error as its result, and the others are unaffected.
+        """
+        if len(steps) == 1:  # alone: one of the two lean statements
+            sql, args = steps[0].alone(self._q)
+            row = await self._driver.fetchrow(sql, *args, replay=replay)
+            order = [0]
+            rows: Sequence[Sequence[Any]] = [
+                (1, None, None, None, False) if row is None else (1, *row)
+            ]
+        else:
+            order, rows = await self._apply_batch(steps)
+        out: list[StepResult | Exception] = [StepResult(applied=False, conflict=True)] * len(steps)
+        fenced = 0
+        for row in rows:
+            i = order[int(row[0]) - 1]
+            if row[1] is None:
+                out[i] = StepResult(applied=False, conflict=not row[4])
+                continue
+            fenced += steps[i].fence_id is not None
+            final = None
+            if row[3] is not None:
+                try:
+                    final = decode_state(json_value(row[3]), job_id=steps[i].job_id)
+                except Exception as err:  # committed: the error is this step's alone
+                    out[i] = err
+                    continue
+            out[i] = StepResult(
+                applied=True,
+                semaphore=int(row[1]),
+                message_ids=[int(x) for x in row[2]],
+                state=final,
+            )
+        if fenced:
+            self._vacuumer.note_deleted(fenced)
+        return out
+
+    async def _apply_batch(self, steps: list[_Step]) -> tuple[list[int], list[Any]]:
+        """Run several steps as one ``apply_steps``; the order sent, and its rows."""
+        # Lock job rows in one order in every batch, so two batches never deadlock.
+        order = sorted(range(len(steps)), key=lambda i: steps[i].job_id)
+        cols: list[list[Any]] = [[] for _ in range(9)]
+        m_steps: list[int] = []
+        m_closing: list[bool] = []
+        picked: list[OutgoingMessage] = []
+        for n, i in enumerate(order, start=1):
+            s = steps[i]
+            for col, value in zip(cols, s.columns(), strict=True):
+                col.append(value)
+            for closing, batch in ((False, s.messages), (True, s.on_close)):
+                picked += batch
+                m_steps += [n] * len(batch)
+                m_closing += [closing] * len(batch)
+        rows = await self._driver.fetch(
+            self._q.apply_steps, *cols, m_steps, m_closing, *message_arrays(picked), replay=True
+        )
+        return order, rows
+
+    async def checkpoint(
+        self,
+        job_id: str,
+        state: Mapping[str, Any],
+        *,
+        fence: StreamMessage,
+        read: Sequence[str] = (),
+    ) -> dict[str, Any] | None:
+        """Merge ``state`` into the open job while ``fence`` is held (one statement)."""
+        for key in read:
+            if not is_clear_key(key):
+                raise ConfigError(f"a read key must be a clear state key, got {key!r}", value=key)
+        kept = encode_state({k: v for k, v in state.items() if v is not None})
+        removed = [k for k, v in state.items() if v is None]
+        text = await self._driver.fetchval(
+            self._q.checkpoint,
             job_id,
             _json(kept, "job state"),
-            semaphore_delta,
-            *message_arrays(messages),
-            None if fence is None else fence.id,
-            None if fence is None else fence.attempt,
+            fence.id,
+            fence.attempt,
             removed,
-            None if expire is None else float(expire),
-            *message_arrays(on_close),
-            *_guard(expect),
-            replay=replay,
+            list(read),
         )
-        if row is None or row[0] is None:
-            return StepResult(applied=False, conflict=row is None or not row[3])
-        if fence is not None:
-            self._vacuumer.note_deleted(1)
-        final = None if row[2] is None else decode_state(json_value(row[2]), job_id=job_id)
-        return StepResult(
-            applied=True,
-            semaphore=int(row[0]),
-            message_ids=[int(i) for i in row[1]],
-            state=final,
-        )
+        return None if text is None else dict(json.loads(text))
 
     async def purge_job_messages(self, job_id: str) -> int:
         """Delete every pending stream message of the job (timers, queued steps)."""
@@ -259,8 +444,12 @@ class PostgresStore(EscalationStore):
             await tx.execute(self._q.hook_put, key, "pending", parked, float(ttl))
         return None
 
-    async def delete_hook(self, key: str) -> None:
-        """Remove the registration (or parked signal) under ``key``."""
+    async def delete_hook(self, key: str, *, target: Mapping[str, Any] | None = None) -> None:
+        """Remove the registration (or parked signal) under ``key``; with ``target``,
+        only a hook registered for that target."""
+        if target is not None:
+            await self._driver.execute(self._q.hook_delete_if, key, _json(dict(target), "hook"))
+            return
         await self._driver.execute(self._q.hook_delete, key)
 
     async def delete_job(self, job_id: str) -> bool:

@@ -31,6 +31,7 @@ from hotmesh.spi import (
 )
 from hotmesh.spi.support import check_claim
 from hotmesh_postgres.driver import Driver, Row
+from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 
@@ -161,6 +162,14 @@ async def guard(what: str, call: Awaitable[T]) -> T:
 
 
 @define(frozen=True)
+class _Answer:
+    """One acked publish (a worker's answer to a delivery), waiting for its batch."""
+
+    messages: Sequence[OutgoingMessage]
+    ack: StreamMessage
+
+
+@define(frozen=True)
 class StreamStatements:
     """The statements a :class:`PostgresStream` runs: the schema owner's, or a secured role's.
 
@@ -184,13 +193,15 @@ class StreamStatements:
     dead_letter: str
     depth: str
     fail_jobs: str | None
+    #: Several deliveries acked and answered in one statement (None: one at a time).
+    publish_acked_many: str | None = None
 
     @classmethod
     def owner(cls, q: Queries) -> StreamStatements:
         """Direct table access, as the schema owner (every process but secured workers)."""
         return cls(
             q.publish, q.publish_acked, q.claim, q.claim_with_job, q.ack, q.extend, q.retry,
-            q.dead_letter, q.depth, q.fail_jobs,
+            q.dead_letter, q.depth, q.fail_jobs, q.publish_acked_many,
         )  # fmt: skip
 
     @classmethod
@@ -222,6 +233,9 @@ class PostgresStream:
         self._sql = statements or StreamStatements.owner(queries)
         self._vacuumer = vacuumer
         self.wakeups = _Wakeups()
+        self._answers: GroupCommit[_Answer, list[int]] | None = None
+        if self._sql.publish_acked_many is not None:
+            self._answers = GroupCommit(self._publish_acked_many)
 
     async def publish(
         self, messages: Sequence[OutgoingMessage], *, ack: StreamMessage | None = None
@@ -231,6 +245,9 @@ class PostgresStream:
         With ``ack``, that delivery is acked in the same statement, and nothing is stored
         (the answer is ``[]``) when the delivery is no longer held.
         """
+        if ack is not None and self._answers is not None:
+            # Group commit: answers that arrive while one is in flight go together.
+            return await self._answers.submit(_Answer(messages, ack))
         if ack is not None:
             call = self._driver.fetch(
                 self._sql.publish_acked, *message_arrays(messages), ack.id, ack.attempt
@@ -246,6 +263,39 @@ class PostgresStream:
         call = self._driver.fetch(self._sql.publish, *message_arrays(messages), replay=keyed)
         rows = await guard(messages[0].stream, call)
         return [int(r[0]) for r in rows]
+
+    async def _publish_acked_many(self, answers: list[_Answer]) -> list[list[int] | Exception]:
+        """Ack ``answers``' deliveries and publish their messages, in one statement."""
+        assert self._sql.publish_acked_many is not None
+        if len(answers) == 1:  # alone: the lean publish_acked statement
+            answer = answers[0]
+            call = self._driver.fetch(
+                self._sql.publish_acked,
+                *message_arrays(answer.messages),
+                answer.ack.id,
+                answer.ack.attempt,
+            )
+            rows = await guard(answer.ack.stream, call)
+            self._vacuumer.note_deleted(1)
+            return [[int(r[0]) for r in rows]]
+        steps: list[int] = []
+        picked: list[OutgoingMessage] = []
+        for n, answer in enumerate(answers, start=1):
+            picked += answer.messages
+            steps += [n] * len(answer.messages)
+        call = self._driver.fetch(
+            self._sql.publish_acked_many,
+            [a.ack.id for a in answers],
+            [a.ack.attempt for a in answers],
+            steps,
+            *message_arrays(picked),
+        )
+        rows = await guard(answers[0].ack.stream, call)
+        self._vacuumer.note_deleted(sum(r[1] is not None for r in rows))
+        out: list[list[int] | Exception] = [[] for _ in answers]
+        for row in rows:
+            out[int(row[0]) - 1] = [] if row[1] is None else [int(i) for i in row[1]]
+        return out
 
     async def claim(
         self,

@@ -23,6 +23,16 @@ SELECT {schema}.enqueue_v1(
         $8::text[], $9::text[]
     ) FROM fence;
 
+-- name: publish_acked_many
+-- replay: safe (fenced by the deliveries it acks; a second run publishes nothing)
+-- publish_acked for several deliveries in one statement (group commit of the worker's
+-- answers; publish_acked_v1, migration 0011_lean_steps): $1/$2 the deliveries, $3 the
+-- delivery (1-based) each message answers, then the nine message columns. One row per
+-- delivery: its message ids, NULL when it was no longer held (nothing published for it).
+SELECT * FROM {schema}.publish_acked_v1(
+    $1::bigint[], $2::int[], $3::int[], $4::text[], $5::smallint[], $6::float8[], $7::int[],
+    $8::float8[], $9::float8[], $10::float8[], $11::text[], $12::text[]);
+
 -- name: claim
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
 -- claim_v1 (migration NNNN_claim_function) is the one definition of the claim.
@@ -198,6 +208,16 @@ WITH job AS (
 SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent),
        (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1);
 
+-- name: create_jobs
+-- replay: safe (each job's gid is returned, so a retry recognises its own insert)
+-- create_job for several jobs without trigger stats, in one statement (group commit;
+-- create_jobs_v1, migration 0011_lean_steps): $1 ids, $2 states, $3 semaphores, $4 the
+-- job (1-based) each message belongs to, then the nine message columns. One row per job:
+-- (job, created here, gid of the job already holding the id).
+SELECT * FROM {schema}.create_jobs_v1(
+    $1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::smallint[], $7::float8[],
+    $8::int[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[]);
+
 -- name: get_job
 -- replay: safe (a read)
 SELECT state::text, semaphore FROM {schema}.jobs
@@ -207,6 +227,10 @@ SELECT state::text, semaphore FROM {schema}.jobs
 -- replay: safe (a read)
 SELECT semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
+-- A step that goes alone (nothing else in flight: low load) runs as one of two lean
+-- statements, apply_step or apply_step_bare; steps that arrive together run as one
+-- apply_steps (below). All three apply each step the same way.
 
 -- name: apply_step
 -- One step of a job in one statement: guard, fence (ack the delivery that caused the
@@ -264,6 +288,75 @@ SELECT (SELECT semaphore FROM job),
        (SELECT final_state FROM job),
        EXISTS (SELECT 1 FROM locked);
 
+-- name: apply_step_bare
+-- apply_step for a step that publishes nothing (no messages, no on-close messages; e.g. a
+-- job's last step when nobody awaits it through a stream): the same guard, fence, merge,
+-- semaphore and expiry in 10 parameters instead of 28 mostly empty ones. $1 job, $2 keys
+-- to set, $3 semaphore change, $4/$5 the fence, $6 keys to remove, $7 expiry, $8/$9/$10
+-- the guard (as $26/$27/$28 of apply_step).
+WITH locked AS MATERIALIZED (
+    SELECT 1 AS ok FROM {schema}.jobs
+     WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
+       AND ($10::bool IS NOT TRUE
+            OR (semaphore > 0 AND state @> $8::jsonb AND NOT (state ?| $9::text[])))
+       FOR UPDATE
+), fence AS (
+    DELETE FROM {schema}.stream_messages
+     WHERE $4::bigint IS NOT NULL AND id = $4 AND attempts = $5
+       AND EXISTS (SELECT 1 FROM locked)
+    RETURNING id
+), go AS (
+    SELECT 1 FROM locked WHERE $4::bigint IS NULL OR EXISTS (SELECT 1 FROM fence)
+), job AS (
+    UPDATE {schema}.jobs
+       SET state = (state || $2::jsonb) - $6::text[],
+           semaphore = semaphore + $3,
+           updated_at = now(),
+           expires_at = CASE
+               WHEN semaphore + $3 > 0 OR $7::float8 IS NULL THEN expires_at
+               WHEN $7::float8 <= 0 THEN NULL
+               ELSE now() + make_interval(secs => $7::float8) END
+     WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
+)
+SELECT (SELECT semaphore FROM job), '{}'::bigint[], (SELECT final_state FROM job),
+       EXISTS (SELECT 1 FROM locked);
+
+-- name: apply_steps
+-- Steps of jobs, one or a batch (group commit), in one statement and one transaction:
+-- apply_steps_v1 (migration 0011_lean_steps) applies each as its own guarded, fenced step
+-- (guard, fence, merge state, semaphore, expiry, messages, on-close messages) and returns
+-- one row per step: (step, semaphore or NULL when not applied, message ids, final state
+-- when the step closed the job, whether the guard held). The job row is locked first
+-- (FOR UPDATE re-checks the guard on the latest committed version), so two steps built
+-- from the same snapshot cannot both pass it; only then is the fence consumed: a step
+-- whose guard fails leaves its delivery held, a step whose fence no longer matches writes
+-- nothing (the step already happened).
+SELECT * FROM {schema}.apply_steps_v1(
+    $1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::float8[], $7::text[],
+    $8::text[], $9::text[],
+    $10::int[], $11::bool[], $12::text[], $13::smallint[], $14::float8[], $15::int[],
+    $16::float8[], $17::float8[], $18::float8[], $19::text[], $20::text[]);
+
+-- name: checkpoint
+-- replay: safe (a re-run writes the same keys again, fenced by the same delivery)
+-- A worker's write into the job it is running a delivery for: merge $2 (remove the keys
+-- $5) into the live, open job $1 only while delivery ($3 id, $4 attempt) is still held.
+-- The message row is locked FOR SHARE, so a rival claim (FOR UPDATE SKIP LOCKED) cannot
+-- take the delivery over between the check and the write; the delivery stays held (not
+-- acked). Returns the stored values of the clear keys $6 after the write (no row: refused).
+WITH held AS MATERIALIZED (
+    SELECT 1 FROM {schema}.stream_messages
+     WHERE id = $3 AND attempts = $4 AND lease_until IS NOT NULL
+       FOR SHARE
+)
+UPDATE {schema}.jobs
+   SET state = (state || $2::jsonb) - $5::text[], updated_at = now()
+ WHERE id = $1 AND (expires_at IS NULL OR expires_at > now()) AND semaphore > 0
+   AND EXISTS (SELECT 1 FROM held)
+RETURNING (SELECT coalesce(jsonb_object_agg(k, state -> k), '{}'::jsonb)
+             FROM unnest($6::text[]) AS k WHERE state ? k)::text;
+
 -- name: delete_job
 -- replay: safe (deleting twice deletes once)
 WITH gone AS (
@@ -299,6 +392,11 @@ ON CONFLICT (key) DO UPDATE
 -- name: hook_delete
 -- replay: safe (deleting twice deletes once)
 DELETE FROM {schema}.hook_signals WHERE key = $1;
+
+-- name: hook_delete_if
+-- replay: safe (deleting twice deletes once)
+-- Only the hook registered for target $2 (a wait under several keys forgets the others).
+DELETE FROM {schema}.hook_signals WHERE key = $1 AND kind = 'hook' AND value = $2::jsonb;
 
 -- name: fail_jobs
 -- replay: safe (only jobs still running are failed)

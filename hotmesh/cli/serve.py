@@ -40,7 +40,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hotmesh._cli_support import DSN_ENV, CliError, DsnOption, Provider, ProviderOption
+from hotmesh.cli.support import DSN_ENV, CliError, DsnOption, Provider, ProviderOption
 from hotmesh.config import HotMeshConfig, to_config
 from hotmesh.hotmesh import HotMesh
 

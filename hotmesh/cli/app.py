@@ -31,9 +31,9 @@ from typing import Annotated, Any
 
 import typer
 
-from hotmesh._cli_dashboard import register_dashboard
-from hotmesh._cli_serve import register_serve
-from hotmesh._cli_support import (
+from hotmesh.cli.dashboard import register_dashboard
+from hotmesh.cli.serve import register_serve
+from hotmesh.cli.support import (
     AppOption,
     CliError,
     DsnOption,
@@ -47,7 +47,7 @@ from hotmesh._cli_support import (
     run,
     stdout_console,
 )
-from hotmesh._cli_tools import register_tools
+from hotmesh.cli.tools import register_tools
 from hotmesh.errors import HotMeshError, PubSubTimeout
 from hotmesh.types import JobState, JobStatus
 

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hotmesh import roles
-from hotmesh._cli_support import (
+from hotmesh.cli.support import (
     AppOption,
     CliError,
     DsnOption,
@@ -21,6 +20,7 @@ from hotmesh._cli_support import (
     run,
     stdout_console,
 )
+from hotmesh.mesh import roles
 
 __all__ = ["register_tools"]
 
@@ -81,7 +81,7 @@ def demo(
     it afterwards; nothing is left behind. With --keep it uses the shared embedded
     Postgres instead (the one every other command and the dashboard use by default).
     """
-    from hotmesh.demo import run_demo
+    from hotmesh.cli.demo import run_demo
 
     console = _stderr_console()
     if dsn is None and keep:
@@ -134,7 +134,7 @@ def bench(
     app_id: AppOption = None,
 ) -> None:
     """Benchmark the seed workflow: jobs/s, pubsub latency and commits per job per level."""
-    from hotmesh.bench import describe_machine, run_provider
+    from hotmesh.cli.bench import describe_machine, run_provider
 
     try:
         levels = [int(part) for part in concurrency.split(",") if part.strip()]

@@ -1,4 +1,4 @@
-"""``python -m hotmesh.demo``: the seed's order workflow, end to end, on the engine.
+"""``python -m hotmesh.cli.demo``: the seed's order workflow, end to end, on the engine.
 
 Starts an embedded Postgres (or uses ``--dsn``), deploys a YAML graph in which an
 ``order.placed`` trigger hands the order to an ``order.process`` worker, activates it,
@@ -124,7 +124,7 @@ async def run_demo(
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m hotmesh.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m hotmesh.cli.demo", description=__doc__)
     parser.add_argument("--dsn", help="Postgres DSN (default: an embedded Postgres)")
     parser.add_argument("--provider", default="asyncpg", choices=["asyncpg", "psycopg"])
     parser.add_argument("--orders", type=int, default=500)

@@ -22,7 +22,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any, cast
+from typing import Any
 
 from hotmesh.hotmesh import HotMesh
 from hotmesh.types import WorkerMessage
@@ -85,8 +85,7 @@ async def _commits(hm: HotMesh) -> int:
     Reading it assigns no id, and read-only statements never get one, so the delta counts
     exactly the commits that write (and fsync).
     """
-    driver: Any = cast(Any, hm._any_backend()).driver
-    return int(await driver.fetchval("SELECT pg_snapshot_xmax(pg_current_snapshot())::text"))
+    return await hm.diagnostics().write_counter()
 
 
 _SETTINGS = (
@@ -106,14 +105,12 @@ async def machine(hm: HotMesh) -> dict[str, Any]:
     """
     import platform
 
-    driver: Any = cast(Any, hm._any_backend()).driver
     found: dict[str, Any] = {
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "postgres_local": await _postmaster(hm) is not None,
     }
-    for name in _SETTINGS:
-        found[name] = str(await driver.fetchval(f"SHOW {name}"))
+    found.update(await hm.diagnostics().settings(_SETTINGS))
     return found
 
 
@@ -131,8 +128,7 @@ async def _postmaster(hm: HotMesh) -> Any:
     """The ``psutil`` process of the Postgres server when it runs on this host, else None."""
     import psutil
 
-    driver: Any = cast(Any, hm._any_backend()).driver
-    pid = int(await driver.fetchval("SELECT pg_backend_pid()"))
+    pid = await hm.diagnostics().server_pid()
     try:
         backend = psutil.Process(pid)
         parent = backend.parent()

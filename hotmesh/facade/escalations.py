@@ -18,8 +18,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from hotmesh.engine.legs import guid
-from hotmesh.engine.steps import engine_message
+from hotmesh.engine.messages import Signal
 from hotmesh.errors import ConfigError
 from hotmesh.spi import EscalationResult, OutgoingMessage, Store
 
@@ -174,8 +173,4 @@ def _wake(row: Mapping[str, Any], data: Mapping[str, Any]) -> list[OutgoingMessa
     key, topic = row.get("signal_key"), row.get("topic")
     if not key or not topic:
         return []
-    body = {
-        "topic": topic, "data": {"id": key, **data}, "status": "success", "code": 200,
-        "guid": guid(), "key": f"{topic}:{key}",
-    }  # fmt: skip
-    return [engine_message("webhook", "", body)]
+    return [Signal.new(str(topic), {"id": key, **data}, key=f"{topic}:{key}").outgoing()]

@@ -1,6 +1,9 @@
-"""Reading a stored job back: ``export``, ``get_raw`` and ``get_query_state`` (spec 5.1, 5.4).
+"""A stored job's layout, decoded and marked: ``export``, ``get_raw``, ``get_query_state``
+(spec 5.1, 5.4) and the ``cancel`` flag.
 
-The facade fetches the job record once and hands it to these pure functions.
+The engine owns how a job is laid out in its field map (``a/<aid>,<dims>`` activity
+records, ``_<name>`` search fields, ``-flag-`` markers, ``d/<path>`` job data); the facade
+fetches the job record once and hands it to these pure functions.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from hotmesh.errors import ConfigError
 from hotmesh.spi import JobRecord
 from hotmesh.types import JobExport, job_error, job_status
 
-__all__ = ["EXPORT_SECTIONS", "export_job", "query_state", "raw_state"]
+__all__ = [
+    "EXPORT_SECTIONS",
+    "cancel_fields",
+    "export_job",
+    "query_state",
+    "raw_state",
+]
 
 #: The sections of a :class:`~hotmesh.types.JobExport` that ``allow``/``block`` name.
 EXPORT_SECTIONS = ("dependencies", "status", "process", "activities")
@@ -94,6 +103,17 @@ def query_state(job: JobRecord, fields: Iterable[str]) -> dict[str, Any]:
         else:
             out[name] = job.state.get(f"_{name}")
     return out
+
+
+def cancel_fields() -> dict[str, str]:
+    """The fields that flag a job as cancelled: the ``-cancelled-`` marker, and the same
+    flag as job data (so a worker's ``{$job.data}`` input carries it).
+
+    Example:
+        >>> cancel_fields()
+        {'-cancelled-': '1', 'd/-cancelled-': '1'}
+    """
+    return {"-cancelled-": "1", "d/-cancelled-": "1"}
 
 
 def _sections(allow: Iterable[str] | None, block: Iterable[str] | None) -> tuple[str, ...]:

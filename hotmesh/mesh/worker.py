@@ -12,15 +12,15 @@ import attrs
 
 from hotmesh import faults, telemetry
 from hotmesh.config import WorkerConfig
-from hotmesh.engine.steps import ENGINE_STREAM, engine_message
+from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
 from hotmesh.errors import PayloadError, StepError
-from hotmesh.router import Router
+from hotmesh.mesh.router import Router
 from hotmesh.spi import Backend, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 
 __all__ = ["CallbackTimeout", "Worker"]
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("hotmesh.worker")  # the documented logger name (docs/guides)
 
 DEFAULT_WORKER_RETRY = RetryPolicy(maximum_attempts=3, initial_interval=1.0, backoff_coefficient=10)
 #: Workers claim nothing while the engine stream has more ready messages than this.
@@ -77,6 +77,7 @@ class Worker:
             poll_interval=config.poll_interval,
             ack=False,
             backpressure=(ENGINE_STREAM, ENGINE_BACKPRESSURE_DEPTH),
+            with_job=config.history,  # the job's record, read by the claim (opt-in)
             on_dead_letter=self._dead_lettered,
         )
 
@@ -106,12 +107,21 @@ class Worker:
         return max(self._policy(rules, code).maximum_attempts for code in codes)
 
     async def _handle(self, message: StreamMessage) -> bool:
-        body = message.payload
-        metadata = dict(body.get("metadata") or {})
-        metadata["try"] = message.attempt - 1
-        policies = body.get("policies") or {}
-        request = WorkerMessage(metadata, dict(body.get("data") or {}), body.get("policies"))
-        rules = policies.get("retry") or {}
+        job = message.job if self.config.history else None
+        incoming = WorkerRequest.decode(
+            message.payload,
+            attempt=message.attempt,
+            history=None if job is None else job.state,
+        )
+        metadata = incoming.metadata
+        request = WorkerMessage(
+            metadata,
+            dict(incoming.data),
+            _policies(incoming),
+            history=incoming.history,
+            delivery=message,
+        )
+        rules = incoming.retry_rules
         if self._declared(rules) and message.attempt > self._most_attempts(rules):
             # The earlier deliveries' leases lapsed without an answer (a crash, a stall, a
             # stop): they were attempts too, so the policy is used up. Do not run again.
@@ -119,10 +129,10 @@ class Worker:
                 f"the callback did not answer in {message.attempt - 1} deliveries "
                 "(its lease lapsed: the worker stopped, crashed or stalled)"
             )
-            await self._answer(message, metadata, _error_response(lost))
+            await self._answer(message, incoming, _error_response(lost))
             self.router.errors += 1
             return False
-        timeout = policies.get("timeout") or self.config.timeout
+        timeout = incoming.timeout or self.config.timeout
         attributes = {
             telemetry.ATTR["job_id"]: metadata.get("jid"),
             telemetry.ATTR["topic"]: self.config.topic,
@@ -137,15 +147,15 @@ class Worker:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # this worker is stopping: the lease lapses, a redelivery counts
-            await self._failed(message, metadata, rules, err)
+            await self._failed(message, incoming, rules, err)
             return False
         except TimeoutError as err:
             failure = CallbackTimeout(f"the callback ran past its timeout of {timeout:g}s")
             failure.__cause__ = err
-            await self._failed(message, metadata, rules, failure)
+            await self._failed(message, incoming, rules, failure)
             return False
         except Exception as err:
-            await self._failed(message, metadata, rules, err)
+            await self._failed(message, incoming, rules, err)
             return False
         response = _normalise(result)
         # A returned error is retried only when the activity's per-code policy lists it.
@@ -157,16 +167,17 @@ class Worker:
             )
             return False
         try:
-            await self._answer(message, metadata, response)
+            await self._answer(message, incoming, response)
         except PayloadError as err:  # NaN, bytes, objects: a failed attempt like any other
-            await self._failed(message, metadata, rules, err)
+            await self._failed(message, incoming, rules, err)
             return False
         return True
 
     async def _failed(
-        self, message: StreamMessage, metadata: dict[str, Any], rules: Any, err: BaseException
+        self, message: StreamMessage, request: WorkerRequest, rules: Any, err: BaseException
     ) -> None:
         """Retry a failed attempt per policy, or answer the engine with the error."""
+        metadata = request.metadata
         code = getattr(err, "code", 500)
         # An exception may carry its own policy (Durable: per-activity retry settings).
         own = getattr(err, "retry_policy", None)
@@ -191,52 +202,40 @@ class Worker:
             _describe(err), extra=where,
         )  # fmt: skip
         self.router.errors += 1
-        await self._answer(message, metadata, _error_response(err))
+        await self._answer(message, request, _error_response(err))
 
     async def _answer(
-        self, message: StreamMessage, metadata: dict[str, Any], response: dict[str, Any]
+        self, message: StreamMessage, request: WorkerRequest, response: dict[str, Any]
     ) -> None:
-        answer = {
-            "jid": metadata.get("jid"),
-            "gid": metadata.get("gid"),
-            "aid": metadata.get("aid"),
-            "dad": metadata.get("dad"),
-            # Stable across redeliveries: the engine drops a second answer to one request.
-            "guid": str(metadata.get("guid") or message.id),
-            "status": response.get("status") or "success",
-            "code": response.get("code") or 200,
-            "data": response.get("data") or {},
-        }
+        answer = request.answer(
+            response.get("status"), response.get("code"), response.get("data"), str(message.id)
+        )
         if faults.ARMED:
             faults.hit("worker.before_answer")
-        published = await self.backend.stream.publish(
-            [engine_message("response", str(answer["jid"]), answer)], ack=message
-        )
+        published = await self.backend.stream.publish([answer.outgoing()], ack=message)
         if faults.ARMED:
             faults.hit("worker.after_answer")
         if not published:
             log.warning(
                 "job %s: worker lost its lease before answering; another delivery will answer",
-                metadata.get("jid"),
-                extra={"jid": metadata.get("jid"), "topic": self.config.topic, "id": message.id},
+                request.jid,
+                extra={"jid": request.jid, "topic": self.config.topic, "id": message.id},
             )
 
     async def _dead_lettered(self, message: StreamMessage, error: str) -> None:
         """A request was dead-lettered: answer the engine with an error, so the job ends."""
-        metadata = dict(message.payload.get("metadata") or {})
-        if not metadata.get("jid"):
+        request = WorkerRequest.decode(message.payload)
+        if not request.jid:
             return
         detail = f"worker message dead-lettered: {error}"
-        answer = {
-            **{k: metadata.get(k) for k in ("jid", "gid", "aid", "dad")},
-            "guid": str(metadata.get("guid") or message.id),
-            "status": "error",
-            "code": StepError.code,
-            "data": {"message": detail, "code": StepError.code, "name": "DeadLetter"},
-        }
-        await self.backend.stream.publish(
-            [engine_message("response", str(metadata["jid"]), answer)]
-        )
+        data = {"message": detail, "code": StepError.code, "name": "DeadLetter"}
+        answer = request.answer("error", StepError.code, data, str(message.id))
+        await self.backend.stream.publish([answer.outgoing()])
+
+
+def _policies(request: WorkerRequest) -> dict[str, Any] | None:
+    """The activity's policies as the callback sees them (as sent)."""
+    return None if request.policies is None else dict(request.policies)
 
 
 def _caller(callback: Any) -> Any:

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hotmesh._cli_support import CliError, DsnOption, Provider, ProviderOption, embedded_dsn
+from hotmesh.cli.support import CliError, DsnOption, Provider, ProviderOption, embedded_dsn
 
 __all__ = ["TOKEN_ENV", "dashboard", "register_dashboard"]
 

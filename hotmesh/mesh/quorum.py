@@ -55,22 +55,26 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import attrs
 import psutil
 from attrs import define, field
 
-from hotmesh.engine.steps import ENGINE_STREAM
+from hotmesh.engine.messages import ENGINE_STREAM
 from hotmesh.errors import ActivationError, ConfigError
-from hotmesh.router import Router
+from hotmesh.mesh.member import Member
+from hotmesh.mesh.profile import QuorumProfile, host_stats, router_stats, stamp
+from hotmesh.mesh.router import Router
 from hotmesh.spi import Subscription
 
-if TYPE_CHECKING:
-    from hotmesh.hotmesh import HotMesh
-
-__all__ = ["QUORUM", "Quorum", "QuorumCallback", "QuorumProfile", "member_topic"]
+__all__ = [
+    "QUORUM",
+    "Quorum",
+    "QuorumCallback",
+    "QuorumProfile",
+    "host_stats",
+    "member_topic",
+]
 
 log = logging.getLogger(__name__)
 
@@ -92,107 +96,6 @@ def member_topic(guid: str) -> str:
     return f"{QUORUM}.{guid}"
 
 
-def _stamp() -> str:
-    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-
-
-def host_stats() -> dict[str, float]:
-    """Memory and CPU of the host (and this process), from psutil."""
-    memory = psutil.virtual_memory()
-    gb = 1024.0**3
-    try:
-        load = float(psutil.getloadavg()[0])
-    except (OSError, AttributeError):  # pragma: no cover - platforms without a load average
-        load = 0.0
-    return {
-        "total_memory_gb": round(memory.total / gb, 3),
-        "free_memory_gb": round(memory.available / gb, 3),
-        "used_memory_gb": round((memory.total - memory.available) / gb, 3),
-        "process_rss_mb": round(psutil.Process().memory_info().rss / 1024.0**2, 1),
-        "cpu_percent": float(psutil.cpu_percent(interval=None)),
-        "load_1m": round(load, 2),
-    }
-
-
-@define(kw_only=True, repr=False)
-class QuorumProfile:
-    """What one engine or worker reports in a roll call.
-
-    Attributes:
-        role: ``"engine"`` or ``"worker"``.
-        guid: the member (HotMesh instance) it belongs to.
-        app_id: the app.
-        namespace: the key namespace.
-        stream: the stream it consumes (the engine stream, or the worker topic).
-        worker_topic: the worker's topic (None for an engine).
-        version: the engine's cached active version (None for a worker, or not yet read).
-        processed: messages handled successfully since start.
-        failed: failed callback attempts since start (for a worker: raised, timed out,
-            unencodable answer, or found past its attempts after lost leases).
-        error_count: claim or loop failures (database errors) since start; for a worker,
-            also the jobs it answered with an error once the attempts were used up.
-        in_flight: callbacks running now.
-        stream_depth: messages waiting in ``stream`` (ready, delayed or leased).
-        throttle: seconds between messages; 0 full speed, -1 paused.
-        held: the router is held by a version switch.
-        pressured: backpressure (a deep engine stream) keeps it from claiming.
-        readonly: an engine that does not consume.
-        pid: the process id.
-        host: the host name.
-        inited: when the member started (compact ISO, UTC).
-        timestamp: when this profile was taken (compact ISO, UTC).
-        system: host memory and CPU (see :func:`host_stats`).
-
-    Example:
-        >>> QuorumProfile(role="worker", guid="H1", app_id="a1", namespace="hmsh",
-        ...               stream="order.process", worker_topic="order.process", pid=7,
-        ...               host="h")  # doctest: +ELLIPSIS
-        QuorumProfile(worker 'order.process' guid=H1 pid=7 ...)
-    """
-
-    role: str
-    guid: str
-    app_id: str
-    namespace: str
-    stream: str
-    worker_topic: str | None = None
-    version: str | None = None
-    processed: int = 0
-    failed: int = 0
-    error_count: int = 0
-    in_flight: int = 0
-    stream_depth: int = 0
-    throttle: float = 0.0
-    held: bool = False
-    pressured: bool = False
-    readonly: bool = False
-    pid: int = 0
-    host: str = ""
-    inited: str = ""
-    timestamp: str = ""
-    system: dict[str, float] = field(factory=dict)
-
-    def __repr__(self) -> str:
-        who = f"worker {self.worker_topic!r}" if self.role == "worker" else "engine"
-        if self.role == "engine" and self.version is not None:
-            who += f" v{self.version}"
-        return (
-            f"QuorumProfile({who} guid={self.guid} pid={self.pid} host={self.host}"
-            f" processed={self.processed} failed={self.failed} in_flight={self.in_flight}"
-            f" depth={self.stream_depth} throttle={self.throttle:g})"
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy."""
-        return attrs.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> QuorumProfile:
-        """Rebuild a profile sent over the quorum (unknown keys are ignored)."""
-        names = {a.name for a in attrs.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-
 @define
 class _Call:
     """A roll call or activation phase waiting for answers."""
@@ -202,11 +105,14 @@ class _Call:
 
 
 class Quorum:
-    """The quorum role of one :class:`~hotmesh.HotMesh` (created and driven by it)."""
+    """The quorum role of one member (created and driven by :class:`~hotmesh.HotMesh`).
 
-    def __init__(self, hm: HotMesh) -> None:
-        self._hm = hm
-        self.guid = hm.guid
+    It sees its member only through the narrow :class:`~hotmesh.mesh.member.Member`.
+    """
+
+    def __init__(self, member: Member) -> None:
+        self._member = member
+        self.guid = member.guid
         self._subs: list[Subscription] = []
         self._callbacks: list[QuorumCallback] = []
         self._calls: dict[str, _Call] = {}
@@ -214,7 +120,7 @@ class Quorum:
         self._throttle_at: dict[int, float] = {}
         self._holds: dict[str, asyncio.Task[None]] = {}
         self._finished: OrderedDict[str, bool] = OrderedDict()
-        self._inited = _stamp()
+        self._inited = stamp()
         self._closed = False
         psutil.cpu_percent(interval=None)  # prime: the first reading is meaningless
 
@@ -222,7 +128,7 @@ class Quorum:
 
     async def start(self) -> None:
         """Join: subscribe, then apply the persisted throttles to routers not yet started."""
-        sub = self._hm._any_backend().sub
+        sub = self._member.connection().sub
         self._subs.append(await sub.subscribe(QUORUM, self._on_message))
         self._subs.append(await sub.subscribe(member_topic(self.guid), self._on_message))
         await self._apply_persisted_throttles()
@@ -233,7 +139,7 @@ class Quorum:
             return
         self._closed = True
         with contextlib.suppress(Exception):
-            sub = self._hm._any_backend().sub
+            sub = self._member.connection().sub
             for handle in self._subs:
                 await sub.unsubscribe(handle)
         self._subs.clear()
@@ -259,7 +165,7 @@ class Quorum:
             log.error("quorum task %s failed", task.get_name(), exc_info=task.exception())
 
     async def _publish(self, topic: str, message: dict[str, Any]) -> None:
-        await self._hm._any_backend().sub.publish(topic, message)
+        await self._member.connection().sub.publish(topic, message)
 
     # -- user messages --------------------------------------------------------------------
 
@@ -336,36 +242,36 @@ class Quorum:
 
     def profiles(self) -> list[QuorumProfile]:
         """This member's profiles: its engine (if any) and each worker."""
-        hm = self._hm
+        member = self._member
         common: dict[str, Any] = {
             "guid": self.guid,
-            "app_id": hm.app_id,
-            "namespace": hm.config.namespace,
+            "app_id": member.app_id,
+            "namespace": member.namespace,
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "inited": self._inited,
-            "timestamp": _stamp(),
+            "timestamp": stamp(),
             "system": host_stats(),
         }
         out: list[QuorumProfile] = []
-        if hm.engine is not None:
+        if member.engine is not None:
             out.append(
                 QuorumProfile(
                     role="engine",
                     stream=ENGINE_STREAM,
-                    version=hm.engine._active,
-                    readonly=hm._router is None,
-                    **_router_stats(hm._router),
+                    version=member.engine.cached_version,
+                    readonly=member.engine_router is None,
+                    **router_stats(member.engine_router),
                     **common,
                 )
             )
-        for worker in hm.workers:
+        for worker in member.workers:
             out.append(
                 QuorumProfile(
                     role="worker",
                     stream=worker.config.topic,
                     worker_topic=worker.config.topic,
-                    **_router_stats(worker.router),
+                    **router_stats(worker.router),
                     **common,
                 )
             )
@@ -389,7 +295,7 @@ class Quorum:
         """Ask every member for its profiles; see :meth:`hotmesh.HotMesh.roll_call`."""
         if delay is not None and delay < 0:
             raise ConfigError("delay must be >= 0 seconds", value=delay)
-        rid = self._hm.new_guid()
+        rid = self._member.new_guid()
         call = self._calls[rid] = _Call()
         try:
             await self._publish(QUORUM, {"type": "rollcall", "id": rid, "originator": self.guid})
@@ -406,7 +312,7 @@ class Quorum:
         ]
         streams = sorted({p.stream for p in profiles})
         if streams:
-            depths = await self._hm._any_backend().stream.depth(streams)
+            depths = await self._member.connection().stream.depth(streams)
             for profile in profiles:
                 depth = depths.get(profile.stream)
                 profile.stream_depth = depth.total if depth is not None else 0
@@ -423,7 +329,7 @@ class Quorum:
             raise ConfigError("throttle delay must be >= 0, or -1 to pause", value=delay)
         at = time.time()
         setting = {"delay": float(delay), "at": at}
-        await self._hm._any_backend().store.set_setting(_throttle_key(guid, topic), setting)
+        await self._member.connection().store.set_setting(_throttle_key(guid, topic), setting)
         await self._publish(
             QUORUM,
             {"type": "throttle", "delay": float(delay), "guid": guid, "topic": topic, "at": at},
@@ -432,9 +338,9 @@ class Quorum:
     def _routers(self) -> list[tuple[Router, str | None]]:
         """This member's routers with their worker topic (None for the engine's)."""
         out: list[tuple[Router, str | None]] = []
-        if self._hm._router is not None:
-            out.append((self._hm._router, None))
-        out.extend((w.router, w.config.topic) for w in self._hm.workers)
+        if self._member.engine_router is not None:
+            out.append((self._member.engine_router, None))
+        out.extend((w.router, w.config.topic) for w in self._member.workers)
         return out
 
     def _apply(self, router: Router, delay: float, at: float) -> None:
@@ -453,7 +359,7 @@ class Quorum:
                 self._apply(router, delay, at)
 
     async def _apply_persisted_throttles(self) -> None:
-        store = self._hm._any_backend().store
+        store = self._member.connection().store
         cache: dict[str, Any] = {}
         for router, topic in self._routers():
             keys = [_throttle_key(None, None), _throttle_key(self.guid, None)]
@@ -474,11 +380,15 @@ class Quorum:
 
     async def activate(self, version: str, timeout: float) -> None:
         """Switch every engine of the mesh to ``version``; see :meth:`HotMesh.activate`."""
-        engine = self._hm._require_engine()
-        if await engine.store.get_version(version) is None:
+        engine = self._member.engine
+        if engine is None:
+            raise ConfigError(
+                "this HotMesh has no engine; give engine={...} to init", value="engine"
+            )
+        if await self._member.connection().store.get_version(version) is None:
             raise ConfigError(f"version {version!r} has not been deployed", value=version)
         members = {p.guid for p in await self.roll_call() if p.role == "engine"} | {self.guid}
-        aid = self._hm.new_guid()
+        aid = self._member.new_guid()
         hold = 2 * timeout + 1.0
         message = {
             "type": "activate",
@@ -533,7 +443,7 @@ class Quorum:
 
     def _on_activate(self, message: dict[str, Any]) -> None:
         aid, phase = str(message.get("id")), message.get("phase")
-        if self._hm.engine is None:
+        if self._member.engine is None:
             return  # workers do not depend on the version
         if phase == "prepare":
             if aid not in self._finished:
@@ -546,11 +456,11 @@ class Quorum:
 
     async def _prepare(self, message: dict[str, Any]) -> None:
         aid = str(message["id"])
-        engine = self._hm.engine
+        engine = self._member.engine
         assert engine is not None
         hold = float(message.get("hold") or 10.0)
         self._hold(aid, hold)
-        router = self._hm._router
+        router = self._member.engine_router
         drained = True
         if router is not None:
             drained = await router.quiesce(float(message.get("drain") or hold / 2))
@@ -562,7 +472,7 @@ class Quorum:
     async def _committed(self, message: dict[str, Any]) -> None:
         """Load the new version now (not on the next message), then confirm."""
         ok = True
-        engine = self._hm.engine
+        engine = self._member.engine
         if engine is not None:
             try:
                 await engine.manifest()
@@ -579,8 +489,8 @@ class Quorum:
         )  # fmt: skip
 
     def _hold(self, aid: str, hold: float) -> None:
-        if self._hm._router is not None:
-            self._hm._router.hold(f"activate:{aid}")
+        if self._member.engine_router is not None:
+            self._member.engine_router.hold(f"activate:{aid}")
 
         async def expire() -> None:
             await asyncio.sleep(hold)
@@ -598,11 +508,11 @@ class Quorum:
         task = self._holds.pop(aid, None)
         if task is not None and task is not asyncio.current_task():
             task.cancel()
-        engine = self._hm.engine
+        engine = self._member.engine
         if engine is not None and forget:
             engine.forget_active()
-        if self._hm._router is not None:
-            self._hm._router.release(f"activate:{aid}")
+        if self._member.engine_router is not None:
+            self._member.engine_router.release(f"activate:{aid}")
         if engine is not None and not self._holds:
             engine.version_gate.set()
 
@@ -610,20 +520,6 @@ class Quorum:
         self._finished[aid] = True
         while len(self._finished) > _FINISHED_KEEP:
             self._finished.popitem(last=False)
-
-
-def _router_stats(router: Router | None) -> dict[str, Any]:
-    if router is None:
-        return {}
-    return {
-        "processed": router.processed,
-        "failed": router.failed,
-        "error_count": router.errors,
-        "in_flight": router.in_flight,
-        "throttle": router.delay,
-        "held": router.held,
-        "pressured": router.pressured,
-    }
 
 
 def _throttle_key(guid: str | None, topic: str | None) -> str:

@@ -1,0 +1,71 @@
+"""The engine stream's name, message priorities and ids (shared by every message)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from hotmesh.spi import OutgoingMessage, RetryPolicy
+
+__all__ = [
+    "ENGINE_STREAM",
+    "PRIORITY",
+    "WORKER_DELIVERY",
+    "WORKER_PRIORITY",
+    "engine_message",
+    "guid",
+]
+
+#: The stream every engine of an app consumes. Worker topics cannot start with "$".
+ENGINE_STREAM = "$engine"
+
+#: Priority of each engine message ``type`` (lower is claimed first); 4 for any other.
+PRIORITY: Mapping[str, int] = {
+    "interrupt": 6,
+    "timehook": 5,
+    "webhook": 5,
+    "transition": 4,
+    "result": 3,
+    "response": 2,
+    "complete": 3,
+    "await": 1,
+    "signal_all": 4,
+}
+
+#: Worker messages may be delivered this often (crash loops); the worker's own retry
+#: policy decides how often a failing callback is retried.
+WORKER_DELIVERY = RetryPolicy(maximum_attempts=50)
+
+#: The priority of a worker request on its topic's stream.
+WORKER_PRIORITY = 1
+
+
+def guid(size: int = 22) -> str:
+    """A new id: ``"H"`` and ``size`` random URL-safe characters (``[A-Za-z0-9_-]``).
+
+    Example:
+        >>> len(guid()), guid().startswith("H")
+        (23, True)
+    """
+    return "H" + secrets.token_urlsafe(size)[:size]
+
+
+def engine_message(
+    kind: str, job_id: str, body: Mapping[str, Any], delay: float = 0.0
+) -> OutgoingMessage:
+    """An engine-stream message of ``type`` ``kind`` from a raw body (tests, tools).
+
+    Example:
+        >>> engine_message("complete", "j1", {"jid": "j1", "gid": "g"}).priority
+        3
+    """
+    payload = {"type": kind, **body}
+    return OutgoingMessage(
+        ENGINE_STREAM, payload, priority=PRIORITY.get(kind, 4), delay=delay, job_id=job_id
+    )
+
+
+def as_dict(value: Any) -> dict[str, Any]:
+    """``value`` as a dict (``{}`` when it is not a mapping)."""
+    return dict(value) if isinstance(value, Mapping) else {}
