@@ -310,6 +310,9 @@ class WorkflowHandle:
                     wait = min(wait, remaining)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(asyncio.shield(future), wait)
+                published = _published(future)
+                if published is not None:  # the completion event carries the final output
+                    return self._settle(published, throw_on_error)
             finally:
                 _engines.forget_waiter(hm, self.workflow_id, future)
 
@@ -507,3 +510,11 @@ def _parse(err: Any) -> dict[str, Any]:
             return {"message": err}
         return parsed if isinstance(parsed, dict) else {"message": err}
     return {}
+
+
+def _published(future: asyncio.Future[JobOutput]) -> JobOutput | None:
+    """The finished output a completion event delivered, if it did (else re-read)."""
+    if not future.done() or future.cancelled() or future.exception() is not None:
+        return None
+    output = future.result()
+    return output if _finished(output) else None
