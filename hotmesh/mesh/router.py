@@ -87,7 +87,8 @@ class Router:
         backpressure: ``(stream, depth)``: claim nothing while ``stream`` holds more
             than ``depth`` ready messages (checked at most every ``poll_interval``).
         on_dead_letter: awaited with the message and the error once a failing message
-            has used up its attempts and was dead-lettered (the engine fails its job).
+            has used up its attempts and was dead-lettered (the engine fails its job),
+            and for each message a claim dead-lettered because every lease lapsed.
     """
 
     def __init__(
@@ -297,6 +298,7 @@ class Router:
                         lease=self.lease,
                         consumer=self.consumer,
                         with_job=self.with_job,
+                        on_dead_letter=self.on_dead_letter,
                     )
                 except Exception:
                     self.errors += 1

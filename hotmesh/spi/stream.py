@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from hotmesh.spi._types import DeadLetter, OutgoingMessage, StreamDepth, StreamMessage
+from hotmesh.spi.support import DeadLetterCallback
 
 __all__ = ["Stream"]
 
@@ -22,7 +23,9 @@ class Stream(Protocol):
       priority (highest first), then by the time they became visible, then by id. Each claim
       takes a lease of ``lease`` seconds; a message whose lease expires without an ack is
       claimable again, with ``attempt`` one higher. A message whose next delivery would
-      exceed its ``retry.maximum_attempts`` is dead-lettered instead of delivered.
+      exceed its ``retry.maximum_attempts`` is dead-lettered instead of delivered, and
+      the claim's ``on_dead_letter`` (if any) is awaited with it and the dead letter's
+      error (:func:`hotmesh.spi.support.unanswered`), so its consumer can end its job.
     * ``ack`` removes the delivered messages and returns the ids it removed. It only removes
       a message for the delivery (``attempt``) named; a stale consumer's ack removes nothing.
     * ``extend`` renews the leases of messages still held by that delivery.
@@ -60,11 +63,14 @@ class Stream(Protocol):
         lease: float = 30.0,
         consumer: str = "",
         with_job: bool = False,
+        on_dead_letter: DeadLetterCallback | None = None,
     ) -> list[StreamMessage]:
         """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s.
 
         With ``with_job``, each message's ``job`` is its job's record (state and
         semaphore) as read in the same statement, or None when it has no live job.
+        ``on_dead_letter`` is told of each message this claim dead-lettered because
+        its deliveries were used up (every lease lapsed unanswered).
         """
         ...
 

@@ -15,16 +15,28 @@ import itertools
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from attrs import define, field
 
 from hotmesh.errors import PayloadError, StreamError
+from hotmesh.spi._types import StreamMessage
 from hotmesh.spi.sub import SubCallback, Subscription
 
-__all__ = ["MAX_CLAIM", "LocalSubscriptions", "check_claim", "pack_message", "unpack_message"]
+__all__ = [
+    "MAX_CLAIM",
+    "DeadLetterCallback",
+    "LocalSubscriptions",
+    "check_claim",
+    "pack_message",
+    "report_unanswered",
+    "unanswered",
+    "unpack_message",
+]
 
 _ids = itertools.count(1)
+_log = logging.getLogger(__name__)
 
 #: The largest ``limit`` a ``Stream.claim`` accepts.
 MAX_CLAIM = 1000
@@ -48,6 +60,48 @@ class _Subscription:
     callback: SubCallback
     pattern: re.Pattern[str] | None = None
     id: int = field(factory=lambda: next(_ids))
+
+
+#: Told of each message a claim dead-lettered because its deliveries were used up (see
+#: :meth:`hotmesh.spi.Stream.claim`), with the dead letter's error.
+DeadLetterCallback = Callable[[StreamMessage, str], Awaitable[Any]]
+
+
+def unanswered(message_id: int, stream: str, deliveries: int) -> str:
+    """The error of a message a claim dead-letters because no delivery was ever answered.
+
+    Example:
+        >>> unanswered(7, "orders", 3).split(" (")[0]
+        'message 7 on stream orders got no answer in 3 deliveries'
+    """
+    times = "1 delivery" if deliveries == 1 else f"{deliveries} deliveries"
+    return (
+        f"message {message_id} on stream {stream} got no answer in {times}"
+        " (its consumers died or hung); dead-lettered"
+    )
+
+
+async def report_unanswered(
+    callback: DeadLetterCallback | None, dead: Sequence[tuple[StreamMessage, str]]
+) -> None:
+    """Tell ``callback`` of each message a claim dead-lettered unanswered (best effort).
+
+    The message is already dead-lettered: a failing callback is logged, never raised,
+    so the claim still hands out the messages it holds.
+
+    Example:
+        >>> asyncio.run(report_unanswered(None, []))
+    """
+    if callback is None:
+        return
+    for message, error in dead:
+        try:
+            await callback(message, error)
+        except Exception:
+            _log.exception(
+                "could not report a dead-lettered message",
+                extra={"stream": message.stream, "id": message.id, "jid": message.job_id},
+            )
 
 
 def pack_message(topic: str, message: dict[str, Any]) -> str:

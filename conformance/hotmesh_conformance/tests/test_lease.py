@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from hotmesh.spi import Backend, OutgoingMessage, RetryPolicy
+from hotmesh.spi import Backend, OutgoingMessage, RetryPolicy, StreamMessage
+from hotmesh.spi.support import unanswered
 from hotmesh_conformance.harness import assert_eventually
 
 FAST = RetryPolicy(
@@ -83,6 +84,36 @@ async def test_lease_expiring_on_every_delivery_dead_letters(backend: Backend) -
     [dead] = await stream.dead_letters("s")
     assert dead.id == m1.id and dead.attempts == 3
     assert dead.error is not None and "2 deliveries" in dead.error
+
+
+async def test_claim_tells_of_the_messages_it_dead_letters_unanswered(
+    backend: Backend,
+) -> None:
+    """Every job ends: the claimer learns of a message no delivery answered, with its job."""
+    stream = backend.stream
+    policy = RetryPolicy(maximum_attempts=1, initial_interval=0)
+    await stream.publish([OutgoingMessage("s", {"k": 1}, retry=policy, job_id="j1")])
+    [m1] = await stream.claim("s", lease=0.2)
+    told: list[tuple[StreamMessage, str]] = []
+
+    async def on_dead_letter(message: StreamMessage, error: str) -> None:
+        told.append((message, error))
+
+    async def claimed() -> list[tuple[StreamMessage, str]]:
+        assert await stream.claim("s", on_dead_letter=on_dead_letter) == []
+        return told
+
+    [(message, error)] = await assert_eventually(claimed, message="the lease never lapsed")
+    assert (message.id, message.job_id, message.payload, message.attempt) == (
+        m1.id,
+        "j1",
+        {"k": 1},
+        2,
+    )
+    assert error == unanswered(m1.id, "s", 1)
+    [dead] = await stream.dead_letters("s")
+    assert (dead.id, dead.error, dead.job_id) == (m1.id, error, "j1")
+    assert await stream.claim("s", on_dead_letter=on_dead_letter) == [] and len(told) == 1
 
 
 async def test_explicit_dead_letter(backend: Backend) -> None:

@@ -13,7 +13,12 @@ from collections.abc import Sequence
 from hotmesh.errors import CodecError, PayloadError
 from hotmesh.serializer import codec_failure, loads_payload
 from hotmesh.spi import DeadLetter, JobRecord, OutgoingMessage, StreamDepth, StreamMessage
-from hotmesh.spi.support import check_claim
+from hotmesh.spi.support import (
+    DeadLetterCallback,
+    check_claim,
+    report_unanswered,
+    unanswered,
+)
 from hotmesh_memory.jobs import fail_jobs, read_state
 from hotmesh_memory.space import AppSpace, MessageRow, now, round_trip
 from hotmesh_memory.wakeups import Wakeups
@@ -60,8 +65,13 @@ class MemoryStream:
         lease: float = 30.0,
         consumer: str = "",
         with_job: bool = False,
+        on_dead_letter: DeadLetterCallback | None = None,
     ) -> list[StreamMessage]:
-        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
+        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s.
+
+        ``on_dead_letter`` is told of each message dead-lettered because its deliveries
+        were used up (see :meth:`hotmesh.spi.Stream.claim`).
+        """
         check_claim(limit=limit, lease=lease)
         self.wakeups.flag(stream, consumer)  # from now on, wake-ups for it are kept
         await round_trip()
@@ -70,6 +80,7 @@ class MemoryStream:
         rows.sort(key=lambda r: (-r.priority, r.visible_at, r.id))
         out: list[StreamMessage] = []
         failed: dict[str, str] = {}
+        lapsed: list[tuple[StreamMessage, str]] = []
         for row in rows[:limit]:
             row.attempts += 1
             row.lease_until = at + float(lease)
@@ -81,8 +92,12 @@ class MemoryStream:
             else:
                 self._space.remove(row)
                 self._space.bury(row, problem)
+                if problem == unanswered(row.id, stream, row.retry.maximum_attempts):
+                    lapsed.append((msg, problem))
         if failed:
             fail_jobs(self._space, failed)
+        # Their jobs wait for an answer that will never come: the consumer ends them.
+        await report_unanswered(on_dead_letter, lapsed)
         return out
 
     def _deliver(
@@ -115,7 +130,7 @@ class MemoryStream:
         if codec_error is not None and row.job_id:
             failed.setdefault(row.job_id, codec_failure(row.job_id, codec_error))
         if problem is None and row.attempts > row.retry.maximum_attempts:
-            problem = f"lease expired on all {row.retry.maximum_attempts} deliveries"
+            problem = unanswered(row.id, row.stream, row.retry.maximum_attempts)
         msg = StreamMessage(
             id=row.id,
             stream=row.stream,

@@ -29,7 +29,12 @@ from hotmesh.spi import (
     StreamDepth,
     StreamMessage,
 )
-from hotmesh.spi.support import check_claim
+from hotmesh.spi.support import (
+    DeadLetterCallback,
+    check_claim,
+    report_unanswered,
+    unanswered,
+)
 from hotmesh_postgres.driver import Driver, Row
 from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.housekeeping import Vacuumer
@@ -305,17 +310,24 @@ class PostgresStream:
         lease: float = 30.0,
         consumer: str = "",
         with_job: bool = False,
+        on_dead_letter: DeadLetterCallback | None = None,
     ) -> list[StreamMessage]:
-        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s."""
+        """Claim up to ``limit`` claimable messages of ``stream``, leased for ``lease`` s.
+
+        ``on_dead_letter`` is told of each message dead-lettered because its deliveries
+        were used up (see :meth:`hotmesh.spi.Stream.claim`).
+        """
         check_claim(limit=limit, lease=lease)
         query = self._sql.claim_with_job if with_job else self._sql.claim
         if query is None:
             raise StreamError("a secured worker cannot read job state", value=stream)
         self.wakeups.event(stream, consumer)  # from now on, wake-ups for it are kept
         call = self._driver.fetch(query, stream, limit, float(lease), consumer)
-        return await self._deliver(stream, await guard(stream, call))
+        return await self._deliver(stream, await guard(stream, call), on_dead_letter)
 
-    async def _deliver(self, stream: str, rows: Sequence[Row]) -> list[StreamMessage]:
+    async def _deliver(
+        self, stream: str, rows: Sequence[Row], on_dead_letter: DeadLetterCallback | None
+    ) -> list[StreamMessage]:
         """Claimed rows as messages, best first; dead-letter those that cannot be run."""
         if not rows:
             return []
@@ -331,13 +343,18 @@ class PostgresStream:
                     undecodable.setdefault(msg.job_id, codec_failure(msg.job_id, codec_error))
             else:
                 out.append(msg)
+        lapsed: list[tuple[StreamMessage, str]] = []
         for msg, problem in exhausted:
             log.warning(
                 "dead-lettering message", extra={"stream": stream, "id": msg.id, "why": problem}
             )
-            await self.dead_letter([msg], problem)
+            moved = await self.dead_letter([msg], problem)
+            if moved and problem == unanswered(msg.id, stream, msg.retry.maximum_attempts):
+                lapsed.append((msg, problem))
         if undecodable:
             await self._fail_jobs(undecodable)
+        # Their jobs wait for an answer that will never come: the consumer ends them.
+        await report_unanswered(on_dead_letter, lapsed)
         return out
 
     async def _fail_jobs(self, errors: dict[str, str]) -> None:
@@ -391,7 +408,7 @@ class PostgresStream:
             job=job,
         )
         if problem is None and attempts > max_attempts:
-            problem = f"lease expired on all {max_attempts} deliveries"
+            problem = unanswered(msg.id, stream, int(max_attempts))
         return msg, problem, codec_error
 
     async def ack(self, messages: Sequence[StreamMessage]) -> set[int]:
