@@ -1,8 +1,9 @@
-"""How jobs end besides their last step: failure, dead letters, the final publication.
+"""How jobs end besides their last step: failure, interrupts, dead letters, the final publication.
 
-:class:`JobEnding` is a part of :class:`hotmesh.engine.runtime.Engine` (a mixin): every
-close here is a guarded ``apply_step`` (the job must still be open), so however many
-processes try, a job completes once and its completion is published once.
+:class:`JobEnding` is held by :class:`hotmesh.engine.runtime.Engine` (``engine.ending``)
+and needs only the store and the completion callback: every close here is a guarded
+``apply_step`` (the job must still be open), so however many processes try, a job
+completes once and its completion is published once.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ from typing import Any
 from hotmesh.engine.messages import JobComplete, StartChild, decode
 from hotmesh.engine.state import META, job_data
 from hotmesh.engine.steps import error_text
-from hotmesh.errors import ProviderError, StepError
+from hotmesh.errors import JobNotFound, ProviderError, StepError
 from hotmesh.spi import OutgoingMessage, Store, StreamMessage
 from hotmesh.types import JobOutput
 
-__all__ = ["JobEnding", "job_output"]
+__all__ = ["INTERRUPTED", "JobEnding", "close_messages", "job_output"]
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +30,8 @@ Notify = Callable[[JobOutput, bool], Awaitable[None]]
 MAX_CONFLICTS = 20
 #: Attempts at publishing a committed completion while the database is unreachable.
 PUBLISH_ATTEMPTS = 8
+#: The semaphore change that closes an interrupted job (whatever its open branches).
+INTERRUPTED = -1_000_000_000
 
 
 def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
@@ -38,16 +41,27 @@ def job_output(state: Mapping[str, Any], semaphore: int) -> JobOutput:
     return JobOutput(metadata=metadata, data=job_data(state))
 
 
+def close_messages(metadata: Mapping[str, Any]) -> list[OutgoingMessage]:
+    """What a job's close enqueues: an awaited child tells its parent it completed."""
+    if metadata.get("pj") and not metadata.get("px"):
+        jid = str(metadata["jid"])
+        return [JobComplete(jid=jid, gid=metadata["gid"]).outgoing()]
+    return []
+
+
 class JobEnding:
-    """Failing jobs and publishing completions (part of the engine)."""
+    """Failing and interrupting jobs, and publishing completions (held by the engine).
 
-    store: Store
-    _notify: Notify
+    Example:
+        >>> ending = JobEnding(backend.store, notify)  # doctest: +SKIP
+        >>> await ending.fail_job(jid, {"message": "gave up", "code": 500})  # doctest: +SKIP
+    """
 
-    def _on_close(self, metadata: Mapping[str, Any]) -> list[OutgoingMessage]:
-        raise NotImplementedError  # pragma: no cover - the engine defines it
+    def __init__(self, store: Store, notify: Notify) -> None:
+        self.store = store
+        self._notify = notify
 
-    async def _finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
+    async def finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
         """Publish a job's completion (its step has committed: never raise for an outage).
 
         A publication lost to an outage is retried a few times; pub/sub is at most once,
@@ -89,12 +103,47 @@ class JobEnding:
                 state,
                 semaphore_delta=-job.semaphore,
                 expire=float(metadata.get("expire", 1)),
-                on_close=self._on_close(metadata),
+                on_close=close_messages(metadata),
                 expect={},
             )
             if result.applied and result.state is not None:
-                await self._finish(result.state, result.semaphore or 0)
+                await self.finish(result.state, result.semaphore or 0)
                 return
+
+    async def interrupt(
+        self,
+        job_id: str,
+        *,
+        reason: str | None = None,
+        throw: bool = True,
+        code: int = 410,
+        stack: str | None = None,
+        expire: float | None = None,
+    ) -> None:
+        """Stop a running job: mark it interrupted, drop its pending messages, notify."""
+        job = await self.store.get_job(job_id)
+        if job is None or job.semaphore <= 0:
+            raise JobNotFound(f"Job {job_id} is not running", value=job_id)
+        metadata = dict(job.state.get(META, {}))
+        state: dict[str, Any] = {}
+        if throw:
+            metadata["err"] = error_text(
+                {"code": code, "message": reason or f"job [{job_id}] interrupted",
+                 "stack": stack or "", "job_id": job_id}
+            )  # fmt: skip
+            state[META] = metadata
+        # Purge first: the close below enqueues the parent's "complete" message.
+        await self.store.purge_job_messages(job_id)
+        result = await self.store.apply_step(
+            job_id,
+            state,
+            semaphore_delta=INTERRUPTED,
+            expire=float(expire if expire is not None else metadata.get("expire", 1)),
+            on_close=close_messages(metadata),
+            expect={},  # a job that completed meanwhile stays completed
+        )
+        if result.applied and result.state is not None:
+            await self.finish(result.state, result.semaphore or 0)
 
     async def on_dead_letter(self, message: StreamMessage, error: str | None) -> None:
         """An engine message of a job was dead-lettered: that job fails (it cannot go on).

@@ -20,7 +20,7 @@ from typing import Any
 from hotmesh import faults
 from hotmesh.engine._extension import _Extension, _extension
 from hotmesh.engine.compiler import compile_app, validate_input
-from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, job_output
+from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, close_messages, job_output
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.messages import (
     ENGINE_STREAM,
@@ -44,23 +44,21 @@ from hotmesh.engine.stats import (
     stats_response,
     stats_update,
 )
-from hotmesh.engine.steps import Step, error_text
+from hotmesh.engine.steps import Step
 from hotmesh.errors import (
     ConfigError,
     DuplicateJob,
-    JobNotFound,
     PayloadError,
     StepError,
     TopicNotFound,
 )
-from hotmesh.spi import Backend, JobRecord, OutgoingMessage, StreamMessage
+from hotmesh.spi import Backend, JobRecord, StreamMessage
 from hotmesh.types import JobOutput
 
 __all__ = ["Engine", "guid"]
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = -1_000_000_000
 #: The semaphore of a job created pending (``pub(..., extended={"pending": s})``).
 PENDING = -1
 PENDING_SIGNAL_TTL = 600.0
@@ -70,11 +68,12 @@ class StepConflict(StepError):
     """A step's guard kept failing (other steps on the same activity kept winning)."""
 
 
-class Engine(JobEnding):
+class Engine:
     """Runs one app's jobs over a backend. Created by :class:`hotmesh.HotMesh`.
 
     What a step does is decided by its :attr:`planner` (pure, in memory); the engine reads
-    the job, commits the planned step in one statement and runs its effects.
+    the job, commits the planned step in one statement and runs its effects. How a job
+    ends otherwise (failed, interrupted, dead-lettered) is its :attr:`ending`'s part.
     """
 
     def __init__(
@@ -90,6 +89,7 @@ class Engine(JobEnding):
         self.store = backend.store
         self.stream = backend.stream
         self.planner = planner or Planner()
+        self.ending = JobEnding(self.store, notify)
         #: Engine messages that belong to no activity record (yet), and their handlers.
         self._handlers: dict[type[EngineMessage], Any] = {
             StartChild: self._start_child,
@@ -222,9 +222,9 @@ class Engine(JobEnding):
             await effect.run(self)
         if semaphore <= 0:
             result = await self.store.apply_step(
-                jid, {}, expire=float(graph.expire), on_close=self._on_close(metadata)
+                jid, {}, expire=float(graph.expire), on_close=close_messages(metadata)
             )
-            await self._finish(result.state, result.semaphore or 0)
+            await self.ending.finish(result.state, result.semaphore or 0)
         elif resolve(trigger.emit, context) is True or step.emit:
             await self._emit(job_output(step.state, semaphore))
         return jid
@@ -317,7 +317,7 @@ class Engine(JobEnding):
             messages=step.messages,
             fence=message,
             expire=float(metadata.get("expire", graph.expire)),
-            on_close=self._on_close(metadata),
+            on_close=close_messages(metadata),
             expect=expect,
         )
         if faults.ARMED:
@@ -329,9 +329,9 @@ class Engine(JobEnding):
         for effect in step.after:
             await effect.run(self)
         if result.state is not None:
-            await self._finish(result.state, result.semaphore or 0)
+            await self.ending.finish(result.state, result.semaphore or 0)
         elif step.error is not None:
-            await self.fail_job(jid)
+            await self.ending.fail_job(jid)
         elif step.emit and (result.semaphore or 0) > 0:
             # The job as this step left it (re-reading could already show later steps);
             # a job another step has closed meanwhile has published its final state.
@@ -365,12 +365,6 @@ class Engine(JobEnding):
                 "error",
             )
         await self.stream.ack([message])
-
-    def _on_close(self, metadata: Mapping[str, Any]) -> list[OutgoingMessage]:
-        if metadata.get("pj") and not metadata.get("px"):
-            jid = str(metadata["jid"])
-            return [JobComplete(jid=jid, gid=metadata["gid"]).outgoing()]
-        return []
 
     async def _complete_for_parent(self, message: StreamMessage, state: Mapping[str, Any]) -> None:
         metadata = dict(state.get(META, {}))
@@ -557,29 +551,17 @@ class Engine(JobEnding):
         expire: float | None = None,
     ) -> None:
         """Stop a running job: mark it interrupted, drop its pending messages, notify."""
-        job = await self.store.get_job(job_id)
-        if job is None or job.semaphore <= 0:
-            raise JobNotFound(f"Job {job_id} is not running", value=job_id)
-        metadata = dict(job.state.get(META, {}))
-        state: dict[str, Any] = {}
-        if throw:
-            metadata["err"] = error_text(
-                {"code": code, "message": reason or f"job [{job_id}] interrupted",
-                 "stack": stack or "", "job_id": job_id}
-            )  # fmt: skip
-            state[META] = metadata
-        # Purge first: the close below enqueues the parent's "complete" message.
-        await self.store.purge_job_messages(job_id)
-        result = await self.store.apply_step(
-            job_id,
-            state,
-            semaphore_delta=INTERRUPTED,
-            expire=float(expire if expire is not None else metadata.get("expire", 1)),
-            on_close=self._on_close(metadata),
-            expect={},  # a job that completed meanwhile stays completed
+        await self.ending.interrupt(
+            job_id, reason=reason, throw=throw, code=code, stack=stack, expire=expire
         )
-        if result.applied and result.state is not None:
-            await self._finish(result.state, result.semaphore or 0)
+
+    async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
+        """Complete a running job as failed (see :meth:`JobEnding.fail_job`)."""
+        await self.ending.fail_job(jid, error)
+
+    async def on_dead_letter(self, message: StreamMessage, error: str | None) -> None:
+        """An engine message was dead-lettered: its job fails (the router's callback)."""
+        await self.ending.on_dead_letter(message, error)
 
 
 def _loads(text: Any) -> dict[str, Any]:
