@@ -291,8 +291,11 @@ def _read_hooks(draft: GraphDraft) -> None:
             continue
         rule = HookRule(topic, target, conditions.match, conditions.gate)
         rules = draft.hooks.setdefault(topic, [])
-        if rules:
-            entry.warn("to", f"only the first rule of hook topic {topic!r} routes signals")
+        ignored = _ignored_rule(rules, rule)
+        if ignored:
+            entry.warn(
+                "to", f"only the first rule of hook topic {topic!r} routes signals: {ignored}"
+            )
         if len(rule.match) > 1:
             entry.warn("conditions", "only the first match clause of a hook rule is used")
         if target in draft.hook_topic_of and draft.hook_topic_of[target] != topic:
@@ -303,6 +306,25 @@ def _read_hooks(draft: GraphDraft) -> None:
         rules.append(rule)
         draft.hook_topic_of.setdefault(target, topic)
         draft.rule_nodes.append((topic, entry.node, rule, entry.data))
+
+
+def _ignored_rule(rules: list[HookRule], rule: HookRule) -> str | None:
+    """Why a further rule of a hook topic does not do what it says, or ``None``.
+
+    A signal is keyed by the first rule's ``actual``; every rule's ``expected`` is a key its
+    activity waits under (a wait reachable by its id and by its workflow has two rules).
+    So a further rule is useful when it keeps the first rule's ``actual`` and names its own
+    key; it is not when its ``actual`` differs (ignored) or another activity already waits
+    under the same ``expected`` (the two would share a key).
+    """
+    if not rules:
+        return None
+    if rule.actual != rules[0].actual:
+        return f"this rule's actual {rule.actual!r} is ignored (signals are keyed by the first's)"
+    for other in rules:
+        if other.to != rule.to and other.expected == rule.expected:
+            return f"{rule.to!r} and {other.to!r} would wait under the same key"
+    return None
 
 
 def _read_cycles(draft: GraphDraft) -> None:

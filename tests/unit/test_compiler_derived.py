@@ -298,6 +298,43 @@ def test_warns_on_second_hook_rule_and_unhooked_signal_topic() -> None:
     assert "'nobody.listens'" in found["app.graphs[0].activities.s1.topic"]
 
 
+MANY_KEYS = """
+app:
+  id: w
+  version: '1'
+  graphs:
+    - subscribes: w.go
+      activities:
+        t1: {type: trigger}
+        h1: {type: hook}
+      transitions:
+        t1: [{to: h1}]
+      hooks:
+        w.resume:
+          - to: h1
+            conditions: {match: [{expected: '{t1.output.data.id}', actual: '{$self.hook.data.id}'}]}
+          - to: h1
+            conditions: {match: [{expected: '{t1.output.data.wf}', actual: ACTUAL}]}
+"""
+
+
+def test_a_second_key_for_the_same_wait_is_not_warned_about() -> None:
+    # One wait reachable under two keys (its id, its workflow): both rules do something.
+    assert warned(MANY_KEYS.replace("ACTUAL", "'{$self.hook.data.id}'")) == {}
+
+
+def test_a_further_rule_with_its_own_actual_is_warned_about() -> None:
+    found = warned(MANY_KEYS.replace("ACTUAL", "'{$self.hook.data.other}'"))
+    message = found["app.graphs[0].hooks.w.resume[1].to"]
+    assert "only the first rule" in message and "is ignored" in message
+
+
+def test_the_durable_graph_deploys_without_warnings() -> None:
+    from hotmesh.durable._graph import graph_yaml
+
+    assert warned(graph_yaml("durable")) == {}
+
+
 def test_warnings_are_logged(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="hotmesh.engine.compiler"):
         compile_yaml(SIBLINGS)
