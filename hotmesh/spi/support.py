@@ -9,6 +9,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fnmatch
 import inspect
 import itertools
@@ -16,13 +17,16 @@ import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attrs import define, field
 
 from hotmesh.errors import PayloadError, StreamError
 from hotmesh.spi._types import StreamMessage
 from hotmesh.spi.sub import SubCallback, Subscription
+
+if TYPE_CHECKING:  # stream.py imports this module
+    from hotmesh.spi.stream import Stream
 
 __all__ = [
     "MAX_CLAIM",
@@ -33,6 +37,7 @@ __all__ = [
     "report_unanswered",
     "unanswered",
     "unpack_message",
+    "wait_any",
 ]
 
 _ids = itertools.count(1)
@@ -65,6 +70,28 @@ class _Subscription:
 #: Told of each message a claim dead-lettered because its deliveries were used up (see
 #: :meth:`hotmesh.spi.Stream.claim`), with the dead letter's error.
 DeadLetterCallback = Callable[[StreamMessage, str], Awaitable[Any]]
+
+
+async def wait_any(
+    stream: Stream, streams: Sequence[str], timeout: float, *, consumer: str
+) -> None:
+    """Return when one of ``streams`` may have claimable messages, or after ``timeout``
+    (an Inspector's ``watch``: one ``Stream.wait`` per stream, the first to return wins)."""
+    waits = [
+        asyncio.ensure_future(stream.wait(s, timeout, consumer=consumer))
+        for s in dict.fromkeys(streams)
+    ]
+    if not waits:
+        await asyncio.sleep(timeout)
+        return
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in waits:
+            task.cancel()
+        for task in waits:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def unanswered(message_id: int, stream: str, deliveries: int) -> str:

@@ -8,8 +8,6 @@ semaphore, per-minute throughput, stream counts.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import time
@@ -25,6 +23,7 @@ from hotmesh.spi.inspect import (
     StreamInfo,
     VersionInfo,
 )
+from hotmesh.spi.support import wait_any
 from hotmesh_memory.jobs import read_state
 from hotmesh_memory.space import AppSpace, JobRow, now, round_trip
 from hotmesh_memory.stream import MemoryStream
@@ -235,21 +234,7 @@ class MemoryInspector:
 
     async def watch(self, streams: Sequence[str], timeout: float, *, consumer: str) -> None:
         """Return when one of ``streams`` has claimable messages, or after ``timeout``."""
-        waits = [
-            asyncio.ensure_future(self._stream.wait(s, timeout, consumer=consumer))
-            for s in dict.fromkeys(streams)
-        ]
-        if not waits:
-            await asyncio.sleep(timeout)
-            return
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-            for task in waits:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await wait_any(self._stream, streams, timeout, consumer=consumer)
 
 
 def list_apps(apps: Mapping[str, AppSpace]) -> list[AppInfo]:

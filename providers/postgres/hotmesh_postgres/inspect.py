@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -19,6 +17,7 @@ from hotmesh.spi.inspect import (
     StreamInfo,
     VersionInfo,
 )
+from hotmesh.spi.support import wait_any
 from hotmesh_postgres.driver import Driver, Row
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import PostgresStream
@@ -194,21 +193,7 @@ class PostgresInspector:
 
     async def watch(self, streams: Sequence[str], timeout: float, *, consumer: str) -> None:
         """Return when one of ``streams`` is notified (the backend's LISTEN), or at timeout."""
-        waits = [
-            asyncio.ensure_future(self._stream.wait(s, timeout, consumer=consumer))
-            for s in dict.fromkeys(streams)
-        ]
-        if not waits:
-            await asyncio.sleep(timeout)
-            return
-        try:
-            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in waits:
-                task.cancel()
-            for task in waits:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await wait_any(self._stream, streams, timeout, consumer=consumer)
 
 
 async def list_apps(driver: Driver) -> list[AppInfo]:
