@@ -121,7 +121,13 @@ class HotMesh(MeshCalls, JobReads):
                     consumer=f"engine:{self.guid}",
                     with_job=True,
                     on_dead_letter=self.engine.on_dead_letter,
+                    handoff=True,  # Engine.process reads the job a hand-off lacks
                 )
+            shared = self._connections.handoff(backend)
+            if shared is not None:  # messages for this process's consumers skip the claim
+                engine.handoff = shared
+                if self._router is not None:
+                    shared.register(self._router)
         for worker_cfg in self.config.workers:
             if worker_cfg.topic.startswith("$"):
                 raise ConfigError("worker topics cannot start with '$'", value=worker_cfg.topic)
@@ -131,6 +137,10 @@ class HotMesh(MeshCalls, JobReads):
                 backend = await self._connections.connect(worker_cfg.connection)
             worker = Worker(backend, worker_cfg, self.guid)
             self.workers.append(worker)
+            shared = self._connections.handoff(backend)
+            if shared is not None:  # requests and answers skip the claim in this process
+                worker.handoff = shared
+                shared.register(worker.router)
         # Join the quorum before consuming: persisted throttles apply from the first claim.
         self._quorum = Quorum(
             MemberParts(
@@ -155,6 +165,10 @@ class HotMesh(MeshCalls, JobReads):
         if self._stopped:
             return
         self._stopped = True
+        if self.engine is not None and self._router is not None:
+            self.engine.handoff.unregister(self._router)
+        for worker in self.workers:
+            worker.handoff.unregister(worker.router)
         if self._router is not None:
             await self._router.stop(timeout)
         for worker in self.workers:

@@ -5,8 +5,10 @@ The watcher waits on the app backend's own LISTEN connection (through
 process adds no listener of its own. A notification means "a step was queued": the
 watcher bumps a counter at most every ``COALESCE`` seconds, bumps it once more
 ``ECHO`` seconds later (a job's closing step queues nothing), and once every
-``IDLE`` seconds regardless (interrupts and pending jobs queue nothing either). Browsers
-re-fetch the parts of the page marked ``data-live`` on each event.
+``IDLE`` seconds regardless: interrupts and pending jobs queue nothing, and work a process
+hands to its own consumers (:mod:`hotmesh.engine.handoff`) wakes no listener, so on a busy
+mesh most steps are seen by this tick. Browsers re-fetch the parts of the page marked
+``data-live`` on each event.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 COALESCE = 0.25
 ECHO = 1.0
-IDLE = 5.0
+IDLE = 1.0
 KEEPALIVE = 15.0
 
 

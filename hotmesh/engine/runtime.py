@@ -21,6 +21,7 @@ from hotmesh import faults
 from hotmesh.engine._extension import _Extension, _extension
 from hotmesh.engine.compiler import compile_app, validate_input
 from hotmesh.engine.ending import MAX_CONFLICTS, JobEnding, Notify, close_messages, job_output
+from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.mapper import resolve
 from hotmesh.engine.messages import (
     ENGINE_STREAM,
@@ -52,7 +53,7 @@ from hotmesh.errors import (
     StepError,
     TopicNotFound,
 )
-from hotmesh.spi import Backend, JobRecord, StreamMessage
+from hotmesh.spi import Backend, JobCreated, JobRecord, StreamMessage
 from hotmesh.types import JobOutput
 
 __all__ = ["Engine", "guid"]
@@ -90,6 +91,8 @@ class Engine:
         self.stream = backend.stream
         self.planner = planner or Planner()
         self.ending = JobEnding(self.store, notify)
+        #: Consumers of this process that take the engine's messages directly.
+        self.handoff = Handoff()
         #: Engine messages that belong to no activity record (yet), and their handlers.
         self._handlers: dict[type[EngineMessage], Any] = {
             StartChild: self._start_child,
@@ -211,10 +214,15 @@ class Engine:
                 raise DuplicateJob(f"duplicate job: {jid}", value=jid)
             await self.store.apply_step(jid, {}, expire=ext.pending)
             return jid
-        created = await self.store.create_job(
-            jid, step.state, semaphore=semaphore, messages=step.messages, stats=counted
-        )
-        if not created:
+        offer = self.handoff.offer(step.messages)
+        made: JobCreated | None = None
+        try:
+            made = await self.store.create_job(
+                jid, step.state, semaphore=semaphore, messages=offer.messages, stats=counted
+            )
+        finally:
+            offer.settle(made.message_ids if made else None)
+        if not made:
             raise DuplicateJob(f"duplicate job: {jid}", value=jid)
         if extra.get("px") and extra.get("pj"):
             await self._send_parent_result(metadata, {"job_id": jid}, 200, "success")
@@ -310,16 +318,21 @@ class Engine:
         jid = metadata["jid"]
         if faults.ARMED:
             faults.hit("engine.before_commit")
-        result = await self.store.apply_step(
-            jid,
-            step.state,
-            semaphore_delta=step.semaphore,
-            messages=step.messages,
-            fence=message,
-            expire=float(metadata.get("expire", graph.expire)),
-            on_close=close_messages(metadata),
-            expect=expect,
-        )
+        offer = self.handoff.offer(step.messages)
+        result = None
+        try:
+            result = await self.store.apply_step(
+                jid,
+                step.state,
+                semaphore_delta=step.semaphore,
+                messages=offer.messages,
+                fence=message,
+                expire=float(metadata.get("expire", graph.expire)),
+                on_close=close_messages(metadata),
+                expect=expect,
+            )
+        finally:
+            offer.settle(result.message_ids if result is not None and result.applied else None)
         if faults.ARMED:
             faults.hit("engine.after_commit")
         if result.conflict:

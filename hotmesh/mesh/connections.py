@@ -19,12 +19,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from hotmesh.config import WorkerConfig
+from hotmesh.engine.handoff import Handoff
 from hotmesh.errors import ConfigError
 from hotmesh.mesh import roles
 from hotmesh.plugins import provider_for, split_connection
 from hotmesh.spi import Backend
 
 __all__ = ["Connections", "RoleBackend"]
+
+#: The hand-off registries of this process, by app and database.
+_handoffs: dict[tuple[str, str], Handoff] = {}
 
 
 class Connections:
@@ -35,6 +39,7 @@ class Connections:
         #: Every backend opened, in order (the first one serves a member without engine).
         self.opened: list[Backend] = []
         self._cache: dict[str, Backend] = {}
+        self._databases: dict[int, str] = {}
 
     async def connect(self, connection: Mapping[str, Any] | None) -> Backend:
         """One backend per distinct connection config; the per-role form composes them.
@@ -64,8 +69,19 @@ class Connections:
             provider = provider_for(config["class"])
             backend = await provider.connect(dict(config.get("options", {})), app_id=self.app_id)
             self._cache[key] = backend
+            self._databases[id(backend)] = f"{config['class']!r}:{options!r}"
             self.opened.append(backend)
         return self._cache[key]
+
+    def handoff(self, backend: Backend) -> Handoff | None:
+        """This process's hand-off registry for ``backend``'s app and database, shared by
+        every instance connected to them with the same connection config (the same
+        provider and options reach the same database); None for a backend it cannot vouch
+        for (split per role, or a secured worker's)."""
+        database = self._databases.get(id(backend))
+        if database is None:
+            return None
+        return _handoffs.setdefault((self.app_id, database), Handoff())
 
     async def connect_secured(self, worker_cfg: WorkerConfig) -> Backend:
         """A secured worker's own backend: it logs in as its role for everything it does."""

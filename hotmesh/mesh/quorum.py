@@ -330,10 +330,17 @@ class Quorum:
         at = time.time()
         setting = {"delay": float(delay), "at": at}
         await self._member.connection().store.set_setting(_throttle_key(guid, topic), setting)
-        await self._publish(
-            QUORUM,
-            {"type": "throttle", "delay": float(delay), "guid": guid, "topic": topic, "at": at},
-        )
+        message = {
+            "type": "throttle",
+            "delay": float(delay),
+            "guid": guid,
+            "topic": topic,
+            "at": at,
+        }
+        await self._publish(QUORUM, message)
+        # This member's own routers apply it before the call returns (work this process
+        # publishes next is handed to its own consumers without waiting for the broadcast).
+        self._on_throttle(message)
 
     def _routers(self) -> list[tuple[Router, str | None]]:
         """This member's routers with their worker topic (None for the engine's)."""

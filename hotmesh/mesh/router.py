@@ -89,6 +89,9 @@ class Router:
         on_dead_letter: awaited with the message and the error once a failing message
             has used up its attempts and was dead-lettered (the engine fails its job),
             and for each message a claim dead-lettered because every lease lapsed.
+        handoff: take messages handed off by publishers of this process
+            (:mod:`hotmesh.engine.handoff`); they arrive without ``job`` even when
+            ``with_job`` is set, so the callback must read it when it is missing.
     """
 
     def __init__(
@@ -106,6 +109,7 @@ class Router:
         with_job: bool = False,
         backpressure: tuple[str, int] | None = None,
         on_dead_letter: DeadLetterCallback | None = None,
+        handoff: bool = False,
     ) -> None:
         if concurrency < 1 or batch < 1:
             raise ConfigError("concurrency and batch must be >= 1", value=(concurrency, batch))
@@ -123,6 +127,10 @@ class Router:
         self.consumer = consumer or f"{name}:{uuid.uuid4().hex[:10]}"
         self.backpressure = backpressure
         self.on_dead_letter = on_dead_letter
+        self.handoff = handoff
+        #: Messages handed off to this router (run without a claim), cumulative.
+        self.handed = 0
+        self._reserved = 0
         self.processed = 0
         self.failed = 0
         #: Claim or loop failures (database errors), cumulative.
@@ -262,10 +270,53 @@ class Router:
             self._resumed.clear()
 
     def _update_quiet(self) -> None:
-        if self._claiming or self._inflight:
+        if self._claiming or self._inflight or self._reserved:
             self._quiet.clear()
         else:
             self._quiet.set()
+
+    # -- hand-offs (hotmesh.engine.handoff.LocalConsumer) -----------------------------------
+
+    def reserve(self) -> bool:
+        """Take a slot for a handed-off message, if this router would claim now."""
+        if (
+            not self.handoff
+            or not self._loops
+            or self._loops[0].done()
+            or self._loops[0].get_loop() is not asyncio.get_running_loop()
+            or self._stopping.is_set()
+            or not self._resumed.is_set()
+            or self._delay != 0
+            or self.pressured
+            or self._slots.free <= 0
+        ):
+            return False
+        self._slots.free -= 1
+        self._reserved += 1
+        self._quiet.clear()
+        return True
+
+    def unreserve(self) -> None:
+        """Give back a slot reserved for a message that was not handed off."""
+        self._reserved -= 1
+        self._slots.give()
+        self._update_quiet()
+
+    def deliver(self, message: StreamMessage) -> None:
+        """Run a handed-off message (leased to this router already) in its reserved slot.
+
+        A router stopping meanwhile does not run it: its lease lapses and another
+        delivery runs it.
+        """
+        if self._stopping.is_set():
+            self.unreserve()
+            return
+        self._reserved -= 1
+        self.handed += 1
+        self._inflight[message.id] = message
+        task = asyncio.create_task(self._run(message))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     @property
     def in_flight(self) -> int:

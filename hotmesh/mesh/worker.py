@@ -12,6 +12,7 @@ import attrs
 
 from hotmesh import faults, telemetry
 from hotmesh.config import WorkerConfig
+from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
 from hotmesh.errors import PayloadError, StepError
 from hotmesh.mesh.router import Router
@@ -67,6 +68,9 @@ class Worker:
         self.guid = guid
         self.policy = config.retry or DEFAULT_WORKER_RETRY
         self._call = _caller(config.callback)
+        #: This process's consumers that take the answers directly (the engine's router,
+        #: when it shares this worker's backend).
+        self.handoff = Handoff()
         self.router = Router(
             backend.stream,
             config.topic,
@@ -79,6 +83,8 @@ class Worker:
             backpressure=(ENGINE_STREAM, ENGINE_BACKPRESSURE_DEPTH),
             with_job=config.history,  # the job's record, read by the claim (opt-in)
             on_dead_letter=self._dead_lettered,
+            # A handed-off request carries no job record: only without history.
+            handoff=not config.history,
         )
 
     async def start(self) -> None:
@@ -212,7 +218,12 @@ class Worker:
         )
         if faults.ARMED:
             faults.hit("worker.before_answer")
-        published = await self.backend.stream.publish([answer.outgoing()], ack=message)
+        offer = self.handoff.offer([answer.outgoing()])
+        published: list[int] = []
+        try:
+            published = await self.backend.stream.publish(offer.messages, ack=message)
+        finally:
+            offer.settle(published or None)
         if faults.ARMED:
             faults.hit("worker.after_answer")
         if not published:

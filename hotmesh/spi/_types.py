@@ -17,6 +17,7 @@ from hotmesh.spi._duration import seconds
 __all__ = [
     "DeadLetter",
     "EscalationResult",
+    "JobCreated",
     "JobRecord",
     "OutgoingMessage",
     "RetryPolicy",
@@ -106,6 +107,10 @@ class OutgoingMessage:
         delay: seconds before the message becomes claimable (timers use this).
         retry: the retry policy; ``None`` takes the stream defaults.
         job_id: the job this message belongs to, if any (lets a job's messages be purged).
+        lease: when > 0, a hand-off: the message is stored already delivered (attempt 1,
+            leased for this many seconds) to a consumer of the publishing process, which
+            the publisher hands it to once the write has committed; no one is woken. If
+            that consumer never acks it, the lease lapses and any consumer may claim it.
     """
 
     stream: str
@@ -114,12 +119,17 @@ class OutgoingMessage:
     delay: float = 0.0
     retry: RetryPolicy | None = None
     job_id: str | None = None
+    lease: float = 0.0
 
     def __attrs_post_init__(self) -> None:
         if not 0 <= self.priority <= 9:
             raise ValueError(f"priority must be between 0 and 9, got {self.priority}")
         if not math.isfinite(self.delay) or self.delay < 0:
             raise ValueError(f"delay must be a finite number of seconds >= 0, got {self.delay}")
+        if not math.isfinite(self.lease) or self.lease < 0:
+            raise ValueError(f"lease must be a finite number of seconds >= 0, got {self.lease}")
+        if self.lease and self.delay:
+            raise ValueError("a handed-off message (lease > 0) cannot be delayed")
 
 
 @define(frozen=True)
@@ -199,6 +209,26 @@ class DeadLetter:
     attempts: int
     error: str | None
     job_id: str | None = None
+
+
+@define(frozen=True)
+class JobCreated:
+    """What ``Store.create_job`` did: true when it created the job.
+
+    Attributes:
+        created: False when a live job already had the id (nothing was written).
+        message_ids: ids of the job's first messages, in order (empty when not created).
+
+    Example:
+        >>> bool(JobCreated(True, [7]))
+        True
+    """
+
+    created: bool
+    message_ids: list[int] = field(factory=list)
+
+    def __bool__(self) -> bool:
+        return self.created
 
 
 @define(frozen=True)

@@ -7,6 +7,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from hotmesh.spi._types import (
     EscalationResult,
+    JobCreated,
     JobRecord,
     OutgoingMessage,
     StatsUpdate,
@@ -28,14 +29,15 @@ class Store(Protocol):
       one version the active one; ``active_version`` reads it (``None`` before any).
     * Settings: a small durable key → JSON map (throttle rates, cron registrations...).
     * Jobs: ``create_job`` stores a new job and its first messages in one transaction, and
-      returns False without writing anything when a live job has the id (an expired job's
-      id is free). Expired jobs are invisible to every read. ``apply_step`` is the
-      engine's one write per step: it merges ``state`` into the job (keys in the delta
-      replace stored keys; a ``None`` value removes the key), adds ``semaphore_delta``,
-      publishes ``messages`` and acks ``fence`` — all or nothing, in one round trip. When
-      ``fence`` is given and that delivery is no longer held (acked already, or leased to
-      another consumer) nothing is written and ``applied`` is False: a redelivered step is
-      recognised and does nothing twice.
+      returns a false :class:`JobCreated` without writing anything when a live job has the
+      id (an expired job's id is free); a true one carries the ids of the messages. Expired
+      jobs are invisible to every read. ``apply_step`` is the engine's one write per step:
+      it merges ``state`` into the job (keys in the delta replace stored keys; a ``None``
+      value removes the key), adds ``semaphore_delta``, publishes ``messages`` and acks
+      ``fence`` — all or nothing, in one round trip. When ``fence`` is given and that
+      delivery is no longer held (acked already, or leased to another consumer) nothing is
+      written and ``applied`` is False: a redelivered step is recognised and does nothing
+      twice.
     * The step guard (``expect``): when given (a mapping, possibly empty), the step applies
       only while the job is open (semaphore > 0) and every key of ``expect`` holds exactly
       that value in the job's *latest* state (``None``: the key is absent). Keys must be
@@ -89,8 +91,8 @@ class Store(Protocol):
         semaphore: int = 0,
         messages: Sequence[OutgoingMessage] = (),
         stats: StatsUpdate | None = None,
-    ) -> bool:
-        """Insert a job with its first messages; False (and no write) if it exists.
+    ) -> JobCreated:
+        """Insert a job with its first messages; a false result (and no write) if it exists.
 
         ``stats`` are added in the same transaction, only when the job is created.
         """

@@ -155,7 +155,10 @@ class AppSpace:
         return [(m, dumps_payload(m.payload)) for m in messages]
 
     def insert(self, encoded: Sequence[tuple[OutgoingMessage, str]]) -> list[int]:
-        """Insert encoded messages in order; wake their consumers; return the ids."""
+        """Insert encoded messages in order; wake their consumers; return the ids.
+
+        A handed-off message (``lease`` > 0) is stored as its first delivery, leased.
+        """
         at = now()
         ids = []
         for m, payload in encoded:
@@ -169,10 +172,12 @@ class AppSpace:
                 payload=payload,
                 created_at=at,
             )
+            if m.lease > 0:  # handed off: delivered already, no one to wake until it lapses
+                row.attempts, row.lease_until, row.leased_by = 1, at + m.lease, "handoff"
             self.messages[row.id] = row
             self.streams.setdefault(row.stream, {})[row.id] = row
             ids.append(row.id)
-            self.wake(row.stream, row.visible_at)
+            self.wake(row.stream, row.visible_at if row.lease_until is None else row.lease_until)
         return ids
 
     def take(self, message_id: int, attempt: int) -> MessageRow | None:

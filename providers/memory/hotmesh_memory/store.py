@@ -14,7 +14,14 @@ from typing import Any
 
 from hotmesh.errors import ConfigError
 from hotmesh.serializer import decode_value, encode_value, is_clear_key
-from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
+from hotmesh.spi import (
+    JobCreated,
+    JobRecord,
+    OutgoingMessage,
+    StatsUpdate,
+    StepResult,
+    StreamMessage,
+)
 from hotmesh_memory.escalations import EscalationStore
 from hotmesh_memory.jobs import (
     check_expect,
@@ -125,16 +132,16 @@ class MemoryStore(EscalationStore):
         semaphore: int = 0,
         messages: Sequence[OutgoingMessage] = (),
         stats: StatsUpdate | None = None,
-    ) -> bool:
-        """Insert a job with its first messages (and its stats); False if a live one exists."""
+    ) -> JobCreated:
+        """Insert a job with its first messages (and its stats); false if a live one exists."""
         stored = stored_state(state)
         encoded = self._space.encode(messages)
         await round_trip()
         space = self._space
         if space.live_job(job_id) is not None:
-            return False
+            return JobCreated(False)
         space.jobs[job_id] = JobRow(stored, int(semaphore))  # an expired one is replaced
-        space.insert(encoded)
+        ids = space.insert(encoded)
         if stats is not None:
             counters = space.stats.setdefault((stats.key, stats.bucket), {})
             for name, value in stats.fields.items():
@@ -144,7 +151,7 @@ class MemoryStore(EscalationStore):
         self._created += 1
         if self._created % SWEEP_EVERY == 0:
             space.sweep_expired()
-        return True
+        return JobCreated(True, ids)
 
     async def get_job(self, job_id: str) -> JobRecord | None:
         """The live job's state and semaphore, or None."""

@@ -20,7 +20,14 @@ from hotmesh.serializer import (
     json_text,
     json_value,
 )
-from hotmesh.spi import JobRecord, OutgoingMessage, StatsUpdate, StepResult, StreamMessage
+from hotmesh.spi import (
+    JobCreated,
+    JobRecord,
+    OutgoingMessage,
+    StatsUpdate,
+    StepResult,
+    StreamMessage,
+)
 from hotmesh_postgres.driver import Driver
 from hotmesh_postgres.escalations import EscalationStore
 from hotmesh_postgres.grouping import GroupCommit
@@ -109,6 +116,10 @@ class _NewJob:
     messages: Sequence[OutgoingMessage]
 
 
+_Created = tuple[bool, str | None, list[int]]
+"""One job of ``create_jobs``: created here, gid of the job holding the id, message ids."""
+
+
 def _gid(state: Mapping[str, Any]) -> Any:
     """The job's generation id (``meta.gid``): tells a re-run its own earlier insert."""
     meta = state.get("meta")
@@ -123,9 +134,8 @@ class PostgresStore(EscalationStore):
         self._q = queries
         self._vacuumer = vacuumer
         self._steps: GroupCommit[_Step, StepResult] = GroupCommit(self._apply_steps)
-        self._creates: GroupCommit[_NewJob, tuple[bool, str | None]] = GroupCommit(
-            self._create_jobs
-        )
+        self._creates: GroupCommit[_NewJob, _Created] = GroupCommit(self._create_jobs)
+        self._reads: GroupCommit[str, JobRecord | None] = GroupCommit(self._get_jobs)
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
@@ -184,19 +194,22 @@ class PostgresStore(EscalationStore):
         semaphore: int = 0,
         messages: Sequence[OutgoingMessage] = (),
         stats: StatsUpdate | None = None,
-    ) -> bool:
-        """Insert a job with its first messages (and its stats); False if it exists.
+    ) -> JobCreated:
+        """Insert a job with its first messages (and its stats); false if it exists.
 
         Safe to re-run after a lost connection: a job holding the id with this state's
         ``meta.gid`` is this call's own insert (committed before the connection dropped),
-        and counts as created. Jobs without stats are group-committed as steps are (see
-        :meth:`apply_step`): alone at once when no batch is in flight, else together.
+        and counts as created (without message ids: that run's are unknown). Jobs without
+        stats are group-committed as steps are (see :meth:`apply_step`): alone at once
+        when no batch is in flight, else together.
         """
         if stats is None:
             # Group commit: jobs created while a batch is in flight go together.
             job = _NewJob(job_id, _json(encode_state(state), "job state"), semaphore, messages)
-            created, holder = await self._creates.submit(job)
-            return created or (holder is not None and holder == _gid(state))
+            created, holder, ids = await self._creates.submit(job)
+            if created:
+                return JobCreated(True, ids)
+            return JobCreated(holder is not None and holder == _gid(state))
         fields = stats.fields
         row = await self._driver.fetchrow(
             self._q.create_job,
@@ -211,19 +224,24 @@ class PostgresStore(EscalationStore):
             list(dict.fromkeys(stats.facets)),
         )
         if row is None:
-            return False
+            return JobCreated(False)
+        if row[0]:
+            return JobCreated(True, [int(x) for x in row[1]])
         gid = _gid(state)
-        return bool(row[0]) or (gid is not None and row[2] == gid)
+        return JobCreated(gid is not None and row[2] == gid)
 
-    async def _create_jobs(self, jobs: list[_NewJob]) -> list[tuple[bool, str | None] | Exception]:
-        """Create ``jobs`` in one statement: (created here, gid of the job holding the id)."""
+    async def _create_jobs(self, jobs: list[_NewJob]) -> list[_Created | Exception]:
+        """Create ``jobs`` in one statement: (created here, gid of the job holding the id,
+        ids of its messages)."""
         if len(jobs) == 1:  # alone: the lean create_job statement, without stats
             job = jobs[0]
             row = await self._driver.fetchrow(
                 self._q.create_job, job.job_id, job.state, job.semaphore,
                 *message_arrays(job.messages), None, None, [], [], [],
             )  # fmt: skip
-            return [(False, None) if row is None else (bool(row[0]), row[2])]
+            if row is None:
+                return [(False, None, [])]
+            return [(bool(row[0]), row[2], [int(x) for x in row[1]])]
         # Insert in one order in every batch, so two batches never deadlock on an id.
         order = sorted(range(len(jobs)), key=lambda i: jobs[i].job_id)
         steps: list[int] = []
@@ -239,18 +257,43 @@ class PostgresStore(EscalationStore):
             steps,
             *message_arrays(picked),
         )
-        out: list[tuple[bool, str | None] | Exception] = [(False, None)] * len(jobs)
+        out: list[_Created | Exception] = [(False, None, [])] * len(jobs)
         for row in rows:
-            out[order[int(row[0]) - 1]] = (bool(row[1]), row[2])
+            ids = [] if row[3] is None else [int(x) for x in row[3]]
+            out[order[int(row[0]) - 1]] = (bool(row[1]), row[2], ids)
         return out
 
     async def get_job(self, job_id: str) -> JobRecord | None:
-        """The job's state and semaphore, or None."""
-        row = await self._driver.fetchrow(self._q.get_job, job_id)
-        if row is None:
-            return None
-        state = decode_state(json_value(row[0]), job_id=job_id)
-        return JobRecord(job_id=job_id, state=state, semaphore=int(row[1]))
+        """The job's state and semaphore, or None.
+
+        Reads made while one is in flight go together, in one statement (the engine
+        reads the job of each message handed to it without a claim).
+        """
+        return await self._reads.submit(job_id)
+
+    async def _get_jobs(self, ids: list[str]) -> list[JobRecord | Exception | None]:
+        """Read ``ids`` in one statement: a record, None or its decoding error for each."""
+        found: dict[str, tuple[str, int]] = {}
+        if len(ids) == 1:
+            row = await self._driver.fetchrow(self._q.get_job, ids[0])
+            if row is not None:
+                found[ids[0]] = (row[0], int(row[1]))
+        else:
+            for row in await self._driver.fetch(self._q.get_jobs, list(dict.fromkeys(ids))):
+                found[row[0]] = (row[1], int(row[2]))
+        out: list[JobRecord | Exception | None] = []
+        for job_id in ids:
+            if job_id not in found:
+                out.append(None)
+                continue
+            text, semaphore = found[job_id]
+            try:
+                state = decode_state(json_value(text), job_id=job_id)
+            except Exception as err:  # this job's alone
+                out.append(err)
+                continue
+            out.append(JobRecord(job_id=job_id, state=state, semaphore=semaphore))
+        return out
 
     async def get_status(self, job_id: str) -> int | None:
         """The live job's semaphore, or None (no state is read, so no codec is needed)."""

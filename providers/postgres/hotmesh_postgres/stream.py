@@ -54,13 +54,17 @@ T = TypeVar("T")
 
 
 def message_arrays(messages: Sequence[OutgoingMessage]) -> list[list[Any]]:
-    """The nine parallel arrays the publish statements unnest, in column order."""
+    """The nine parallel arrays the publish statements unnest, in column order.
+
+    A handed-off message's lease travels as a negative delay (``enqueue_v1``, migration
+    0012): the two never go together.
+    """
     cols: list[list[Any]] = [[] for _ in range(9)]
     for m in messages:
         retry = m.retry or DEFAULT_RETRY
         cols[0].append(m.stream)
         cols[1].append(m.priority)
-        cols[2].append(float(m.delay))
+        cols[2].append(-float(m.lease) if m.lease > 0 else float(m.delay))
         cols[3].append(retry.maximum_attempts)
         cols[4].append(float(retry.initial_interval))
         cols[5].append(float(retry.backoff_coefficient))

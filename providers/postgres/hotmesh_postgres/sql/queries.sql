@@ -205,16 +205,17 @@ WITH job AS (
 -- The third column is the gid of the job that already held the id (the statement's
 -- snapshot does not see its own insert): equal to ours when this is a re-run after a lost
 -- connection and the first run committed.
-SELECT (SELECT count(*) FROM job), (SELECT count(*) FROM sent),
+SELECT (SELECT count(*) FROM job),
+       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM sent),
        (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1);
 
 -- name: create_jobs
 -- replay: safe (each job's gid is returned, so a retry recognises its own insert)
 -- create_job for several jobs without trigger stats, in one statement (group commit;
--- create_jobs_v1, migration 0011_lean_steps): $1 ids, $2 states, $3 semaphores, $4 the
+-- create_jobs_v2, migration 0012_handoff): $1 ids, $2 states, $3 semaphores, $4 the
 -- job (1-based) each message belongs to, then the nine message columns. One row per job:
--- (job, created here, gid of the job already holding the id).
-SELECT * FROM {schema}.create_jobs_v1(
+-- (job, created here, gid of the job already holding the id, ids of its messages).
+SELECT * FROM {schema}.create_jobs_v2(
     $1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::smallint[], $7::float8[],
     $8::int[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[]);
 
@@ -222,6 +223,12 @@ SELECT * FROM {schema}.create_jobs_v1(
 -- replay: safe (a read)
 SELECT state::text, semaphore FROM {schema}.jobs
  WHERE id = $1 AND (expires_at IS NULL OR expires_at > now());
+
+-- name: get_jobs
+-- replay: safe (a read)
+-- get_job for several jobs at once (reads made while one is in flight go together).
+SELECT id, state::text, semaphore FROM {schema}.jobs
+ WHERE id = ANY($1::text[]) AND (expires_at IS NULL OR expires_at > now());
 
 -- name: get_status
 -- replay: safe (a read)
