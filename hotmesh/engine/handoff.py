@@ -78,16 +78,16 @@ class Offer:
         if self.settled:
             return
         self.settled = True
-        known = ids is not None and len(ids) >= len(self.messages)
+        known = ids if ids is not None and len(ids) >= len(self.messages) else None
         for i, (message, taker) in enumerate(zip(self.messages, self.takers, strict=True)):
             if taker is None:
                 continue
-            if not known or ids is None:
+            if known is None:
                 taker.unreserve()
                 continue
             taker.deliver(
                 StreamMessage(
-                    id=int(ids[i]),
+                    id=int(known[i]),
                     stream=message.stream,
                     payload=message.payload,
                     attempt=1,
