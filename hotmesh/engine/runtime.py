@@ -66,7 +66,9 @@ PENDING_SIGNAL_TTL = 600.0
 
 
 class StepConflict(StepError):
-    """A step's guard kept failing (other steps on the same activity kept winning)."""
+    """A step cannot be decided now; its message is retried: the step's guard kept failing
+    (other steps on the same activity kept winning), or a child's "complete" met the child
+    still open (a read from before the step that closed it)."""
 
 
 class Engine:
@@ -270,6 +272,13 @@ class Engine:
             await self.stream.ack([message])
             return True
         if isinstance(event, JobComplete):
+            if job.semaphore > 0:
+                # Only the step that closed the job enqueues this message: an open job is
+                # a read from before that step, which would give the parent no data.
+                fresh = await self.store.get_job(str(jid))
+                if fresh is None or fresh.semaphore > 0:
+                    raise StepConflict(f"job {jid}: its close is not visible yet", value=jid)
+                job = fresh
             await self._complete_for_parent(message, job.state)
             return True
         aid = str(getattr(event, "aid", None))

@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, WorkerMessage
+from hotmesh.engine.messages import JobComplete
+from hotmesh.engine.runtime import StepConflict
 from hotmesh.errors import ConfigError, JobFailed, JobNotFound, PubSubTimeout
+from hotmesh.spi import StreamMessage
 from hotmesh.types import JobOutput
 from tests.engine._app_files import load_app
 from tests.engine.conftest import MeshFactory
@@ -283,3 +286,38 @@ async def test_retry_config_refuses_other_spellings(
 ) -> None:
     with pytest.raises(ConfigError, match=named):
         await mesh([{"topic": "work.do", "callback": flaky(0, []), "retry": retry}])
+
+
+async def test_a_child_complete_read_before_the_close_waits_for_it(
+    mesh: MeshFactory, app_id: str
+) -> None:
+    """A child's "complete" is only enqueued by the step that closes the child: met with
+    the child still open (a read from before that step), it is retried, never answered
+    with the child's unfinished data (the parent would complete with an empty result)."""
+    started: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    gate = asyncio.Event()
+
+    async def execute(message: WorkerMessage) -> dict[str, Any]:
+        if not started.done():
+            started.set_result(str(message.metadata["jid"]))
+        await gate.wait()
+        return {"data": {"result": 7}}
+
+    hm = await mesh([{"topic": "calculation.execute", "callback": execute}])
+    await hm.deploy(load_app("calc-v1", app_id))
+    await hm.activate("1")
+    payload = {"operation": "add", "values": "[3,4]"}
+    parent = asyncio.create_task(hm.pubsub("calculate", payload, timeout=10))
+    child = await asyncio.wait_for(started, 10)
+    assert hm.engine is not None
+    record = await hm.engine.store.get_job(child)
+    assert record is not None and record.semaphore > 0
+    complete = JobComplete(jid=child, gid=record.state["meta"]["gid"]).outgoing()
+    early = StreamMessage(
+        id=0, stream=complete.stream, payload=dict(complete.payload), attempt=1, job=record
+    )
+    with pytest.raises(StepConflict, match=f"job {child}: its close is not visible yet"):
+        await hm.engine.process(early)
+    gate.set()
+    done = await parent
+    assert done.data == {"result": 7}

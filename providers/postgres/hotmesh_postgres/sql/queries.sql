@@ -40,12 +40,10 @@ SELECT * FROM {schema}.claim_v1($1, $2, $3, $4);
 
 -- name: claim_with_job
 -- replay: safe (a repeated claim leases other messages; lost leases expire and redeliver)
--- The claim, returning each message's job state too (read in the statement's snapshot):
--- the engine's step then needs no separate read of the job.
-SELECT c.*, j.state::text, j.semaphore
-  FROM {schema}.claim_v1($1, $2, $3, $4) c
-  LEFT JOIN {schema}.jobs j
-    ON j.id = c.o_job_id AND (j.expires_at IS NULL OR j.expires_at > now());
+-- The claim, returning each message's job state too, read after the claim (migration
+-- 0013_claim_with_job says why not in the same statement): the engine's step then needs
+-- no separate read of the job.
+SELECT * FROM {schema}.claim_with_job_v1($1, $2, $3, $4);
 
 -- name: ack
 -- replay: safe (deleting twice deletes once)
