@@ -70,19 +70,24 @@ def test_channel_literal_is_quotable() -> None:
 
 
 def test_every_claim_path_calls_the_one_claim_function() -> None:
-    """claim, claim_with_job and the secured worker_claim share claim_v1."""
+    """claim, claim_with_job (through claim_with_job_v1) and the secured worker_claim
+    share claim_v1."""
     queries = Queries("app")
     for name in ("claim", "claim_with_job", "secured_claim"):
         sql = getattr(queries, name)
         assert "SKIP LOCKED" not in sql, f"{name} repeats the claim instead of calling it"
     assert '"app".claim_v1($1, $2, $3, $4)' in queries.claim  # type: ignore[attr-defined]
-    assert '"app".claim_v1($1, $2, $3, $4)' in queries.claim_with_job  # type: ignore[attr-defined]
-    assert "LEFT JOIN" in queries.claim_with_job  # type: ignore[attr-defined]
+    assert '"app".claim_with_job_v1($1, $2, $3, $4)' in queries.claim_with_job  # type: ignore[attr-defined]
     latest = {}
     for migration in migrations():
         for function in re.findall(r"FUNCTION \{schema\}\.(\w+)\(", migration.sql):
             latest[function] = migration
     assert "SKIP LOCKED" in latest["claim_v1"].sql
+    # The job is read by a statement of its own, after the claim (newer snapshot).
+    body = latest["claim_with_job_v1"].sql.split("FUNCTION {schema}.claim_with_job_v1(")[1]
+    claim, read = body.split("RETURN QUERY")
+    assert "claim_v1(p_stream, p_limit, p_lease, p_consumer)" in claim
+    assert "LEFT JOIN {schema}.jobs" in read and "SKIP LOCKED" not in body
     body = latest["worker_claim"].sql.split("FUNCTION {schema}.worker_claim(")[1]
     assert "claim_v1(p_stream, p_limit, p_lease, p_consumer)" in body
     assert "SKIP LOCKED" not in body
