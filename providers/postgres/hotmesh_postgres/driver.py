@@ -14,15 +14,28 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Generic, Literal, Protocol, TypeVar
 
 from hotmesh.errors import DatabaseUnavailable, PayloadError
 
-__all__ = ["REPLAY_MARK", "Driver", "Executor", "ListenConnection", "Loss", "Replayer", "Row"]
+__all__ = [
+    "LANE_MIN_POOL",
+    "REPLAY_MARK",
+    "Driver",
+    "Executor",
+    "Lane",
+    "ListenConnection",
+    "Loss",
+    "Replayer",
+    "Row",
+]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+C = TypeVar("C")
 Row = Sequence[Any]
+#: The smallest pool (``max_size``) that keeps one of its connections in a :class:`Lane`.
+LANE_MIN_POOL = 4
 
 #: A line in a named query (queries.sql) saying it may run again after a lost connection:
 #: running it twice has the effect of running it once (a read, a fenced step, a claim, an
@@ -196,3 +209,70 @@ class Replayer:
 
 def _refused(err: BaseException) -> PayloadError:
     return PayloadError(f"the database refused a value: {err}", value=str(err))
+
+
+class Lane(Generic[C]):
+    """One pooled connection kept between statements, for one statement at a time.
+
+    Taking a connection from a pool and giving it back costs more Python than a short
+    statement does (asyncpg, for one, shields every release in a task of its own). A
+    statement that finds the lane :attr:`free` runs on the lane's connection, which stays
+    out of the pool between statements; the others take a pooled one as before. At low
+    load every statement takes the lane; under load it is one of the connections in use.
+    A connection that failed, or whose statement was cancelled mid-flight, is discarded
+    (the next statement takes another); one that is no longer ``usable`` (the server
+    ended it while it sat idle) is replaced before use.
+
+    The driver gives: ``acquire()`` a pooled connection, ``release(conn)`` it back,
+    ``usable(conn)`` and ``discard(conn)`` (close one whose protocol may be broken), and
+    ``classify`` (which errors mean a broken connection: ``unsent`` or ``maybe``). A pool
+    smaller than :data:`LANE_MIN_POOL` keeps every connection for the statements that wait
+    for one: its lane is never free.
+    """
+
+    def __init__(
+        self,
+        *,
+        acquire: Callable[[], Awaitable[C]],
+        release: Callable[[C], Awaitable[None]],
+        usable: Callable[[C], bool],
+        discard: Callable[[C], Awaitable[None]],
+        classify: Callable[[BaseException], Loss],
+        enabled: bool = True,
+    ) -> None:
+        self._acquire, self._release = acquire, release
+        self._usable, self._discard, self._classify = usable, discard, classify
+        self._conn: C | None = None
+        self._closed = not enabled
+        #: True when a statement may take the lane now.
+        self.free = enabled
+
+    async def run(self, fn: Callable[[C], Awaitable[T]]) -> T:
+        """Run ``fn`` on the lane's connection (only when :attr:`free`)."""
+        self.free = False
+        try:
+            conn = self._conn
+            if conn is not None and not self._usable(conn):
+                self._conn = None
+                await self._discard(conn)
+                conn = None
+            if conn is None:
+                conn = self._conn = await self._acquire()
+            try:
+                return await fn(conn)
+            except BaseException as err:  # a cancelled statement leaves it mid-protocol
+                if not isinstance(err, Exception) or self._classify(err) in ("unsent", "maybe"):
+                    self._conn = None
+                    await self._discard(conn)
+                raise
+        finally:
+            self.free = not self._closed
+
+    async def close(self) -> None:
+        """Give the connection back to the pool (before the pool closes); the lane is no
+        longer free."""
+        self._closed, self.free = True, False
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await self._release(conn)

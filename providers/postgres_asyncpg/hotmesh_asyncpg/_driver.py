@@ -13,7 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
+from hotmesh_postgres.driver import LANE_MIN_POOL, Executor, Lane, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["AsyncpgDriver", "AsyncpgProvider"]
@@ -58,7 +58,9 @@ def classify(err: BaseException) -> Loss:
     text = str(err)
     if isinstance(err, asyncpg.InternalClientError) and text.startswith("cannot switch to state"):
         return "unsent"
-    if isinstance(err, asyncpg.InterfaceError) and "cannot perform operation" in text:
+    if isinstance(err, asyncpg.InterfaceError) and (
+        "cannot perform operation" in text or "released back to the pool" in text
+    ):
         return "unsent"
     if isinstance(err, asyncpg.InterfaceError) and "connection is closed" in text:
         return "maybe"  # the loss seen by the next call on it: a transaction's rollback
@@ -80,6 +82,15 @@ def _discard(conn: Conn) -> None:
     with contextlib.suppress(asyncpg.InterfaceError):  # already closed and released
         if not conn.is_closed():
             conn.terminate()
+
+
+def _alive(conn: Conn) -> bool:
+    """False when the connection is closed, or was given back to the pool when the server
+    ended it (asyncpg then detaches its proxy)."""
+    try:
+        return not conn.is_closed()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _keep_session(_conn: Any) -> None:
@@ -162,6 +173,23 @@ class AsyncpgDriver:
         self._connect_args = dict(connect_args)
         self.target = target
         self._replayer = Replayer(classify, self._reconnect, target)
+        self._lane: Lane[PoolConnectionProxy[Any]] = Lane(
+            acquire=self._acquire,
+            release=pool.release,
+            usable=_alive,
+            discard=self._discard,
+            classify=classify,
+            enabled=pool.get_max_size() >= LANE_MIN_POOL,
+        )
+
+    async def _acquire(self) -> PoolConnectionProxy[Any]:
+        return await self._pool.acquire()
+
+    async def _discard(self, conn: PoolConnectionProxy[Any]) -> None:
+        """Close a broken connection and give it back to the pool (which replaces it)."""
+        _discard(conn)
+        with contextlib.suppress(Exception):  # asyncpg may have taken it back already
+            await self._pool.release(conn)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> AsyncpgDriver:
@@ -183,6 +211,8 @@ class AsyncpgDriver:
 
     async def _run(self, fn: Callable[[Conn], Awaitable[T]], sql: str, replay: bool | None) -> T:
         async def attempt() -> T:
+            if self._lane.free:
+                return await self._lane.run(fn)
             async with self._pool.acquire() as conn:
                 try:
                     return await fn(conn)
@@ -236,6 +266,7 @@ class AsyncpgDriver:
         return _Listener(conn, on_notify, on_lost)
 
     async def close(self) -> None:
+        await self._lane.close()
         with contextlib.suppress(Exception):
             await self._pool.close()
 

@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import Executor, Loss, Replayer, Row
+from hotmesh_postgres.driver import LANE_MIN_POOL, Executor, Lane, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["PsycopgDriver", "PsycopgProvider"]
@@ -152,6 +152,21 @@ class PsycopgDriver:
         self._kwargs = kwargs
         self.target = target
         self._replayer = Replayer(classify, self._reconnect, target)
+        self._lane: Lane[Conn] = Lane(
+            acquire=pool.getconn,
+            release=pool.putconn,
+            usable=lambda conn: not conn.closed and not _spoke_while_idle(conn),
+            discard=self._discard,
+            classify=classify,
+            enabled=pool.max_size >= LANE_MIN_POOL,
+        )
+
+    async def _discard(self, conn: Conn) -> None:
+        """Close a broken connection and give it back (the pool drops closed ones)."""
+        with contextlib.suppress(Exception):
+            await conn.close()
+        with contextlib.suppress(Exception):
+            await self._pool.putconn(conn)
 
     @classmethod
     async def connect(cls, options: Mapping[str, Any]) -> PsycopgDriver:
@@ -188,6 +203,8 @@ class PsycopgDriver:
 
     async def _run(self, fn: Callable[[_Exec], Awaitable[T]], sql: str, replay: bool | None) -> T:
         async def attempt() -> T:
+            if self._lane.free:
+                return await self._lane.run(lambda conn: fn(_Exec(conn)))
             async with self._connection() as conn:
                 return await fn(_Exec(conn))
 
@@ -242,6 +259,7 @@ class PsycopgDriver:
         return _Listener(conn, on_notify, on_lost)
 
     async def close(self) -> None:
+        await self._lane.close()
         with contextlib.suppress(Exception):
             await self._pool.close()
 
