@@ -3,7 +3,10 @@ shared embedded Postgres, with one command (the README's)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -37,8 +40,30 @@ def _get(url: str, deadline: float, token: str = "") -> tuple[int, str]:
             time.sleep(0.2)
 
 
+def _stop_cluster(data_dir: Path) -> None:
+    """Stop the shared embedded cluster ``demo --keep`` left running for the dashboard
+    (a fast shutdown, as ``pg_ctl stop -m fast`` sends), and wait until it is gone."""
+    pid_file = data_dir / "postmaster.pid"
+    if not pid_file.exists():
+        return
+    pid = int(pid_file.read_text().split()[0])
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGINT)
+    deadline = time.monotonic() + 30
+    while pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)  # no event tells a foreign process has exited
+    assert not pid_file.exists(), f"the embedded Postgres in {data_dir} did not stop"
+
+
 def test_dashboard_shows_the_demo_on_the_embedded_database(tmp_path: Path) -> None:
     env = _env(tmp_path)
+    try:
+        _dashboard_shows_the_demo(tmp_path, env)
+    finally:
+        _stop_cluster(tmp_path / "hotmesh" / "pgdata")
+
+
+def _dashboard_shows_the_demo(tmp_path: Path, env: dict[str, str]) -> None:
     _ok(hotmesh("demo", "--keep", "--orders", "20", "--concurrency", "5", env=env, timeout=120))
     port = _free_port()
     server = subprocess.Popen(
