@@ -14,6 +14,7 @@ from typing import Any
 
 from hotmesh.spi.support import LocalSubscriptions, pack_message, unpack_message
 from hotmesh_postgres.driver import Driver
+from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.schema import Queries
 
 __all__ = ["PostgresSub"]
@@ -32,14 +33,34 @@ class PostgresSub(LocalSubscriptions):
         self._driver = driver
         self._q = queries
         self._channel = channel
+        self._notes: GroupCommit[str, None] = GroupCommit(self._notify_many)
 
     async def publish(self, topic: str, message: dict[str, Any]) -> None:
         """Send ``message`` to every current subscriber of ``topic``."""
         body = pack_message(topic, message)
         if len(body.encode("utf-8")) <= NOTIFY_LIMIT:
-            await self._driver.fetchval(self._q.sub_notify, self._channel, body)
+            # Group commit: publications made while one is in flight go together.
+            await self._notes.submit(body)
         else:
             await self._driver.fetchval(self._q.sub_park, self._channel, body)
+
+    async def _notify_many(self, bodies: list[str]) -> list[Exception | None]:
+        """Send ``bodies`` in order, in as few statements as Postgres allows (it would
+        deliver equal payloads of one transaction once)."""
+        batch: list[str] = []
+        for body in bodies:
+            if body in batch:
+                await self._send(batch)
+                batch = []
+            batch.append(body)
+        await self._send(batch)
+        return [None] * len(bodies)
+
+    async def _send(self, bodies: list[str]) -> None:
+        if len(bodies) == 1:
+            await self._driver.fetchval(self._q.sub_notify, self._channel, bodies[0])
+        elif bodies:
+            await self._driver.fetchval(self._q.sub_notify_many, self._channel, bodies)
 
     async def on_notify(self, payload: str) -> None:
         """Dispatch one notification of the app's channel."""

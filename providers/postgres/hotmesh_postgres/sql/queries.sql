@@ -130,6 +130,13 @@ SELECT payload FROM {schema}.sub_payloads WHERE id = $1;
 -- replay: safe (as sub_park)
 SELECT pg_notify($1, $2);
 
+-- name: sub_notify_many
+-- replay: safe (as sub_park)
+-- sub_notify for several payloads in one statement (publications made while one is in
+-- flight go together), sent in array order. Postgres delivers identical payloads sent in
+-- one transaction once: the caller never puts two equal payloads in one call.
+SELECT count(pg_notify($1, u.body)) FROM unnest($2::text[]) AS u(body);
+
 -- name: put_version
 -- replay: safe (storing the same manifest again is a no-op)
 INSERT INTO {schema}.app_versions (version, manifest) VALUES ($1, $2::jsonb)
