@@ -79,7 +79,12 @@ class Stream(Protocol):
         ...
 
     async def extend(self, messages: Sequence[StreamMessage], lease: float) -> set[int]:
-        """Renew leases still held; return the ids renewed."""
+        """Renew leases still held; return the ids still held.
+
+        A provider may leave a lease unrenewed while another statement holds its message
+        (consuming it right now) rather than wait for it; that id is still returned. The
+        caller renews several times per lease, so the next round renews it.
+        """
         ...
 
     async def retry(self, message: StreamMessage, error: str | None = None) -> float | None:

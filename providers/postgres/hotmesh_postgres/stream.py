@@ -427,7 +427,8 @@ class PostgresStream:
         return {int(r[0]) for r in rows}
 
     async def extend(self, messages: Sequence[StreamMessage], lease: float) -> set[int]:
-        """Renew leases still held; return the ids renewed."""
+        """Renew leases still held; return the ids still held (see
+        :meth:`hotmesh.spi.Stream.extend`: one another statement holds is not waited for)."""
         if not messages:
             return set()
         call = self._driver.fetch(

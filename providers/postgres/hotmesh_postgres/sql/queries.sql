@@ -54,11 +54,9 @@ RETURNING s.id;
 
 -- name: extend
 -- replay: safe (fenced by the delivery's attempt)
-UPDATE {schema}.stream_messages s
-   SET lease_until = now() + make_interval(secs => $3)
-  FROM unnest($1::bigint[], $2::int[]) AS f(id, attempts)
- WHERE s.id = f.id AND s.attempts = f.attempts AND s.lease_until IS NOT NULL
-RETURNING s.id;
+-- extend_v1 (migration 0014_extend_skip_locked): never waits for a row another
+-- transaction holds (that could deadlock); such a row still held is returned unrenewed.
+SELECT * FROM {schema}.extend_v1($1::bigint[], $2::int[], $3);
 
 -- name: retry
 -- replay: safe (fenced by the delivery's attempt)
@@ -135,7 +133,7 @@ SELECT pg_notify($1, $2);
 -- sub_notify for several payloads in one statement (publications made while one is in
 -- flight go together), sent in array order. Postgres delivers identical payloads sent in
 -- one transaction once: the caller never puts two equal payloads in one call.
-SELECT count(pg_notify($1, u.body)) FROM unnest($2::text[]) AS u(body);
+SELECT count(pg_catalog.pg_notify($1, u.body)) FROM pg_catalog.unnest($2::text[]) AS u(body);
 
 -- name: put_version
 -- replay: safe (storing the same manifest again is a no-op)
@@ -384,9 +382,14 @@ DELETE FROM {schema}.stream_messages WHERE job_id = $1;
 
 -- name: sweep_expired_jobs
 -- replay: safe (deletes expired rows)
+-- A row another transaction holds is skipped (swept next time), never waited for: waiting
+-- while holding the rows already deleted could deadlock with a step batch (seen in the
+-- million-job soak; each transaction's now() differs, so a job at its expiry can be open
+-- to a step and expired to the sweep).
 DELETE FROM {schema}.jobs
  WHERE id IN (SELECT id FROM {schema}.jobs
-               WHERE expires_at IS NOT NULL AND expires_at <= now() LIMIT 1000);
+               WHERE expires_at IS NOT NULL AND expires_at <= now()
+               LIMIT 1000 FOR UPDATE SKIP LOCKED);
 
 -- name: hook_lock
 SELECT pg_advisory_xact_lock(hashtextextended($1, 8191));
