@@ -16,13 +16,18 @@ CREATE FUNCTION {schema}.extend_v1(
     p_ids bigint[], p_attempts int[], p_lease float8, p_streams text[] DEFAULT NULL)
 RETURNS SETOF bigint
 LANGUAGE sql VOLATILE AS $$
-    WITH held AS MATERIALIZED (
-        SELECT s.id
+    WITH mine AS MATERIALIZED (  -- the deliveries still this caller's (no lock taken)
+        SELECT s.id, s.attempts
           FROM {schema}.stream_messages s
           JOIN unnest(p_ids, p_attempts) AS f(id, attempts)
             ON s.id = f.id AND s.attempts = f.attempts
          WHERE s.lease_until IS NOT NULL
            AND (p_streams IS NULL OR s.stream = ANY(p_streams))
+    ), held AS MATERIALIZED (  -- those no other transaction holds, now locked
+        SELECT s.id
+          FROM {schema}.stream_messages s
+          JOIN mine ON s.id = mine.id AND s.attempts = mine.attempts
+         WHERE s.lease_until IS NOT NULL
            FOR UPDATE OF s SKIP LOCKED
     ), renewed AS (
         UPDATE {schema}.stream_messages s
@@ -33,13 +38,7 @@ LANGUAGE sql VOLATILE AS $$
     )
     SELECT id FROM renewed
     UNION ALL
-    SELECT s.id
-      FROM {schema}.stream_messages s
-      JOIN unnest(p_ids, p_attempts) AS f(id, attempts)
-        ON s.id = f.id AND s.attempts = f.attempts
-     WHERE s.lease_until IS NOT NULL
-       AND (p_streams IS NULL OR s.stream = ANY(p_streams))
-       AND s.id NOT IN (SELECT id FROM held);
+    SELECT id FROM mine WHERE id NOT IN (SELECT id FROM held);
 $$;
 
 REVOKE ALL ON FUNCTION {schema}.extend_v1(bigint[], int[], float8, text[]) FROM PUBLIC;
