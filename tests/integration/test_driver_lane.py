@@ -43,7 +43,10 @@ async def test_a_cancelled_statement_on_the_lane_leaves_the_next_one_working(
     driver = _driver(await backends.open())
     first = await driver.fetchval(PID)
     slow = asyncio.create_task(driver.fetchval("SELECT pg_sleep(5)"))
-    await asyncio.sleep(0.1)  # the statement is on the server
+    await asyncio.sleep(0)  # the slow statement takes the lane (its first step)
+    running = "SELECT count(*) FROM pg_stat_activity WHERE pid = $1 AND state = 'active'"
+    # The statement is on the server (read on a pooled connection: the lane is busy).
+    await assert_eventually(lambda: driver.fetchval(running, first), lambda n: n == 1)
     slow.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await slow

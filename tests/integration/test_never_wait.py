@@ -56,13 +56,16 @@ async def test_the_expiry_sweep_skips_a_job_held_elsewhere(
     ids = [f"old-{uuid.uuid4().hex[:8]}" for _ in range(3)]
     for jid in ids:
         assert await backend.store.create_job(jid, {"n": 0}, semaphore=1)
-        closed = await backend.store.apply_step(jid, {"n": 1}, semaphore_delta=-1, expire=0.001)
+        closed = await backend.store.apply_step(jid, {"n": 1}, semaphore_delta=-1, expire=60)
         assert closed.applied and closed.semaphore == 0
     table = f"{schema_name(backend.app_id)}.jobs"
     vacuumer: Any = backend.vacuumer
     other = await asyncpg.connect(hotmesh_dsn)
     try:
-        await asyncio.sleep(0.01)  # the expiry (1 ms) passes: a clock, not an event
+        # Expired a second ago (set here rather than waited for).
+        await other.execute(
+            f"UPDATE {table} SET expires_at = now() - interval '1 second' WHERE id = ANY($1)", ids
+        )
         async with other.transaction():  # a step holding the first job
             await other.execute(f"SELECT 1 FROM {table} WHERE id = $1 FOR UPDATE", ids[0])
             swept = await asyncio.wait_for(vacuumer.sweep_expired(), 5)

@@ -49,7 +49,7 @@ class PostgresSub(LocalSubscriptions):
         deliver equal payloads of one transaction once)."""
         batch: list[str] = []
         for body in bodies:
-            if body in batch:
+            if body in batch:  # at most GroupCommit's max_batch (64) bodies
                 await self._send(batch)
                 batch = []
             batch.append(body)

@@ -177,7 +177,7 @@ class AsyncpgDriver:
             acquire=self._acquire,
             release=pool.release,
             usable=_alive,
-            discard=self._discard,
+            discard=self._drop,
             classify=classify,
             enabled=pool.get_max_size() >= LANE_MIN_POOL,
         )
@@ -185,7 +185,7 @@ class AsyncpgDriver:
     async def _acquire(self) -> PoolConnectionProxy[Any]:
         return await self._pool.acquire()
 
-    async def _discard(self, conn: PoolConnectionProxy[Any]) -> None:
+    async def _drop(self, conn: PoolConnectionProxy[Any]) -> None:
         """Close a broken connection and give it back to the pool (which replaces it)."""
         _discard(conn)
         with contextlib.suppress(Exception):  # asyncpg may have taken it back already

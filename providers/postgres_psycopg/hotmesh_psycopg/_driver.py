@@ -156,12 +156,12 @@ class PsycopgDriver:
             acquire=pool.getconn,
             release=pool.putconn,
             usable=lambda conn: not conn.closed and not _spoke_while_idle(conn),
-            discard=self._discard,
+            discard=self._drop,
             classify=classify,
             enabled=pool.max_size >= LANE_MIN_POOL,
         )
 
-    async def _discard(self, conn: Conn) -> None:
+    async def _drop(self, conn: Conn) -> None:
         """Close a broken connection and give it back (the pool drops closed ones)."""
         with contextlib.suppress(Exception):
             await conn.close()
