@@ -21,8 +21,9 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -99,8 +100,43 @@ def _fast_json(value: Any) -> bytes | None:
         data = orjson.dumps(value, default=_to_json_module, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError: non-str keys, huge ints, surrogates, depth
         return None
-    # orjson writes NaN and infinities as null where json refuses them: let json decide.
-    return None if b"null" in data else data
+    # orjson writes NaN and infinities as null where json refuses them: let json decide
+    # when there is such a float (a null in the text is usually a None or a string).
+    if b"null" in data and _any_float(value, _not_finite):
+        return None
+    return data
+
+
+#: Integers orjson reads as floats are those past 64 bits; smaller floats are floats.
+_INT_LIMIT = float(2**63)
+
+
+def _not_finite(number: float) -> bool:
+    return not math.isfinite(number)
+
+
+def _past_64_bits(number: float) -> bool:
+    return not -_INT_LIMIT < number < _INT_LIMIT
+
+
+def _any_float(value: Any, test: Callable[[float], bool]) -> bool:
+    """Whether a float for which ``test`` holds is anywhere in a JSON-shaped ``value``.
+
+    Iterative, and by exact type: this runs on every value read or written, so it walks
+    plain dicts and lists only (what orjson writes and reads; subclasses never get here
+    from :func:`json_value`, and :func:`_fast_json` sends them to ``default`` anyway).
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        kind = type(item)
+        if kind is dict:
+            stack.extend(item.values())
+        elif kind is list or kind is tuple:
+            stack.extend(item)
+        elif kind is float and test(item):
+            return True
+    return False
 
 
 def json_text(value: Any) -> str:
@@ -121,9 +157,6 @@ def json_text(value: Any) -> str:
     return data.decode("utf-8")
 
 
-_LONG_DIGITS = re.compile(r"\d{19}")
-
-
 def json_value(text: str) -> Any:
     """Parse JSON text as ``json.loads`` does, refusing ``NaN`` and ``Infinity``.
 
@@ -138,12 +171,16 @@ def json_value(text: str) -> Any:
         >>> json_value('{"n": 1, "big": 123456789012345678901234567890}')
         {'n': 1, 'big': 123456789012345678901234567890}
     """
-    # orjson reads integers past 64 bits as floats: leave any long digit run to json.
-    if _LONG_DIGITS.search(text) is None:
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            pass
+    # orjson reads integers past 64 bits as floats: when a float that large comes back,
+    # json reads the text again (the float may have been such an integer). Walking the
+    # value costs a fifth of scanning the text for long digit runs.
+    try:
+        value = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _any_float(value, _past_64_bits):
+            return value
     return json.loads(text, parse_constant=_reject_nan)
 
 

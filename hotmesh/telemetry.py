@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
@@ -52,8 +53,21 @@ ATTR = {
 }
 
 
+#: The API keeps the provider it was given in this module global (None until then).
+_PROVIDER_GLOBAL = "_TRACER_PROVIDER"
+#: Set, this environment variable names a provider the API loads on first use.
+_PROVIDER_FROM_ENV = "OTEL_PYTHON_TRACER_PROVIDER" in os.environ
+
+
 def tracing() -> bool:
-    """Whether a tracer provider is set (else every span is a no-op, and is skipped)."""
+    """Whether a tracer provider is set (else every span is a no-op, and is skipped).
+
+    Asked several times per job: while nothing set a provider this reads the API's
+    module global instead of ``get_tracer_provider()``, which looks up an environment
+    variable on every call.
+    """
+    if getattr(trace, _PROVIDER_GLOBAL, trace) is None and not _PROVIDER_FROM_ENV:
+        return False
     return not isinstance(trace.get_tracer_provider(), ProxyTracerProvider)
 
 

@@ -29,7 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,6 +39,7 @@ from hotmesh.engine.activities import kind_of
 from hotmesh.engine.mapper import map_rules, resolve
 from hotmesh.engine.messages import Address, Response, guid
 from hotmesh.engine.model import Activity, AppManifest, Graph
+from hotmesh.engine.pipe import copy_value
 from hotmesh.engine.state import (
     META,
     activity_key,
@@ -146,7 +146,7 @@ class Planner:
             if extra.get(name) is not None:
                 metadata[name] = extra[name]
         activity_io = {
-            "data": copy.deepcopy(payload),
+            "data": copy_value(payload),
             "metadata": {"aid": trigger.id, "atp": "trigger", "dad": ",0", "jid": jid},
         }
         context: dict[str, Any] = {"metadata": metadata, "data": {}}

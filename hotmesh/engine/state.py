@@ -20,10 +20,11 @@ cycle iteration writes its own records.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from hotmesh.engine.pipe import copy_value
 
 if TYPE_CHECKING:
     from hotmesh.engine.model import Graph
@@ -130,7 +131,7 @@ def job_data(state: Mapping[str, Any]) -> dict[str, Any]:
                 node[leaf] = {**value, **current}
             continue
         # (a non-empty object leaf was written before data was stored path by path)
-        node[leaf] = copy.deepcopy(value) if isinstance(value, dict) and value else value
+        node[leaf] = copy_value(value) if isinstance(value, dict) and value else value
     return data
 
 

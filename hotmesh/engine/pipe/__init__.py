@@ -38,7 +38,7 @@ from hotmesh.engine.pipe._evaluator import (
     resolve_cell,
     resolve_pipe,
 )
-from hotmesh.engine.pipe._jsvalue import UNDEFINED, Undefined
+from hotmesh.engine.pipe._jsvalue import UNDEFINED, Undefined, copy_value
 
 __all__ = [
     "CONTEXT_VARIABLES",
@@ -49,6 +49,7 @@ __all__ = [
     "Undefined",
     "call_function",
     "classify_cell",
+    "copy_value",
     "has_function",
     "lookup_function",
     "resolve_cell",

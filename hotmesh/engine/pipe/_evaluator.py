@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from hotmesh.engine.pipe._catalog import FUNCTIONS
-from hotmesh.engine.pipe._jsvalue import UNDEFINED, get_property, is_nullish
+from hotmesh.engine.pipe._jsvalue import UNDEFINED, copy_value, get_property, is_nullish
 from hotmesh.errors import PipeError
 
 __all__ = [
@@ -141,7 +141,7 @@ def _walk(value: Any, segments: list[str]) -> Any:
 def _fresh(value: Any) -> Any:
     # Functions such as array.push mutate their operand; hand them copies so neither the
     # job context nor the compiled rules change behind the caller's back.
-    return copy.deepcopy(value) if isinstance(value, list | dict) else value
+    return copy_value(value) if isinstance(value, list | dict) else value
 
 
 def resolve_cell(
@@ -163,10 +163,12 @@ def resolve_cell(
         >>> resolve_cell("{a.output.data.x}", {"a": {"output": {"data": {"x": 3}}}})
         3
     """
-    kind = classify_cell(cell)
+    parsed = _PARSED.get(cell) if type(cell) is str else None
+    if parsed is None:
+        parsed = _parse(cell)
+    kind, segments = parsed
     if kind is CellKind.LITERAL:
         return _fresh(cell)
-    segments = cell[1:-1].split(".")
     if kind is CellKind.FUNCTION:
         return call_function(cell, [])
     if kind is CellKind.VARIABLE:
@@ -174,6 +176,21 @@ def resolve_cell(
             return UNDEFINED
         return _walk(scope.get(segments[0], UNDEFINED), segments[1:])
     return _fresh(_walk(context, segments))
+
+
+#: Cells of the deployed rules, parsed once: a graph's few cells are resolved on every step.
+_PARSED: dict[str, tuple[CellKind, list[str]]] = {}
+_PARSED_MAX = 4096
+
+
+def _parse(cell: Any) -> tuple[CellKind, list[str]]:
+    kind = classify_cell(cell)
+    parsed = (kind, [] if kind is CellKind.LITERAL else cell[1:-1].split("."))
+    if type(cell) is str:
+        if len(_PARSED) >= _PARSED_MAX:  # cells made at run time (a @pipe's output…)
+            _PARSED.clear()
+        _PARSED[cell] = parsed
+    return parsed
 
 
 def _is_subpipe(row: Any) -> bool:

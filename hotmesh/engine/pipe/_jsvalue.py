@@ -11,6 +11,7 @@ that is absent (a reference that walks off the data, ``{@symbol.undefined}``...)
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 from datetime import datetime
@@ -20,6 +21,7 @@ from typing import Any, Final
 __all__ = [
     "UNDEFINED",
     "Undefined",
+    "copy_value",
     "get_property",
     "is_nullish",
     "is_number",
@@ -36,6 +38,30 @@ __all__ = [
     "to_uint32",
     "truthy",
 ]
+
+
+_ATOMS: Final = frozenset({str, int, float, bool, type(None)})
+
+
+def copy_value(value: Any) -> Any:
+    """A deep copy of a JSON-shaped value (dicts, lists and atoms; anything else is
+    deep-copied the slow way). Several times faster than ``copy.deepcopy`` on the
+    payloads and records a step copies.
+
+    Example:
+        >>> source = {"a": [1, {"b": 2}]}
+        >>> copied = copy_value(source)
+        >>> copied == source, copied["a"] is source["a"]
+        (True, False)
+    """
+    kind = type(value)
+    if kind is dict:
+        return {key: copy_value(item) for key, item in value.items()}
+    if kind is list:
+        return [copy_value(item) for item in value]
+    if kind in _ATOMS:
+        return value
+    return copy.deepcopy(value)
 
 
 class Undefined:
