@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -102,29 +102,16 @@ def _fast_json(value: Any) -> bytes | None:
         return None
     # orjson writes NaN and infinities as null where json refuses them: let json decide
     # when there is such a float (a null in the text is usually a None or a string).
-    if b"null" in data and _any_float(value, _not_finite):
+    if b"null" in data and _not_finite(value):
         return None
     return data
 
 
-#: Integers orjson reads as floats are those past 64 bits; smaller floats are floats.
-_INT_LIMIT = float(2**63)
+def _not_finite(value: Any) -> bool:
+    """Whether a NaN or an infinity is anywhere in a JSON-shaped ``value``.
 
-
-def _not_finite(number: float) -> bool:
-    return not math.isfinite(number)
-
-
-def _past_64_bits(number: float) -> bool:
-    return not -_INT_LIMIT < number < _INT_LIMIT
-
-
-def _any_float(value: Any, test: Callable[[float], bool]) -> bool:
-    """Whether a float for which ``test`` holds is anywhere in a JSON-shaped ``value``.
-
-    Iterative, and by exact type: this runs on every value read or written, so it walks
-    plain dicts and lists only (what orjson writes and reads; subclasses never get here
-    from :func:`json_value`, and :func:`_fast_json` sends them to ``default`` anyway).
+    Iterative, and by exact type: plain dicts and lists only (what orjson writes; it sends
+    subclasses to ``default``, which refuses them).
     """
     stack = [value]
     while stack:
@@ -134,9 +121,13 @@ def _any_float(value: Any, test: Callable[[float], bool]) -> bool:
             stack.extend(item.values())
         elif kind is list or kind is tuple:
             stack.extend(item)
-        elif kind is float and test(item):
+        elif kind is float and not math.isfinite(item):
             return True
     return False
+
+
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 
 
 def json_text(value: Any) -> str:
@@ -171,16 +162,14 @@ def json_value(text: str) -> Any:
         >>> json_value('{"n": 1, "big": 123456789012345678901234567890}')
         {'n': 1, 'big': 123456789012345678901234567890}
     """
-    # orjson reads integers past 64 bits as floats: when a float that large comes back,
-    # json reads the text again (the float may have been such an integer). Walking the
-    # value costs a fifth of scanning the text for long digit runs.
-    try:
-        value = orjson.loads(text)
-    except orjson.JSONDecodeError:
-        pass
-    else:
-        if not _any_float(value, _past_64_bits):
-            return value
+    # orjson reads integers past 64 bits as floats: leave any run of 19 digits to json.
+    # (Found by mapping every digit to "0" and searching for 19 of them: a tenth of the
+    # time of a regular expression, which tries each digit as a start.)
+    if _LONG_RUN not in text.encode("utf-8", "surrogatepass").translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            pass
     return json.loads(text, parse_constant=_reject_nan)
 
 
