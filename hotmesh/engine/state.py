@@ -20,6 +20,7 @@ cycle iteration writes its own records.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -69,6 +70,8 @@ def data_key(*path: str) -> str:
         >>> data_key("results", "alpha"), data_key("a/b")
         ('d/results/alpha', 'd/a~1b')
     """
+    if len(path) == 1 and "~" not in path[0] and "/" not in path[0]:
+        return "d/" + path[0]  # the usual top-level key: nothing to escape
     return "d/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
 
 
@@ -115,7 +118,9 @@ def job_data(state: Mapping[str, Any]) -> dict[str, Any]:
         value = state[key]
         if value is None:
             continue  # removed in a pending step
-        path = [p.replace("~1", "/").replace("~0", "~") for p in key[2:].split("/")]
+        path = key[2:].split("/")
+        if "~" in key:
+            path = [p.replace("~1", "/").replace("~0", "~") for p in path]
         node = data
         for part in path[:-1]:
             child = node.get(part)
@@ -140,8 +145,10 @@ def parent_dad(dad: str) -> str:
     return dad.rsplit(",", 1)[0] or ","
 
 
+@functools.lru_cache(maxsize=4096)
 def dad_at_depth(dad: str, depth: int) -> str:
-    """``dad`` cut or padded (with ``0``) to ``depth`` segments."""
+    """``dad`` cut or padded (with ``0``) to ``depth`` segments (a job's few addresses
+    recur on every step: cached)."""
     segments = dad.split(",")[1:]
     segments = segments[:depth] + ["0"] * max(0, depth - len(segments))
     return "," + ",".join(segments)
