@@ -21,7 +21,7 @@ import os
 import statistics
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hotmesh.hotmesh import HotMesh
@@ -156,9 +156,19 @@ def postgres_cpu(postmaster: Any) -> float:
     return total
 
 
-def _own_cpu() -> float:
+def _python_cpu(others: Sequence[int]) -> float:
+    """CPU seconds of this process and of the hotmesh processes ``others`` (pids)."""
+    import psutil
+
     t = os.times()
-    return t.user + t.system
+    total = t.user + t.system
+    for pid in others:
+        try:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
 
 
 async def run_level(
@@ -168,8 +178,13 @@ async def run_level(
     *,
     progress: Progress | None = None,
     label: str = "",
+    others: Sequence[int] = (),
 ) -> dict[str, Any]:
-    """Run ``jobs`` pubsubs with ``concurrency`` in flight; return the figures."""
+    """Run ``jobs`` pubsubs with ``concurrency`` in flight; return the figures.
+
+    ``others``: pids of the other processes serving the app (workers, engines), whose CPU
+    counts in the Python CPU per job with this process's.
+    """
     latencies: list[float] = []
     counter = iter(range(jobs))
 
@@ -185,11 +200,11 @@ async def run_level(
     postmaster = await _postmaster(hm)
     before = await _commits(hm)
     pg_before = postgres_cpu(postmaster) if postmaster is not None else 0.0
-    py_before = _own_cpu()
+    py_before = _python_cpu(others)
     started = time.perf_counter()
     await asyncio.gather(*(lane() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
-    py_cpu = _own_cpu() - py_before
+    py_cpu = _python_cpu(others) - py_before
     pg_cpu = postgres_cpu(postmaster) - pg_before if postmaster is not None else None
     after = await _commits(hm)
     q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [latencies[0]] * 99
@@ -297,7 +312,12 @@ async def run_provider(
         for level in levels:
             count = jobs if level > 1 else max(jobs // 5, min(jobs, 100))
             figures = await run_level(
-                hm, count, level, progress=progress, label=f"{provider} c={level}"
+                hm,
+                count,
+                level,
+                progress=progress,
+                label=f"{provider} c={level}",
+                others=[proc.pid for proc in procs if proc.pid is not None],
             )
             figures["provider"] = provider
             figures["workers"] = workers
