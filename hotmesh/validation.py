@@ -152,51 +152,77 @@ def _fail(path: str, message: str) -> PayloadError:
     return PayloadError(f"{path} {message}", value=path)
 
 
+#: A node of the walk: its value, its parent node, its key (str) or index (int) there, and
+#: its depth. Paths are spelt out only for an error: formatting one per node was most of
+#: the cost of checking a payload.
+_Node = tuple[Any, Any, Any, int]
+
+
+def _where(path: str, node: _Node) -> str:
+    steps: list[str] = []
+    while node[1] is not None:
+        step = node[2]
+        steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+        node = node[1]
+    return path + "".join(reversed(steps))
+
+
 def _check_tree(root: Any, path: str, limit: int, *, strict: bool) -> None:
     # Iterative, so a deeply nested value cannot exhaust the interpreter's stack.
-    stack: list[tuple[Any, str, int]] = [(root, path, 0)]
+    stack: list[_Node] = [(root, None, None, 0)]
     while stack:
-        value, where, depth = stack.pop()
-        if isinstance(value, Mapping | list | tuple):
+        node = stack.pop()
+        value, _, _, depth = node
+        kind = type(value)
+        if kind is str:
+            if strict and ("\x00" in value or not value.isascii()):
+                _check_leaf(value, path, node)
+        elif kind is dict or kind is list or kind is tuple or isinstance(value, Mapping | list):
             if depth >= limit:
+                where = _where(path, node)
                 shown = where if len(where) <= 80 else f"{where[:77]}..."
                 raise PayloadError(f"{shown} is nested more than {limit} levels deep", value=path)
             if isinstance(value, Mapping):
                 for key, item in value.items():
-                    if strict:
-                        _check_key(key, where)
-                    stack.append((item, f"{where}.{key}", depth + 1))
+                    if strict and (type(key) is not str or "\x00" in key or not key.isascii()):
+                        _check_key(key, path, node)
+                    stack.append((item, node, key, depth + 1))
             else:
                 for index, item in enumerate(value):
-                    stack.append((item, f"{where}[{index}]", depth + 1))
+                    stack.append((item, node, index, depth + 1))
         elif strict:
-            _check_leaf(value, where)
+            _check_leaf(value, path, node)
         elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+            where = _where(path, node)
             raise _fail(where, f"is an integer of {value.bit_length()} bits, too large for JSON")
 
 
-def _check_key(key: Any, where: str) -> None:
+def _check_key(key: Any, path: str, node: _Node) -> None:
     if not isinstance(key, str):
-        raise _fail(where, f"has a key {_shown(key)} that is not a string")
+        raise _fail(_where(path, node), f"has a key {_shown(key)} that is not a string")
     problem = text_problem(key)
     if problem is not None:
-        raise _fail(where, f"has a key {_shown(key)} that {problem}")
+        raise _fail(_where(path, node), f"has a key {_shown(key)} that {problem}")
 
 
-def _check_leaf(value: Any, where: str) -> None:
+def _check_leaf(value: Any, path: str, node: _Node) -> None:
     if value is None or isinstance(value, bool):
         return
     if isinstance(value, str):
         problem = text_problem(value)
         if problem is not None:
-            raise _fail(where, problem)
+            raise _fail(_where(path, node), problem)
     elif isinstance(value, int):
         if value.bit_length() > _MAX_INT_BITS:
-            raise _fail(where, f"is an integer of {value.bit_length()} bits, too large for JSON")
+            raise _fail(
+                _where(path, node),
+                f"is an integer of {value.bit_length()} bits, too large for JSON",
+            )
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise _fail(where, f"is {value}, which JSON cannot carry")
+            raise _fail(_where(path, node), f"is {value}, which JSON cannot carry")
     else:
         raise _fail(
-            where, f"has type {type(value).__name__} ({_shown(value)}), which JSON cannot carry"
+            _where(path, node),
+            f"has type {type(value).__name__} ({_shown(value)}), which JSON cannot carry",
         )

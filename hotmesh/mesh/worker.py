@@ -139,12 +139,16 @@ class Worker:
             self.router.errors += 1
             return False
         timeout = incoming.timeout or self.config.timeout
-        attributes = {
-            telemetry.ATTR["job_id"]: metadata.get("jid"),
-            telemetry.ATTR["topic"]: self.config.topic,
-            telemetry.ATTR["activity"]: metadata.get("aid"),
-            telemetry.ATTR["attempt"]: message.attempt,
-        }
+        attributes = (
+            {
+                telemetry.ATTR["job_id"]: metadata.get("jid"),
+                telemetry.ATTR["topic"]: self.config.topic,
+                telemetry.ATTR["activity"]: metadata.get("aid"),
+                telemetry.ATTR["attempt"]: message.attempt,
+            }
+            if telemetry.tracing()
+            else None
+        )
         try:
             with telemetry.span("hotmesh.worker", attributes, parent=metadata):
                 async with asyncio.timeout(timeout):

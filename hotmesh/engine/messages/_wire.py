@@ -68,4 +68,6 @@ def engine_message(
 
 def as_dict(value: Any) -> dict[str, Any]:
     """``value`` as a dict (``{}`` when it is not a mapping)."""
+    if type(value) is dict:  # as decoded: skip the abstract-class check
+        return dict(value)
     return dict(value) if isinstance(value, Mapping) else {}
