@@ -58,6 +58,11 @@ class LocalConsumer(Protocol):
         """Give back a reserved slot whose message was not handed off after all."""
         ...
 
+    async def run_direct(self, message: StreamMessage) -> None:
+        """Run ``message`` now, in the caller's task, in the slot reserved for it (the
+        slot is given back when it ends); the consumer's callback errors propagate."""
+        ...
+
 
 @attrs.define
 class Offer:
@@ -134,6 +139,29 @@ class Handoff:
                 out.append(message)
             takers.append(taker)
         return Offer(out, takers)
+
+    def has_consumer(self, stream: str) -> bool:
+        """Whether a consumer of ``stream`` in this process takes hand-offs."""
+        return bool(self._consumers.get(stream))
+
+    async def answer_directly(self, stream: str, delivery: StreamMessage) -> bool:
+        """Run ``delivery`` (a message for ``stream`` that was never stored) on a local
+        consumer of ``stream`` now, in this task; False when none would take it.
+
+        A worker answers the engine so: the answer is the engine's step at once, fenced
+        by the worker's own delivery (``delivery.id``/``attempt`` are the request's), so
+        the step and the request's ack commit together, in one statement, and the answer
+        never goes through the engine stream (a statement, a commit, a row and a
+        notification fewer per answer). A delivery whose lease lapsed meanwhile fences
+        nothing: the step is not applied, and the request's next delivery answers again.
+        Errors propagate (nothing committed, or the step did and its fence is gone: the
+        caller publishing the answer instead, acked by the request, publishes nothing).
+        """
+        taker = self._taker(stream)
+        if taker is None:
+            return False
+        await taker.run_direct(delivery)
+        return True
 
     def _taker(self, stream: str) -> LocalConsumer | None:
         for consumer in self._consumers.get(stream, ()):

@@ -318,6 +318,20 @@ class Router:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def run_direct(self, message: StreamMessage) -> None:
+        """Run a message no one stored (a worker's answer to this engine) in the caller's
+        task, in its reserved slot: in flight like a claimed one; errors propagate."""
+        self._reserved -= 1
+        self.handed += 1
+        self._inflight[message.id] = message
+        try:
+            await self.callback(message)
+            self.processed += 1
+        finally:
+            self._inflight.pop(message.id, None)
+            self._slots.give()
+            self._update_quiet()
+
     @property
     def in_flight(self) -> int:
         """Messages whose callbacks are running."""

@@ -16,7 +16,8 @@ from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
 from hotmesh.errors import PayloadError, StepError
 from hotmesh.mesh.router import Router
-from hotmesh.spi import Backend, RetryPolicy, StreamMessage
+from hotmesh.serializer import dumps_payload
+from hotmesh.spi import DEFAULT_RETRY, Backend, OutgoingMessage, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 
 __all__ = ["CallbackTimeout", "Worker"]
@@ -222,7 +223,12 @@ class Worker:
         )
         if faults.ARMED:
             faults.hit("worker.before_answer")
-        offer = self.handoff.offer([answer.outgoing()])
+        outgoing = answer.outgoing()
+        if await self._answer_directly(message, outgoing):
+            if faults.ARMED:
+                faults.hit("worker.after_answer")
+            return
+        offer = self.handoff.offer([outgoing])
         published: list[int] = []
         try:
             published = await self.backend.stream.publish(offer.messages, ack=message)
@@ -236,6 +242,41 @@ class Worker:
                 request.jid,
                 extra={"jid": request.jid, "topic": self.config.topic, "id": message.id},
             )
+
+    async def _answer_directly(self, message: StreamMessage, outgoing: OutgoingMessage) -> bool:
+        """The answer as the engine's step right away, fenced by this delivery, when an
+        engine of this process takes it (:meth:`Handoff.answer_directly`); False when the
+        answer must be published instead (no such engine, or its step failed).
+
+        Raises:
+            PayloadError: the answer cannot be stored (as publishing it would).
+        """
+        if not self.handoff.has_consumer(outgoing.stream):
+            return False
+        dumps_payload(outgoing.payload)  # refused as a published answer would be
+        delivery = StreamMessage(
+            id=message.id,
+            stream=message.stream,
+            payload=outgoing.payload,
+            attempt=message.attempt,
+            priority=outgoing.priority,
+            retry=outgoing.retry or DEFAULT_RETRY,
+            job_id=outgoing.job_id,
+        )
+        try:
+            return await self.handoff.answer_directly(outgoing.stream, delivery)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # Nothing committed, or the step did and took the delivery with it: publishing
+            # the answer acked by the delivery then publishes nothing.
+            log.warning(
+                "job %s: the engine could not take the answer directly; publishing it",
+                outgoing.job_id,
+                extra={"jid": outgoing.job_id, "topic": self.config.topic, "id": message.id},
+                exc_info=True,
+            )
+            return False
 
     async def _dead_lettered(self, message: StreamMessage, error: str) -> None:
         """A request was dead-lettered: answer the engine with an error, so the job ends."""
