@@ -82,7 +82,8 @@ async def test_a_paused_worker_takes_no_hand_off_and_claims_after_resuming(
     await hm.throttle(0, topic="order.process")
     output = await asyncio.wait_for(done, 10)
     assert output.data["orderId"] == "ORD-P"
-    assert worker.handed == 0 and worker.processed == 1, "claimed, not handed off"
+    await assert_eventually(_value(lambda: worker.processed), lambda n: n == 1)
+    assert worker.handed == 0, "claimed, not handed off"
 
 
 async def test_a_worker_that_asks_for_history_is_never_handed_off(
