@@ -47,6 +47,7 @@ __all__ = [
     "json_value",
     "key_id_of",
     "loads_payload",
+    "payload_text",
     "register_codec",
 ]
 
@@ -126,10 +127,6 @@ def _not_finite(value: Any) -> bool:
     return False
 
 
-_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
-_LONG_RUN = b"0" * 19
-
-
 def json_text(value: Any) -> str:
     """Compact JSON text, exactly as ``json.dumps(value, separators=(",", ":"),
     ensure_ascii=False, allow_nan=False)`` means it (faster: orjson when it agrees).
@@ -146,6 +143,11 @@ def json_text(value: Any) -> str:
     if data is None:
         return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     return data.decode("utf-8")
+
+
+#: Every digit as "0": a run of 19 zeros in the mapped text is a run of 19 digits.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_RUN = b"0" * 19
 
 
 def json_value(text: str) -> Any:
@@ -173,12 +175,16 @@ def json_value(text: str) -> Any:
     return json.loads(text, parse_constant=_reject_nan)
 
 
-def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) -> str:
-    """Encode a JSON object for storage (through the codec when one is registered).
+def payload_text(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) -> str:
+    """The JSON text a payload is stored as (before any codec), checked as storing it is.
 
     Raises:
         PayloadError: ``payload`` is not a JSON object, holds a value JSON cannot carry, or
             is larger than ``limit`` bytes.
+
+    Example:
+        >>> payload_text({"id": 1})
+        '{"id":1}'
     """
     if not isinstance(payload, dict):
         raise PayloadError(
@@ -200,6 +206,18 @@ def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) ->
     if "\x00" in text:
         # Postgres text cannot hold NUL; JSON escapes it, so this only guards codecs' input.
         raise PayloadError("payload contains a NUL character", value="\\u0000")
+    return text
+
+
+def dumps_payload(payload: dict[str, Any], *, limit: int = MAX_PAYLOAD_BYTES) -> str:
+    """Encode a JSON object for storage (:func:`payload_text`, then the codec when one is
+    registered).
+
+    Raises:
+        PayloadError: ``payload`` is not a JSON object, holds a value JSON cannot carry, or
+            is larger than ``limit`` bytes.
+    """
+    text = payload_text(payload, limit=limit)
     codec = _codec
     if codec is None:
         return text

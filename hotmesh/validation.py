@@ -152,6 +152,9 @@ def _fail(path: str, message: str) -> PayloadError:
     return PayloadError(f"{path} {message}", value=path)
 
 
+#: Leaves that are never containers (checked by exact type, before any abstract class).
+_NUMBERS = frozenset({int, float, bool, type(None)})
+
 #: A node of the walk: its value, its parent node, its key (str) or index (int) there, and
 #: its depth. Paths are spelt out only for an error: formatting one per node was most of
 #: the cost of checking a payload.
@@ -168,33 +171,42 @@ def _where(path: str, node: _Node) -> str:
 
 
 def _check_tree(root: Any, path: str, limit: int, *, strict: bool) -> None:
-    # Iterative, so a deeply nested value cannot exhaust the interpreter's stack.
+    # Iterative, so a deeply nested value cannot exhaust the interpreter's stack. Exact
+    # types first: the abstract-class checks only for what is neither JSON nor a leaf.
     stack: list[_Node] = [(root, None, None, 0)]
     while stack:
         node = stack.pop()
         value, _, _, depth = node
         kind = type(value)
         if kind is str:
-            if strict and ("\x00" in value or not value.isascii()):
+            if strict and text_problem(value) is not None:
                 _check_leaf(value, path, node)
-        elif kind is dict or kind is list or kind is tuple or isinstance(value, Mapping | list):
-            if depth >= limit:
+            continue
+        if kind is dict or kind is list or kind is tuple:
+            mapping = kind is dict
+        elif kind in _NUMBERS or not isinstance(value, Mapping | list | tuple):
+            if strict:
+                _check_leaf(value, path, node)
+            elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
                 where = _where(path, node)
-                shown = where if len(where) <= 80 else f"{where[:77]}..."
-                raise PayloadError(f"{shown} is nested more than {limit} levels deep", value=path)
-            if isinstance(value, Mapping):
-                for key, item in value.items():
-                    if strict and (type(key) is not str or "\x00" in key or not key.isascii()):
-                        _check_key(key, path, node)
-                    stack.append((item, node, key, depth + 1))
-            else:
-                for index, item in enumerate(value):
-                    stack.append((item, node, index, depth + 1))
-        elif strict:
-            _check_leaf(value, path, node)
-        elif isinstance(value, int) and value.bit_length() > _MAX_INT_BITS:
+                raise _fail(
+                    where, f"is an integer of {value.bit_length()} bits, too large for JSON"
+                )
+            continue
+        else:
+            mapping = isinstance(value, Mapping)
+        if depth >= limit:
             where = _where(path, node)
-            raise _fail(where, f"is an integer of {value.bit_length()} bits, too large for JSON")
+            shown = where if len(where) <= 80 else f"{where[:77]}..."
+            raise PayloadError(f"{shown} is nested more than {limit} levels deep", value=path)
+        if mapping:
+            for key, item in value.items():
+                if strict and (type(key) is not str or text_problem(key) is not None):
+                    _check_key(key, path, node)
+                stack.append((item, node, key, depth + 1))
+        else:
+            for index, item in enumerate(value):
+                stack.append((item, node, index, depth + 1))
 
 
 def _check_key(key: Any, path: str, node: _Node) -> None:

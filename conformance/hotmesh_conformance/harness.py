@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from hotmesh.plugins import provider_for
 from hotmesh.spi import Backend
@@ -16,26 +17,50 @@ __all__ = ["BackendFactory", "assert_eventually"]
 T = TypeVar("T")
 
 
+@overload
 async def assert_eventually(
     probe: Callable[[], Awaitable[T]],
-    check: Callable[[T], bool] = bool,
+    check: Callable[[T], bool] = ...,
+    *,
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+@overload
+async def assert_eventually(
+    probe: Callable[[], T],
+    check: Callable[[T], bool] = ...,
+    *,
+    timeout: float = ...,
+    interval: float = ...,
+    message: str = ...,
+) -> T: ...
+
+
+async def assert_eventually(
+    probe: Callable[[], Any],
+    check: Callable[[Any], bool] = bool,
     *,
     timeout: float = 10.0,
     interval: float = 0.02,
     message: str = "condition never became true",
-) -> T:
+) -> Any:
     """Call ``probe`` until ``check(result)`` holds; fail after ``timeout`` seconds.
 
     For conditions with no event to wait on (a lease expiring, a reconnect finishing).
+    ``probe`` may be a coroutine function or a plain one (reading a counter).
 
     Example:
         >>> async def demo(stream):  # doctest: +SKIP
         ...     await assert_eventually(lambda: stream.claim("s"), lambda got: len(got) == 1)
     """
     deadline = time.monotonic() + timeout
-    last: T | None = None
+    last: Any = None
     while True:
-        last = await probe()
+        got = probe()
+        last = await got if inspect.isawaitable(got) else got
         if check(last):
             return last
         if time.monotonic() >= deadline:

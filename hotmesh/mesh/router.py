@@ -328,9 +328,7 @@ class Router:
             await self.callback(message)
             self.processed += 1
         finally:
-            self._inflight.pop(message.id, None)
-            self._slots.give()
-            self._update_quiet()
+            self._ended(message)
 
     @property
     def in_flight(self) -> int:
@@ -464,9 +462,13 @@ class Router:
                 self._to_ack.append(message)
                 self._ack_wakeup.set()
         finally:
-            self._inflight.pop(message.id, None)
-            self._slots.give()
-            self._update_quiet()
+            self._ended(message)
+
+    def _ended(self, message: StreamMessage) -> None:
+        """A message's callback ended: out of flight, its slot free again."""
+        self._inflight.pop(message.id, None)
+        self._slots.give()
+        self._update_quiet()
 
     async def _acker(self) -> None:
         """Acks successes in batches: one statement for whatever finished meanwhile."""

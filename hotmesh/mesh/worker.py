@@ -16,7 +16,7 @@ from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
 from hotmesh.errors import PayloadError, StepError
 from hotmesh.mesh.router import Router
-from hotmesh.serializer import dumps_payload
+from hotmesh.serializer import payload_text
 from hotmesh.spi import DEFAULT_RETRY, Backend, OutgoingMessage, RetryPolicy, StreamMessage
 from hotmesh.types import WorkerMessage
 
@@ -253,7 +253,7 @@ class Worker:
         """
         if not self.handoff.has_consumer(outgoing.stream):
             return False
-        dumps_payload(outgoing.payload)  # refused as a published answer would be
+        payload_text(outgoing.payload)  # refused as a published answer would be (no codec)
         delivery = StreamMessage(
             id=message.id,
             stream=message.stream,

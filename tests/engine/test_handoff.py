@@ -44,14 +44,7 @@ async def test_requests_and_answers_are_handed_off_in_one_process(
     assert (worker.handed, engine.handed) == (5, 5), "every request and answer skipped a claim"
     # The answer is the engine's step, run by the worker's handler: the job completes
     # (and pubsub returns) just before that handler does.
-    await assert_eventually(_value(lambda: worker.processed), lambda n: n == 5)
-
-
-def _value(read: Any) -> Any:
-    async def probe() -> Any:
-        return read()
-
-    return probe
+    await assert_eventually(lambda: worker.processed, lambda n: n == 5)
 
 
 async def test_instances_of_one_process_and_database_hand_off_to_each_other(
@@ -82,7 +75,7 @@ async def test_a_paused_worker_takes_no_hand_off_and_claims_after_resuming(
     await hm.throttle(0, topic="order.process")
     output = await asyncio.wait_for(done, 10)
     assert output.data["orderId"] == "ORD-P"
-    await assert_eventually(_value(lambda: worker.processed), lambda n: n == 1)
+    await assert_eventually(lambda: worker.processed, lambda n: n == 1)
     assert worker.handed == 0, "claimed, not handed off"
 
 
