@@ -5,17 +5,23 @@
 
 1. Runs the seed workflow with hotmesh (engine and worker in one process, asyncpg) at
    ``--concurrency`` and records jobs/s.
-2. Captures the statements one seed job issues (at concurrency 1, after a warm-up):
-   ``create_jobs``, the worker's ``claim``, ``publish_acked_many``, the engine's
-   ``claim_with_job`` and ``apply_steps`` (claims that find nothing are left out).
-3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction (each
-   claim takes up to that many messages, as hotmesh's do under load), each statement its
-   own autocommit transaction as in hotmesh: parameters become typed literals, the ids of
-   the job (and of its gid and message guid) become unique per transaction, each claim
-   passes the ids it claimed (``\\aset``) to the statements that ack them, as hotmesh
-   does. The group-committed statements (``create_jobs``, ``publish_acked_many``,
-   ``apply_steps``) run once per pgbench transaction for its ``--batch`` jobs, as hotmesh
-   sends them under load; ``--ungrouped`` runs them once per job instead.
+2. Captures the statements one seed job issues (at concurrency 1, after a warm-up; reads
+   and claims that find nothing are left out). With the worker in the engine's process
+   that is ``create_job`` (the job and the worker's request; the request is handed to the
+   worker, not claimed), ``get_job`` and ``apply_step_bare`` (the worker's answer applied
+   as the engine's step, fenced by the request's delivery, which it deletes: a direct
+   answer). Claims (``claim``, ``claim_with_job``) and group-committed statements
+   (``create_jobs``, ``publish_acked_many``, ``apply_steps``) are replayed too when the
+   captured job issues them.
+3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction, each
+   statement its own autocommit transaction as in hotmesh: parameters become typed
+   literals, the ids of the job (and of its gid and message guid) become unique per
+   transaction, and a message id a statement acks is the one the replay created or claimed
+   (``\\aset``), so every fence matches. A claim takes up to ``--batch`` messages; a
+   group-committed statement runs once per pgbench transaction for its ``--batch`` jobs,
+   as hotmesh sends them under load (``--ungrouped``: once per job). hotmesh groups the
+   steps of concurrent jobs under load (create_jobs, apply_steps) where the captured job,
+   alone, did not: hotmesh can pass this ceiling.
 4. Stops hotmesh and runs pgbench at each ``--clients`` count; a pgbench transaction is
    ``--batch`` jobs, so tps × batch is the ceiling in jobs/s. Prints hotmesh's share of
    the best ceiling, and how many replayed jobs really completed (a check that the replay
@@ -43,7 +49,7 @@ from benchmarks._pg import target_dsn
 from hotmesh.cli.bench import describe_machine, machine, process, run_level, seed_app
 from hotmesh.hotmesh import HotMesh
 
-__all__ = ["capture", "main", "pgbench_path", "to_script"]
+__all__ = ["capture", "main", "pgbench_path", "replayed", "run_pgbench", "to_script"]
 
 _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
 #: Group-committed statements (one call carries several steps) and the 0-based index of
@@ -68,29 +74,32 @@ def pgbench_path() -> str | None:
 async def capture(hm: HotMesh) -> list[tuple[str, str, tuple[Any, ...], Any]]:
     """``(query name, sql, args, result)`` of every statement one seed job issues."""
     backend: Any = hm._any_backend()
-    driver = backend.driver
+    # The engine's and the workers' backends (one each when their connections differ).
+    drivers = list({id(b.driver): b.driver for b in [backend, *hm._backends]}.values())
     from hotmesh_postgres.schema import Queries
 
     queries = vars(Queries(backend.schema))
     names = {sql: name for name, sql in queries.items() if isinstance(sql, str)}
     log: list[tuple[str, str, tuple[Any, ...], Any]] = []
-    originals = {name: getattr(driver, name) for name in ("execute", "fetch", "fetchrow")}
+    methods = ("execute", "fetch", "fetchrow")
 
-    def recording(name: str) -> Any:
+    def recording(original: Any) -> Any:
         async def call(sql: str, *args: Any, **options: Any) -> Any:
-            result = await originals[name](sql, *args, **options)
+            result = await original(sql, *args, **options)
             log.append((names.get(sql, "?"), sql, args, result))
             return result
 
         return call
 
-    for name in originals:
-        setattr(driver, name, recording(name))
+    for driver in drivers:
+        for name in methods:
+            setattr(driver, name, recording(getattr(driver, name)))
     try:
         await hm.pubsub("order.placed", {"id": f"replay-{uuid.uuid4().hex[:8]}"}, timeout=60)
     finally:
-        for name in originals:
-            delattr(driver, name)
+        for driver in drivers:
+            for name in methods:
+                delattr(driver, name)
     return [entry for entry in log if entry[3] not in ([], None)]
 
 
@@ -123,7 +132,9 @@ async def to_script(
     conn = await asyncpg.connect(dsn)
     try:
         ids: dict[str, str] = {}
-        claimed: dict[int, str] = {}
+        # Message ids a later statement acks, as the pgbench expression that holds them in
+        # the replay: a claim's i-th id, or the id of a message the i-th created job sent.
+        sourced: dict[int, str] = {}
         lines = ["\\set n random(1, 1000000000000)"]
         for name, sql, args, result in statements:
             prepared = await conn.prepare(sql)
@@ -134,12 +145,11 @@ async def to_script(
             args = tuple(batch if name in _CLAIMS and i == 1 else a for i, a in enumerate(args))
             rendered = []
             for value, type_name in zip(args, types, strict=True):
-                if isinstance(value, int) and value in claimed:
-                    rendered.append(f"(':{claimed[value]}ids'::bigint[])[@I@]::{type_name}")
-                elif isinstance(value, list) and len(value) == 1 and value[0] in claimed:
+                if isinstance(value, int) and value in sourced:
+                    rendered.append(f"{sourced[value]}::{type_name}")
+                elif isinstance(value, list) and len(value) == 1 and value[0] in sourced:
                     # A batch of one (group commit: apply_steps, publish_acked_many).
-                    item = f"(':{claimed[value[0]]}ids'::bigint[])[@I@]"
-                    rendered.append(f"ARRAY[{item}]::{type_name}")
+                    rendered.append(f"ARRAY[{sourced[value[0]]}]::{type_name}")
                 else:
                     rendered.append(await _literal(conn, value, type_name))
             body = re.sub(r"--[^\n]*", "", sql)
@@ -167,7 +177,16 @@ async def to_script(
                     f" FROM ({inner}) x"
                 )
                 lines.append(f"\\aset {_CLAIMS[name]}")
-                claimed[int(result[0][0])] = _CLAIMS[name]
+                sourced[int(result[0][0])] = f"(':{_CLAIMS[name]}ids'::bigint[])[@I@]"
+            elif name == "create_job":
+                # Its messages go straight to the in-process worker (a hand-off, no claim):
+                # the ids it returns (column ``sent``) are what the step acks.
+                for i in range(batch):
+                    lines.append(body.replace("@I@", str(i + 1)).rstrip("; "))
+                    lines.append(f"\\aset c{i + 1}_")
+                row = result[0] if isinstance(result, list) else result  # fetch or fetchrow
+                for k, sent in enumerate(row[1]):
+                    sourced[int(sent)] = f"(':c@I@_sent'::bigint[])[{k + 1}]"
             else:
                 lines += [body.replace("@I@", str(i + 1)) for i in range(batch)]
         return "\n".join(lines) + "\n"
@@ -182,11 +201,15 @@ def _unique(text: str, ids: dict[str, str]) -> str:
     return _ID.sub(lambda m: ids[m.group(0)], text)
 
 
-def _pgbench(binary: str, dsn: str, script: str, clients: int, seconds: int) -> float:
+def run_pgbench(
+    binary: str, dsn: str, script: str, clients: int, seconds: int = 0, transactions: int = 0
+) -> float:
+    """pgbench's tps running ``script`` for ``seconds`` (or ``transactions`` per client)."""
     cores = os.cpu_count() or 1
     command = [binary, "-n", "-M", "simple", "-f", script, "-c", str(clients)]
+    length = ["-t", str(transactions)] if transactions else ["-T", str(seconds)]
     run = subprocess.run(
-        [*command, "-j", str(min(clients, cores)), "-T", str(seconds), dsn],
+        [*command, "-j", str(min(clients, cores)), *length, dsn],
         capture_output=True,
         text=True,
         check=False,
@@ -221,7 +244,8 @@ async def _prepare(
     return figures["jobs_per_s"], await to_script(dsn, statements, batch, grouped=grouped), found
 
 
-async def _completed(dsn: str, schema: str) -> tuple[int, int]:
+async def replayed(dsn: str, schema: str) -> tuple[int, int]:
+    """How many replayed jobs (ids ``R...``) ``schema`` holds, and how many completed."""
     import asyncpg
 
     conn = await asyncpg.connect(dsn)
@@ -266,10 +290,10 @@ def main() -> None:
             Path(path).write_text(script)
             best = 0.0
             for clients in [int(x) for x in args.clients.split(",")]:
-                tps = _pgbench(binary, dsn, path, clients, args.seconds) * args.batch
+                tps = run_pgbench(binary, dsn, path, clients, args.seconds) * args.batch
                 best = max(best, tps)
                 print(f"pgbench replay: {clients:>3} clients  {tps:>8.1f} jobs/s", flush=True)
-        created, done = asyncio.run(_completed(dsn, found["schema"]))
+        created, done = asyncio.run(replayed(dsn, found["schema"]))
         print(f"replayed jobs created {created}, completed {done}")
         print(f"hotmesh / best ceiling: {hotmesh_rate / best:.0%}" if best else "no ceiling")
 

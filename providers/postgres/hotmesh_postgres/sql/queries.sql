@@ -208,9 +208,9 @@ WITH job AS (
 -- The third column is the gid of the job that already held the id (the statement's
 -- snapshot does not see its own insert): equal to ours when this is a re-run after a lost
 -- connection and the first run committed.
-SELECT (SELECT count(*) FROM job),
-       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM sent),
-       (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1);
+SELECT (SELECT count(*) FROM job) AS created,
+       (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM sent) AS sent,
+       (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1) AS held_gid;
 
 -- name: create_jobs
 -- replay: safe (each job's gid is returned, so a retry recognises its own insert)
