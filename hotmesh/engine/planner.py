@@ -296,11 +296,11 @@ class Planner:
         step.semaphore += len(children) - (0 if pending else 1)
         seen = [*list(own.get("seen", ()))[-MAX_SEEN + 1 :], event_id]
         final = not pending and not activity.cycle
-        keys = {"hook_keys": own["hook_keys"]} if own.get("hook_keys") else {}
-        record(
-            step, context, activity.id, dad,
-            l1=True, n2=index + 1, seen=seen, done=final, hook_key=own.get("hook_key"), **keys,
-        )  # fmt: skip
+        # Hook fields only where the activity waits on a hook (a null is a walk for
+        # json_text's NaN check on every later write of the state).
+        keys = {k: own[k] for k in ("hook_key", "hook_keys") if own.get(k)}
+        record(step, context, activity.id, dad, l1=True, n2=index + 1, seen=seen, done=final,
+               **keys)  # fmt: skip
         step.emit = step.emit or resolve(activity.emit, context) is True
         self.expand(graph, context, ctl, step, children, f"{dad},{index}")
         behaviour.settled(activity, kind, event, step)
