@@ -8,17 +8,20 @@
 2. Captures the statements one seed job issues (at concurrency 1, after a warm-up; reads
    and claims that find nothing are left out). With the worker in the engine's process
    that is ``create_job`` (the job and the worker's request; the request is handed to the
-   worker, not claimed), ``get_job`` and ``apply_step_bare`` (the worker's answer applied
-   as the engine's step, fenced by the request's delivery, which it deletes: a direct
-   answer). Claims (``claim``, ``claim_with_job``) and group-committed statements
-   (``create_jobs``, ``publish_acked_many``, ``apply_steps``) are replayed too when the
-   captured job issues them.
+   worker, not claimed) and ``apply_step_bare`` (the worker's answer applied as the
+   engine's step, planned on the state the engine wrote and guarded by the job's version,
+   fenced by the request's delivery, which it deletes: a direct answer). Claims
+   (``claim``, ``claim_with_job``), reads and group-committed statements (``create_jobs``,
+   ``publish_acked_many``, ``apply_steps``) are replayed too when the captured job issues
+   them.
 3. Writes them as a pgbench script, ``--batch`` jobs per pgbench transaction, each
    statement its own autocommit transaction as in hotmesh: parameters become typed
    literals, the ids of the job (and of its gid and message guid) become unique per
-   transaction, and a message id a statement acks is the one the replay created or claimed
-   (``\\aset``), so every fence matches. A claim takes up to ``--batch`` messages; a
-   group-committed statement runs once per pgbench transaction for its ``--batch`` jobs,
+   transaction, and a message id a statement acks (or a job version a step is guarded
+   by) is the one the replay created or claimed (``\\aset``), so every fence and guard
+   matches (a version is the one the job's create left: one step per job, as the seed).
+   A claim takes up to ``--batch`` messages; a group-committed statement runs once per
+   pgbench transaction for its ``--batch`` jobs,
    as hotmesh sends them under load (``--ungrouped``: once per job). hotmesh groups the
    steps of concurrent jobs under load (create_jobs, apply_steps) where the captured job,
    alone, did not: hotmesh can pass this ceiling.
@@ -54,7 +57,7 @@ __all__ = ["capture", "main", "pgbench_path", "replayed", "run_pgbench", "to_scr
 _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
 #: Group-committed statements (one call carries several steps) and the 0-based index of
 #: the parameter saying which step each message belongs to.
-_GROUPED = {"apply_steps": 9, "publish_acked_many": 2, "create_jobs": 3}
+_GROUPED = {"apply_steps": 10, "publish_acked_many": 2, "create_jobs": 3}
 _ID = re.compile(r"\bH[0-9A-Za-z_-]{22}\b")
 
 
@@ -135,6 +138,8 @@ async def to_script(
         # Message ids a later statement acks, as the pgbench expression that holds them in
         # the replay: a claim's i-th id, or the id of a message the i-th created job sent.
         sourced: dict[int, str] = {}
+        # Job versions (xmin) a step was planned from: the one its replayed job was left at.
+        versions: dict[str, str] = {}
         lines = ["\\set n random(1, 1000000000000)"]
         for name, sql, args, result in statements:
             prepared = await conn.prepare(sql)
@@ -145,7 +150,9 @@ async def to_script(
             args = tuple(batch if name in _CLAIMS and i == 1 else a for i, a in enumerate(args))
             rendered = []
             for value, type_name in zip(args, types, strict=True):
-                if isinstance(value, int) and value in sourced:
+                if isinstance(value, str) and value in versions:
+                    rendered.append(f"{versions[value]}::{type_name}")
+                elif isinstance(value, int) and value in sourced:
                     rendered.append(f"{sourced[value]}::{type_name}")
                 elif isinstance(value, list) and len(value) == 1 and value[0] in sourced:
                     # A batch of one (group commit: apply_steps, publish_acked_many).
@@ -187,6 +194,8 @@ async def to_script(
                 row = result[0] if isinstance(result, list) else result  # fetch or fetchrow
                 for k, sent in enumerate(row[1]):
                     sourced[int(sent)] = f"(':c@I@_sent'::bigint[])[{k + 1}]"
+                if row[3] is not None:
+                    versions[str(row[3])] = "':c@I@_version'"
             else:
                 lines += [body.replace("@I@", str(i + 1)) for i in range(batch)]
         return "\n".join(lines) + "\n"

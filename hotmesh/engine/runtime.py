@@ -35,16 +35,11 @@ from hotmesh.engine.messages import (
     decode,
     guid,
 )
-from hotmesh.engine.model import Activity, AppManifest, Graph, TriggerActivity
+from hotmesh.engine.model import Activity, AppManifest, Graph
 from hotmesh.engine.planner import Planner
 from hotmesh.engine.state import META, activity_key, data_state, job_data
-from hotmesh.engine.stats import (
-    facets_for,
-    ids_response,
-    resolve_query,
-    stats_response,
-    stats_update,
-)
+from hotmesh.engine.stats import stats_update
+from hotmesh.engine.stats_queries import query_ids, query_stats, signal_indexed
 from hotmesh.engine.steps import Step
 from hotmesh.errors import (
     ConfigError,
@@ -253,7 +248,10 @@ class Engine:
         jid = getattr(decoded, "jid", None)
         job = message.job  # read by the claim, in the same statement
         if job is None and jid:
-            job = await self.store.get_job(str(jid))
+            # The job as this process last wrote it, when it did (a handed-off request's
+            # answer): a step planned from it applies only while the job is still at its
+            # version; anything but such a step decides again on a read (below).
+            job = await self.store.get_job(str(jid), written=True)
         for _ in range(MAX_CONFLICTS):
             if await self._process_job(message, decoded, job):
                 return
@@ -265,8 +263,15 @@ class Engine:
     async def _process_job(
         self, message: StreamMessage, event: EngineMessage, job: JobRecord | None
     ) -> bool:
-        """One attempt at ``event``'s step on ``job``; False when its guard failed."""
+        """One attempt at ``event``'s step on ``job``; False when its guard failed, or when
+        ``job`` is a remembered state (``version``) and the event is not a step on it."""
         jid, gid = getattr(event, "jid", None), getattr(event, "gid", None)
+        if (
+            job is not None
+            and job.version is not None
+            and (isinstance(event, JobComplete) or job.state.get(META, {}).get("gid") != gid)
+        ):
+            return False  # not a step: decide on the job as stored (read again)
         if job is None or job.state.get(META, {}).get("gid") != gid:
             log.info("dropping message for a missing or replaced job", extra={"jid": jid})
             await self.stream.ack([message])
@@ -296,7 +301,10 @@ class Engine:
         event: Any,
     ) -> bool:
         """Run ``event`` on its activity record; False when the step's guard failed."""
+        # Only a step is decided on a remembered state (job.version): anything else reads.
         if job.semaphore <= 0:
+            if job.version is not None:
+                return False
             log.info("dropping message for an inactive job", extra={"jid": job.job_id})
             await self.stream.ack([message])
             return True
@@ -306,14 +314,16 @@ class Engine:
         event_id = str(event.guid or message.id)
         planned = self.planner.plan_event(graph, activity, job, event, event_id)
         if planned is None:
+            if job.version is not None:
+                return False
             await self.stream.ack([message])  # leg 1 already ran / a duplicate event
             return True
         step, context, expect = planned.step, planned.context, planned.expect
         try:
-            return await self._commit(graph, context, step, message, expect)
+            return await self._commit(graph, context, step, message, expect, job.version)
         except PayloadError as err:  # the step's data cannot be stored: the job fails
             step, expect = self.planner.plan_failure(context, activity, event.dad, job.state, err)
-            return await self._commit(graph, context, step, message, expect)
+            return await self._commit(graph, context, step, message, expect, job.version)
 
     async def _commit(
         self,
@@ -322,6 +332,7 @@ class Engine:
         step: Step,
         message: StreamMessage,
         expect: Mapping[str, Any],
+        version: str | None = None,
     ) -> bool:
         metadata = context["metadata"]
         jid = metadata["jid"]
@@ -339,6 +350,7 @@ class Engine:
                 expire=float(metadata.get("expire", graph.expire)),
                 on_close=close_messages(metadata),
                 expect=expect,
+                version=version,
             )
         finally:
             offer.settle(result.message_ids if result is not None and result.applied else None)
@@ -435,26 +447,15 @@ class Engine:
 
     # -- stats ----------------------------------------------------------------------------
 
-    async def _stats_trigger(self, topic: str) -> TriggerActivity:
-        manifest = await self.manifest()
-        return manifest.graph_for_topic(topic).trigger_activity
-
     async def get_stats(self, topic: str, query: Mapping[str, Any]) -> dict[str, Any]:
-        """The counters of the jobs of ``topic`` whose stats key ``query["data"]`` gives."""
-        resolved = resolve_query(await self._stats_trigger(topic), query)
-        counters = await self.store.get_stats(resolved.key, resolved.buckets)
-        return stats_response(resolved, counters, bool(query.get("sparse")))
+        """The counters of the jobs of ``topic`` (see :func:`query_stats`)."""
+        return await query_stats(await self.manifest(), self.store, topic, query)
 
     async def get_ids(
         self, topic: str, query: Mapping[str, Any], facets: Sequence[str] | None = None
     ) -> dict[str, Any]:
-        """The ids of the jobs of ``topic`` filed under ``facets`` (default: the index facets
-        of ``query["data"]``), per time bucket."""
-        trigger = await self._stats_trigger(topic)
-        resolved = resolve_query(trigger, query)
-        chosen = list(facets) if facets else facets_for(trigger, query.get("data") or {})
-        ids = await self.store.get_ids(resolved.key, resolved.buckets, chosen)
-        return ids_response(resolved, chosen, ids)
+        """The ids of the jobs of ``topic`` per facet and bucket (see :func:`query_ids`)."""
+        return await query_ids(await self.manifest(), self.store, topic, query, facets)
 
     async def signal_all(
         self,
@@ -466,32 +467,10 @@ class Engine:
         scrub: bool = False,
         ack: StreamMessage | None = None,
     ) -> list[str]:
-        """Signal ``hook_topic`` once per job id indexed under ``facets`` (2.8.4).
-
-        The graph is the one holding the hook rule's target; its trigger's stats key and
-        granularity give the buckets. Each job gets ``{**data, "id": <job id>}``; all the
-        signals are published in one statement (with ``ack``, acking it). With ``scrub`` the
-        counters of the buckets and the facets' ids are removed afterwards. Returns the ids.
-        """
+        """Signal ``hook_topic`` once per indexed job id (see :func:`signal_indexed`)."""
         manifest = await self.manifest()
-        rules = manifest.hook_rules.get(hook_topic)
-        if not rules:
-            raise TopicNotFound(f"no hook listens to signal topic {hook_topic!r}", value=hook_topic)
-        trigger = manifest.graph_of(rules[0].to).trigger_activity
-        resolved = resolve_query(trigger, query)
-        chosen = list(facets) if facets else facets_for(trigger, query.get("data") or {})
-        found = await self.store.get_ids(resolved.key, resolved.buckets, chosen)
-        job_ids = list(
-            dict.fromkeys(
-                jid for by_facet in found.values() for ids in by_facet.values() for jid in ids
-            )
-        )
-        signals = [Signal.new(hook_topic, {**data, "id": jid}).outgoing() for jid in job_ids]
-        if signals or ack is not None:
-            await self.stream.publish(signals, ack=ack)
-        if scrub:
-            await self.store.delete_stats(resolved.key, resolved.buckets, chosen)
-        return job_ids
+        return await signal_indexed(manifest, self.store, self.stream, hook_topic, data, query,
+                                    facets, scrub=scrub, ack=ack)  # fmt: skip
 
     async def _deliver_signal(self, message: StreamMessage, signal: Signal) -> None:
         body = message.payload

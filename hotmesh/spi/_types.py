@@ -134,11 +134,17 @@ class OutgoingMessage:
 
 @define(frozen=True)
 class JobRecord:
-    """A job's stored state: its field map and its semaphore (open activity count)."""
+    """A job's stored state: its field map and its semaphore (open activity count).
+
+    ``version`` is set when the store served the record from what it last wrote rather
+    than from storage: a step planned from it passes it to :meth:`Store.apply_step`, which
+    applies it only while the job is still at that version.
+    """
 
     job_id: str
     state: dict[str, JSON] = field(factory=dict)
     semaphore: int = 0
+    version: str | None = None
 
 
 @define(frozen=True)

@@ -98,8 +98,14 @@ class Store(Protocol):
         """
         ...
 
-    async def get_job(self, job_id: str) -> JobRecord | None:
-        """The job's state and semaphore, or None."""
+    async def get_job(self, job_id: str, *, written: bool = False) -> JobRecord | None:
+        """The job's state and semaphore, or None.
+
+        ``written=True`` lets the store answer with the state it last wrote for the job (a
+        record with a :attr:`~JobRecord.version`) instead of reading it: for a caller that
+        plans a step from it and passes that version to :meth:`apply_step`, which then
+        refuses the step if the job was written since. Anything else reads.
+        """
         ...
 
     async def get_status(self, job_id: str) -> int | None:
@@ -117,10 +123,14 @@ class Store(Protocol):
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
         expect: Mapping[str, Any] | None = None,
+        version: str | None = None,
     ) -> StepResult:
         """Commit one step atomically (see the class docstring).
 
-        ``expect`` guards the step (see "The step guard" above).
+        ``expect`` guards the step (see "The step guard" above). ``version`` (the
+        :attr:`JobRecord.version` of the record the step was planned from) guards it too:
+        the step is a conflict when the job has been written since that version. A store
+        whose records carry no version ignores it.
 
         When the step closes the job (its semaphore ends <= 0), ``on_close`` messages are
         published as well, the job expires ``expire`` seconds later (``None`` leaves the

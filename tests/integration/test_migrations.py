@@ -135,9 +135,9 @@ EXPECTED_SEQUENCES = {
     "stream_messages_id_seq", "sub_payloads_id_seq", "worker_credentials_id_seq",
 }  # fmt: skip
 EXPECTED_FUNCTIONS = {
-    "enqueue_v1", "apply_steps_v1", "publish_acked_v1", "worker_streams", "worker_claim",
+    "enqueue_v1", "apply_steps_v2", "publish_acked_v1", "worker_streams", "worker_claim",
     "worker_ack", "worker_extend", "worker_retry", "worker_dead_letter", "worker_respond",
-    "worker_depth", "worker_setting", "claim_v1", "claim_with_job_v1", "create_jobs_v2",
+    "worker_depth", "worker_setting", "claim_v1", "claim_with_job_v1", "create_jobs_v3",
     "extend_v1",
 }  # fmt: skip
 EXPECTED_TRIGGERS: set[tuple[str, str]] = set()  # wake-ups come from enqueue_v1 (0011)

@@ -153,8 +153,8 @@ class MemoryStore(EscalationStore):
             space.sweep_expired()
         return JobCreated(True, ids)
 
-    async def get_job(self, job_id: str) -> JobRecord | None:
-        """The live job's state and semaphore, or None."""
+    async def get_job(self, job_id: str, *, written: bool = False) -> JobRecord | None:
+        """The live job's state and semaphore, or None (always read: ``written`` is moot)."""
         await round_trip()
         row = self._space.live_job(job_id)
         if row is None:
@@ -178,6 +178,7 @@ class MemoryStore(EscalationStore):
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
         expect: Mapping[str, Any] | None = None,
+        version: str | None = None,  # unused: its records carry no version
     ) -> StepResult:
         """Commit one step atomically (see :class:`hotmesh.spi.Store`).
 

@@ -34,6 +34,7 @@ from hotmesh_postgres.grouping import GroupCommit
 from hotmesh_postgres.housekeeping import Vacuumer
 from hotmesh_postgres.schema import Queries
 from hotmesh_postgres.stream import message_arrays
+from hotmesh_postgres.written import Written
 
 __all__ = ["PostgresStore"]
 
@@ -82,18 +83,19 @@ class _Step:
     absent: list[str]
     messages: Sequence[OutgoingMessage]
     on_close: Sequence[OutgoingMessage]
+    version: str | None = None  # the job's version the step was planned from
 
     def columns(self) -> tuple[Any, ...]:
-        """The step's values of the nine per-step arrays of ``apply_steps``, in order."""
+        """The step's values of the ten per-step arrays of ``apply_steps``, in order."""
         return (
             self.job_id, self.state, self.delta, self.fence_id, self.fence_attempt,
             self.expire, json_text(self.removed) if self.removed else None, self.guard,
-            json_text(self.absent) if self.absent else None,
+            json_text(self.absent) if self.absent else None, self.version,
         )  # fmt: skip
 
     def alone(self, q: Queries) -> tuple[str, list[Any]]:
         """The lean statement for this step on its own, and its parameters."""
-        guard = (self.guard or "{}", self.absent, self.guard is not None)
+        guard = (self.guard or "{}", self.absent, self.guard is not None, self.version)
         if self.messages or self.on_close:
             return q.apply_step, [
                 self.job_id, self.state, self.delta, *message_arrays(self.messages),
@@ -136,6 +138,8 @@ class PostgresStore(EscalationStore):
         self._steps: GroupCommit[_Step, StepResult] = GroupCommit(self._apply_steps)
         self._creates: GroupCommit[_NewJob, _Created] = GroupCommit(self._create_jobs)
         self._reads: GroupCommit[str, JobRecord | None] = GroupCommit(self._get_jobs)
+        #: The jobs this store created or stepped, to plan their next step without a read.
+        self.written = Written()
 
     async def put_version(self, version: str, manifest: Mapping[str, Any]) -> None:
         """Store the compiled manifest of ``version``.
@@ -211,10 +215,11 @@ class PostgresStore(EscalationStore):
                 return JobCreated(True, ids)
             return JobCreated(holder is not None and holder == _gid(state))
         fields = stats.fields
+        text = _json(encode_state(state), "job state")
         row = await self._driver.fetchrow(
             self._q.create_job,
             job_id,
-            _json(encode_state(state), "job state"),
+            text,
             semaphore,
             *message_arrays(messages),
             stats.key,
@@ -226,6 +231,7 @@ class PostgresStore(EscalationStore):
         if row is None:
             return JobCreated(False)
         if row[0]:
+            self.written.created(job_id, text, semaphore, row[3])
             return JobCreated(True, [int(x) for x in row[1]])
         gid = _gid(state)
         return JobCreated(gid is not None and row[2] == gid)
@@ -241,6 +247,8 @@ class PostgresStore(EscalationStore):
             )  # fmt: skip
             if row is None:
                 return [(False, None, [])]
+            if row[0]:
+                self.written.created(job.job_id, job.state, job.semaphore, row[3])
             return [(bool(row[0]), row[2], [int(x) for x in row[1]])]
         # Insert in one order in every batch, so two batches never deadlock on an id.
         order = sorted(range(len(jobs)), key=lambda i: jobs[i].job_id)
@@ -259,16 +267,30 @@ class PostgresStore(EscalationStore):
         )
         out: list[_Created | Exception] = [(False, None, [])] * len(jobs)
         for row in rows:
+            job = jobs[order[int(row[0]) - 1]]
             ids = [] if row[3] is None else [int(x) for x in row[3]]
             out[order[int(row[0]) - 1]] = (bool(row[1]), row[2], ids)
+            if row[1]:
+                self.written.created(job.job_id, job.state, job.semaphore, row[4])
         return out
 
-    async def get_job(self, job_id: str) -> JobRecord | None:
+    async def get_job(self, job_id: str, *, written: bool = False) -> JobRecord | None:
         """The job's state and semaphore, or None.
 
-        Reads made while one is in flight go together, in one statement (the engine
-        reads the job of each message handed to it without a claim).
+        ``written``: a job this store created or stepped is answered as it left it, with
+        its version (:mod:`hotmesh_postgres.written`; a step planned from it applies only
+        while the job is still at that version). Reads made while one is in flight go
+        together, in one statement (the engine reads the job of each message handed to it
+        without a claim).
         """
+        if written:
+            try:
+                kept = self.written.record(job_id)
+            except Exception:  # undecodable: let the read say so
+                kept = None
+                self.written.forget(job_id)
+            if kept is not None:
+                return kept
         return await self._reads.submit(job_id)
 
     async def _get_jobs(self, ids: list[str]) -> list[JobRecord | Exception | None]:
@@ -311,6 +333,7 @@ class PostgresStore(EscalationStore):
         expire: float | None = None,
         on_close: Sequence[OutgoingMessage] = (),
         expect: Mapping[str, Any] | None = None,
+        version: str | None = None,
     ) -> StepResult:
         """Commit one step atomically (guard, fence, write, publish).
 
@@ -334,6 +357,7 @@ class PostgresStore(EscalationStore):
             absent=guard_absent,
             messages=messages,
             on_close=on_close,
+            version=version,
         )
         # Fenced by a delivery, or changing only state and expiry: safe to re-run.
         if fence is not None or not (semaphore_delta or messages or on_close):
@@ -356,7 +380,7 @@ class PostgresStore(EscalationStore):
             row = await self._driver.fetchrow(sql, *args, replay=replay)
             order = [0]
             rows: Sequence[Sequence[Any]] = [
-                (1, None, None, None, False) if row is None else (1, *row)
+                (1, None, None, None, False, None) if row is None else (1, *row)
             ]
         else:
             order, rows = await self._apply_batch(steps)
@@ -364,6 +388,10 @@ class PostgresStore(EscalationStore):
         fenced = 0
         for row in rows:
             i = order[int(row[0]) - 1]
+            step = steps[i]
+            self.written.stepped(
+                step.job_id, step.version, step.state, step.removed, row[1], row[5]
+            )
             if row[1] is None:
                 out[i] = StepResult(applied=False, conflict=not row[4])
                 continue
@@ -389,7 +417,7 @@ class PostgresStore(EscalationStore):
         """Run several steps as one ``apply_steps``; the order sent, and its rows."""
         # Lock job rows in one order in every batch, so two batches never deadlock.
         order = sorted(range(len(steps)), key=lambda i: steps[i].job_id)
-        cols: list[list[Any]] = [[] for _ in range(9)]
+        cols: list[list[Any]] = [[] for _ in range(10)]
         m_steps: list[int] = []
         m_closing: list[bool] = []
         picked: list[OutgoingMessage] = []

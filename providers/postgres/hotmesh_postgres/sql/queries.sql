@@ -183,7 +183,7 @@ WITH job AS (
        SET state = excluded.state, semaphore = excluded.semaphore, created_at = now(),
            updated_at = now(), expires_at = NULL
      WHERE jobs.expires_at IS NOT NULL AND jobs.expires_at <= now()
-    RETURNING id
+    RETURNING id, xmin::text AS version
 ), sent AS (
     SELECT {schema}.enqueue_v1(
         $4::text[], $5::smallint[], $6::float8[], $7::int[],
@@ -207,18 +207,21 @@ WITH job AS (
 )
 -- The third column is the gid of the job that already held the id (the statement's
 -- snapshot does not see its own insert): equal to ours when this is a re-run after a lost
--- connection and the first run committed.
+-- connection and the first run committed. The fourth is the created job's version (its
+-- row's xmin: see migration 0015_job_versions).
 SELECT (SELECT count(*) FROM job) AS created,
        (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM sent) AS sent,
-       (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1) AS held_gid;
+       (SELECT state->'meta'->>'gid' FROM {schema}.jobs WHERE id = $1) AS held_gid,
+       (SELECT version FROM job) AS version;
 
 -- name: create_jobs
 -- replay: safe (each job's gid is returned, so a retry recognises its own insert)
 -- create_job for several jobs without trigger stats, in one statement (group commit;
--- create_jobs_v2, migration 0012_handoff): $1 ids, $2 states, $3 semaphores, $4 the
+-- create_jobs_v2, migration 0012_handoff; v3 adds versions): $1 ids, $2 states, $3 semaphores, $4 the
 -- job (1-based) each message belongs to, then the nine message columns. One row per job:
--- (job, created here, gid of the job already holding the id, ids of its messages).
-SELECT * FROM {schema}.create_jobs_v2(
+-- (job, created here, gid of the job already holding the id, ids of its messages, the
+-- created job's version: create_jobs_v3, migration 0015_job_versions).
+SELECT * FROM {schema}.create_jobs_v3(
     $1::text[], $2::text[], $3::int[], $4::int[], $5::text[], $6::smallint[], $7::float8[],
     $8::int[], $9::float8[], $10::float8[], $11::float8[], $12::text[], $13::text[]);
 
@@ -253,13 +256,16 @@ SELECT semaphore FROM {schema}.jobs
 -- re-checks the guard on the latest committed version), so two steps built from the same
 -- snapshot cannot both pass it. Only then is the fence consumed: a step whose guard fails
 -- leaves its delivery held (the caller re-reads the job and decides again), and a step
--- whose fence no longer matches writes nothing (the step already happened). The last
--- column says whether the guard held.
+-- whose fence no longer matches writes nothing (the step already happened). $29 (NULL:
+-- none) is the job's version the step was planned from (a cached state): the guard fails
+-- when the row has been written since (migration 0015_job_versions). The fourth column
+-- says whether the guard held, the fifth is the version the step left.
 WITH locked AS MATERIALIZED (
     SELECT 1 AS ok FROM {schema}.jobs
      WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
        AND ($28::bool IS NOT TRUE
             OR (semaphore > 0 AND state @> $26::jsonb AND NOT (state ?| $27::text[])))
+       AND ($29::text IS NULL OR xmin = $29::text::xid)
        FOR UPDATE
 ), fence AS (
     DELETE FROM {schema}.stream_messages
@@ -278,7 +284,8 @@ WITH locked AS MATERIALIZED (
                WHEN $16::float8 <= 0 THEN NULL
                ELSE now() + make_interval(secs => $16::float8) END
      WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
-    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state,
+              xmin::text AS version
 ), sent AS (
     SELECT {schema}.enqueue_v1(
         $4::text[], $5::smallint[], $6::float8[], $7::int[],
@@ -296,19 +303,21 @@ WITH locked AS MATERIALIZED (
 SELECT (SELECT semaphore FROM job),
        ARRAY(SELECT id FROM sent ORDER BY id) || ARRAY(SELECT id FROM closing ORDER BY id),
        (SELECT final_state FROM job),
-       EXISTS (SELECT 1 FROM locked);
+       EXISTS (SELECT 1 FROM locked),
+       (SELECT version FROM job);
 
 -- name: apply_step_bare
 -- apply_step for a step that publishes nothing (no messages, no on-close messages; e.g. a
 -- job's last step when nobody awaits it through a stream): the same guard, fence, merge,
--- semaphore and expiry in 10 parameters instead of 28 mostly empty ones. $1 job, $2 keys
+-- semaphore and expiry in 11 parameters instead of 29 mostly empty ones. $1 job, $2 keys
 -- to set, $3 semaphore change, $4/$5 the fence, $6 keys to remove, $7 expiry, $8/$9/$10
--- the guard (as $26/$27/$28 of apply_step).
+-- the guard, $11 the version (as $26..$29 of apply_step).
 WITH locked AS MATERIALIZED (
     SELECT 1 AS ok FROM {schema}.jobs
      WHERE id = $1 AND (expires_at IS NULL OR expires_at > now())
        AND ($10::bool IS NOT TRUE
             OR (semaphore > 0 AND state @> $8::jsonb AND NOT (state ?| $9::text[])))
+       AND ($11::text IS NULL OR xmin = $11::text::xid)
        FOR UPDATE
 ), fence AS (
     DELETE FROM {schema}.stream_messages
@@ -327,26 +336,29 @@ WITH locked AS MATERIALIZED (
                WHEN $7::float8 <= 0 THEN NULL
                ELSE now() + make_interval(secs => $7::float8) END
      WHERE id = $1 AND EXISTS (SELECT 1 FROM go)
-    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state
+    RETURNING semaphore, CASE WHEN semaphore <= 0 THEN state::text END AS final_state,
+              xmin::text AS version
 )
 SELECT (SELECT semaphore FROM job), '{}'::bigint[], (SELECT final_state FROM job),
-       EXISTS (SELECT 1 FROM locked);
+       EXISTS (SELECT 1 FROM locked), (SELECT version FROM job);
 
 -- name: apply_steps
 -- Steps of jobs, one or a batch (group commit), in one statement and one transaction:
--- apply_steps_v1 (migration 0011_lean_steps) applies each as its own guarded, fenced step
+-- apply_steps_v2 (migrations 0011_lean_steps, 0015_job_versions: $10 the versions the
+-- steps were planned from, NULL for none) applies each as its own guarded, fenced step
 -- (guard, fence, merge state, semaphore, expiry, messages, on-close messages) and returns
 -- one row per step: (step, semaphore or NULL when not applied, message ids, final state
--- when the step closed the job, whether the guard held). The job row is locked first
+-- when the step closed the job, whether the guard held, the version it left). The job
+-- row is locked first
 -- (FOR UPDATE re-checks the guard on the latest committed version), so two steps built
 -- from the same snapshot cannot both pass it; only then is the fence consumed: a step
 -- whose guard fails leaves its delivery held, a step whose fence no longer matches writes
 -- nothing (the step already happened).
-SELECT * FROM {schema}.apply_steps_v1(
+SELECT * FROM {schema}.apply_steps_v2(
     $1::text[], $2::text[], $3::int[], $4::bigint[], $5::int[], $6::float8[], $7::text[],
-    $8::text[], $9::text[],
-    $10::int[], $11::bool[], $12::text[], $13::smallint[], $14::float8[], $15::int[],
-    $16::float8[], $17::float8[], $18::float8[], $19::text[], $20::text[]);
+    $8::text[], $9::text[], $10::text[],
+    $11::int[], $12::bool[], $13::text[], $14::smallint[], $15::float8[], $16::int[],
+    $17::float8[], $18::float8[], $19::float8[], $20::text[], $21::text[]);
 
 -- name: checkpoint
 -- replay: safe (a re-run writes the same keys again, fenced by the same delivery)
