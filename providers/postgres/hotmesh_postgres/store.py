@@ -448,6 +448,7 @@ class PostgresStore(EscalationStore):
                 raise ConfigError(f"a read key must be a clear state key, got {key!r}", value=key)
         kept = encode_state({k: v for k, v in state.items() if v is not None})
         removed = [k for k, v in state.items() if v is None]
+        self.written.forget(job_id)  # its next step reads the job
         text = await self._driver.fetchval(
             self._q.checkpoint,
             job_id,
@@ -525,6 +526,7 @@ class PostgresStore(EscalationStore):
 
     async def delete_job(self, job_id: str) -> bool:
         """Remove the job and its pending messages; True if it existed."""
+        self.written.forget(job_id)
         return bool(await self._driver.fetchval(self._q.delete_job, job_id))
 
     async def get_stats(self, key: str, buckets: Sequence[str]) -> dict[str, dict[str, float]]:
