@@ -52,7 +52,15 @@ from benchmarks._pg import target_dsn
 from hotmesh.cli.bench import describe_machine, machine, process, run_level, seed_app
 from hotmesh.hotmesh import HotMesh
 
-__all__ = ["capture", "main", "pgbench_path", "replayed", "run_pgbench", "to_script"]
+__all__ = [
+    "capture",
+    "main",
+    "pgbench_path",
+    "replayed",
+    "run_pgbench",
+    "seed_mesh",
+    "to_script",
+]
 
 _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
 #: Group-committed statements (one call carries several steps) and the 0-based index of
@@ -229,19 +237,24 @@ def run_pgbench(
     return float(found.group(1))
 
 
-async def _prepare(
-    dsn: str, concurrency: int, jobs: int, batch: int, grouped: bool
-) -> tuple[float, str, dict[str, Any]]:
-    app_id = f"replay{uuid.uuid4().hex[:6]}"
+async def seed_mesh(dsn: str, app_id: str) -> HotMesh:
+    """The seed app, deployed and active, its engine and worker in this process (asyncpg)."""
     connection = {"class": "asyncpg", "options": {"dsn": dsn, "max_size": 20}}
     hm = await HotMesh.init(
         app_id=app_id,
         engine={"connection": connection},
         workers=[{"topic": "order.process", "connection": connection, "callback": process}],
     )
+    await hm.deploy(seed_app(app_id))
+    await hm.activate("1")
+    return hm
+
+
+async def _prepare(
+    dsn: str, concurrency: int, jobs: int, batch: int, grouped: bool
+) -> tuple[float, str, dict[str, Any]]:
+    hm = await seed_mesh(dsn, f"replay{uuid.uuid4().hex[:6]}")
     try:
-        await hm.deploy(seed_app(app_id))
-        await hm.activate("1")
         found = await machine(hm)
         found["schema"] = hm._any_backend().schema  # type: ignore[attr-defined]
         await run_level(hm, min(200, jobs), 20)

@@ -9,7 +9,6 @@ the stream as before.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from hotmesh.spi import OutgoingMessage
 from hotmesh.types import WorkerMessage
 from hotmesh_conformance.harness import assert_eventually
 from hotmesh_postgres.naming import schema_name
+from tests.integration._one_worker import Callback, one_worker_meshes
 
 APP = """
 app:
@@ -46,8 +46,6 @@ app:
           - to: w1
 """
 
-Callback = Callable[[WorkerMessage], Awaitable[dict[str, Any]]]
-
 
 async def _double(message: WorkerMessage) -> dict[str, Any]:
     return {"data": {"doubled": message.data["n"] * 2}}
@@ -55,24 +53,8 @@ async def _double(message: WorkerMessage) -> dict[str, Any]:
 
 @pytest.fixture
 async def mesh(hotmesh_dsn: str) -> AsyncIterator[Callable[[Callback], Awaitable[HotMesh]]]:
-    started: list[HotMesh] = []
-
-    async def start(callback: Callback) -> HotMesh:
-        app_id = f"direct-{uuid.uuid4().hex[:8]}"
-        connection = {"class": "asyncpg", "options": {"dsn": hotmesh_dsn}}
-        hm = await HotMesh.init(
-            app_id=app_id,
-            engine={"connection": connection},
-            workers=[{"topic": "direct.work", "connection": connection, "callback": callback}],
-        )
-        started.append(hm)
-        await hm.deploy(APP.replace("{APP}", app_id))
-        await hm.activate("1")
-        return hm
-
-    yield start
-    for hm in started:
-        await hm.stop()
+    async with one_worker_meshes(hotmesh_dsn, APP, "direct.work") as start:
+        yield start
 
 
 def _published_streams(hm: HotMesh) -> list[str]:

