@@ -266,17 +266,13 @@ class Engine:
         """One attempt at ``event``'s step on ``job``; False when its guard failed, or when
         ``job`` is a remembered state (``version``) and the event is not a step on it."""
         jid, gid = getattr(event, "jid", None), getattr(event, "gid", None)
-        if (
-            job is not None
-            and job.version is not None
-            and (isinstance(event, JobComplete) or job.state.get(META, {}).get("gid") != gid)
-        ):
-            return False  # not a step: decide on the job as stored (read again)
         if job is None or job.state.get(META, {}).get("gid") != gid:
-            log.info("dropping message for a missing or replaced job", extra={"jid": jid})
-            await self.stream.ack([message])
-            return True
+            if job is None or job.version is None:
+                log.info("dropping message for a missing or replaced job", extra={"jid": jid})
+            return await self._drop(message, job)
         if isinstance(event, JobComplete):
+            if job.version is not None:
+                return False  # not a step: decided on the job as stored
             if job.semaphore > 0:
                 # Only the step that closed the job enqueues this message: an open job is
                 # a read from before that step, which would give the parent no data.
@@ -301,29 +297,31 @@ class Engine:
         event: Any,
     ) -> bool:
         """Run ``event`` on its activity record; False when the step's guard failed."""
-        # Only a step is decided on a remembered state (job.version): anything else reads.
         if job.semaphore <= 0:
-            if job.version is not None:
-                return False
-            log.info("dropping message for an inactive job", extra={"jid": job.job_id})
-            await self.stream.ack([message])
-            return True
+            if job.version is None:
+                log.info("dropping message for an inactive job", extra={"jid": job.job_id})
+            return await self._drop(message, job)
         kind = event.kind
         if faults.ARMED and kind in ("timehook", "webhook"):
             faults.hit("engine.timer" if kind == "timehook" else "engine.signal")
         event_id = str(event.guid or message.id)
         planned = self.planner.plan_event(graph, activity, job, event, event_id)
-        if planned is None:
-            if job.version is not None:
-                return False
-            await self.stream.ack([message])  # leg 1 already ran / a duplicate event
-            return True
+        if planned is None:  # leg 1 already ran / a duplicate event
+            return await self._drop(message, job)
         step, context, expect = planned.step, planned.context, planned.expect
         try:
             return await self._commit(graph, context, step, message, expect, job.version)
         except PayloadError as err:  # the step's data cannot be stored: the job fails
             step, expect = self.planner.plan_failure(context, activity, event.dad, job.state, err)
             return await self._commit(graph, context, step, message, expect, job.version)
+
+    async def _drop(self, message: StreamMessage, job: JobRecord | None) -> bool:
+        """Ack ``message`` without a step; False instead when ``job`` is a remembered state
+        (``version``): only a step is decided on one, anything else on the job as stored."""
+        if job is not None and job.version is not None:
+            return False
+        await self.stream.ack([message])
+        return True
 
     async def _commit(
         self,

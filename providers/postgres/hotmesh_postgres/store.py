@@ -267,9 +267,10 @@ class PostgresStore(EscalationStore):
         )
         out: list[_Created | Exception] = [(False, None, [])] * len(jobs)
         for row in rows:
-            job = jobs[order[int(row[0]) - 1]]
+            i = order[int(row[0]) - 1]
+            job = jobs[i]
             ids = [] if row[3] is None else [int(x) for x in row[3]]
-            out[order[int(row[0]) - 1]] = (bool(row[1]), row[2], ids)
+            out[i] = (bool(row[1]), row[2], ids)
             if row[1]:
                 self.written.created(job.job_id, job.state, job.semaphore, row[4])
         return out
