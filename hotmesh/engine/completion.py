@@ -45,6 +45,15 @@ RECHECK = 1.0
 _EARLY_TTL = 30.0
 
 
+#: What a waiter's future is resolved with when it is time to read the job's state.
+_RECHECK = JobOutput(metadata={}, data={})
+
+
+def _recheck(future: asyncio.Future[JobOutput]) -> None:
+    if not future.done():
+        future.set_result(_RECHECK)
+
+
 class Completions:
     """One engine's job results: published when jobs finish, handed to local waiters."""
 
@@ -117,15 +126,25 @@ class Completions:
         Raises:
             TimeoutError: ``deadline`` (``time.monotonic()``) passed without a result.
         """
+        loop = asyncio.get_running_loop()
         try:
             while True:
                 if not future.done():
-                    # asyncio.wait leaves the future alone when it times out (no shield and
-                    # no cancellation to absorb: two futures and a task fewer per job).
+                    # The future itself is awaited; a timer resolves it with _RECHECK when
+                    # the wait is up (no asyncio.wait: a future, a callback and a loop
+                    # iteration fewer per job).
                     remaining = deadline - time.monotonic()
-                    await asyncio.wait((future,), timeout=max(min(remaining, RECHECK), 0.001))
+                    delay = max(min(remaining, RECHECK), 0.001)
+                    timer = loop.call_later(delay, _recheck, future)
+                    try:
+                        await future
+                    finally:
+                        timer.cancel()
+                if future.result() is not _RECHECK:  # CancelledError when the member stopped
+                    return future.result()
+                future = self.expect(job_id)  # waiting again (or published meanwhile)
                 if future.done():
-                    return future.result()  # CancelledError when the member stopped
+                    return future.result()
                 try:
                     job = await self._backend.store.get_job(job_id)
                 except ProviderError:

@@ -314,9 +314,7 @@ class Router:
         self._reserved -= 1
         self.handed += 1
         self._inflight[message.id] = message
-        task = asyncio.create_task(self._run(message))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.add(asyncio.create_task(self._run(message)))
 
     async def run_direct(self, message: StreamMessage) -> None:
         """Run a message no one stored (a worker's answer to this engine) in the caller's
@@ -374,9 +372,7 @@ class Router:
                     self._slots.give(free - len(messages))
                 for message in messages:
                     self._inflight[message.id] = message
-                    task = asyncio.create_task(self._run(message))
-                    self._tasks.add(task)
-                    task.add_done_callback(self._tasks.discard)
+                    self._tasks.add(asyncio.create_task(self._run(message)))
                 self._update_quiet()
                 if messages and self._delay > 0:
                     await self._sleep_throttled()
@@ -463,6 +459,9 @@ class Router:
                 self._ack_wakeup.set()
         finally:
             self._ended(message)
+            # The task leaves the set itself (a done callback would cost a loop iteration
+            # per message); one cancelled before it ever ran stays until stop() sees it.
+            self._tasks.discard(asyncio.current_task())
 
     def _ended(self, message: StreamMessage) -> None:
         """A message's callback ended: out of flight, its slot free again."""

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from hotmesh.engine import completion
 from hotmesh.engine.completion import Completions, result_channel, result_relay
 from hotmesh.spi import Backend
 from hotmesh.types import JobOutput
@@ -91,7 +92,27 @@ async def test_waiting_past_the_deadline_for_an_unknown_job_times_out(backend: B
     future = completions.expect("never")
     with pytest.raises(TimeoutError):
         await completions.wait("never", future, time.monotonic())
-    assert future.cancelled()
+    # No waiter is left behind: a result published now is kept for the next waiter.
+    await completions.notify(_output("never", ngn="G1"), True)
+    late = completions.expect("never")
+    assert late.done() and late.result().job_id == "never"
+
+
+async def test_a_result_never_published_is_read_from_the_store(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Publications are at most once: the waiter re-reads the job when it hears nothing.
+    monkeypatch.setattr(completion, "RECHECK", 0.05)
+    completions = Completions(backend, "G1", manifest=_manifest)
+    future = completions.expect("j5")
+    waiting = asyncio.create_task(completions.wait("j5", future, time.monotonic() + 30))
+    await asyncio.sleep(0.2)  # a recheck or more finds the job missing first
+    assert not waiting.done()
+    state = {"meta": {"jid": "j5", "gid": "g5"}, "d/orderId": "j5"}
+    assert await backend.store.create_job("j5", state, semaphore=0)
+    output = await asyncio.wait_for(waiting, 30)
+    assert output.job_id == "j5"
+    assert output.data == {"orderId": "j5"}
 
 
 def test_result_channels() -> None:

@@ -24,6 +24,7 @@ __all__ = [
     "Driver",
     "Executor",
     "Lane",
+    "Lanes",
     "ListenConnection",
     "Loss",
     "Replayer",
@@ -36,6 +37,8 @@ C = TypeVar("C")
 Row = Sequence[Any]
 #: The smallest pool (``max_size``) that keeps one of its connections in a :class:`Lane`.
 LANE_MIN_POOL = 4
+#: The most lanes a driver keeps (each pool size past LANE_MIN_POOL adds one up to this).
+MAX_LANES = 3
 
 #: A line in a named query (queries.sql) saying it may run again after a lost connection:
 #: running it twice has the effect of running it once (a read, a fenced step, a claim, an
@@ -276,3 +279,50 @@ class Lane(Generic[C]):
         if conn is not None:
             with contextlib.suppress(Exception):
                 await self._release(conn)
+
+
+class Lanes(Generic[C]):
+    """A driver's lanes: ``1 + max_size - LANE_MIN_POOL`` of them, at most
+    :data:`MAX_LANES` (none below :data:`LANE_MIN_POOL`); at least three connections stay
+    in the pool.
+
+    A busy member runs a few statements at once (a claim, a batch of steps, a batch of new
+    jobs...): with one lane each of the others took a pooled connection and gave it back
+    (asyncpg shields every release in a task of its own). A statement takes the first free
+    lane, so sequential statements keep using the first one.
+
+    Example:
+        >>> lanes = Lanes(10, acquire=pool.acquire, release=pool.release, usable=alive,
+        ...               discard=drop, classify=classify)  # doctest: +SKIP
+        >>> lane = lanes.free()  # None when every lane is running a statement
+    """
+
+    def __init__(
+        self,
+        max_size: int,
+        *,
+        acquire: Callable[[], Awaitable[C]],
+        release: Callable[[C], Awaitable[None]],
+        usable: Callable[[C], bool],
+        discard: Callable[[C], Awaitable[None]],
+        classify: Callable[[BaseException], Loss],
+    ) -> None:
+        count = 0 if max_size < LANE_MIN_POOL else min(MAX_LANES, 1 + max_size - LANE_MIN_POOL)
+        self._lanes = [
+            Lane(
+                acquire=acquire, release=release, usable=usable, discard=discard, classify=classify
+            )
+            for _ in range(count)
+        ]
+
+    def free(self) -> Lane[C] | None:
+        """The first lane no statement is running on, if any."""
+        for lane in self._lanes:
+            if lane.free:
+                return lane
+        return None
+
+    async def close(self) -> None:
+        """Give every lane's connection back to the pool (before the pool closes)."""
+        for lane in self._lanes:
+            await lane.close()

@@ -88,9 +88,7 @@ class GroupCommit(Generic[I, R]):
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             self._in_flight += 1
-            task = asyncio.get_running_loop().create_task(self._flush(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._tasks.add(asyncio.get_running_loop().create_task(self._flush(batch)))
 
     async def _flush(self, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
@@ -98,6 +96,8 @@ class GroupCommit(Generic[I, R]):
             results = await self._settle(items)
         finally:
             self._in_flight -= 1
+            # The task leaves the set itself: no done callback (a loop iteration) per batch.
+            self._tasks.discard(asyncio.current_task())
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue

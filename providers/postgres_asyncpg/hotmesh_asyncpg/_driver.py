@@ -13,7 +13,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable, ProviderError
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import LANE_MIN_POOL, Executor, Lane, Loss, Replayer, Row
+from hotmesh_postgres.driver import Executor, Lanes, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["AsyncpgDriver", "AsyncpgProvider"]
@@ -173,13 +173,13 @@ class AsyncpgDriver:
         self._connect_args = dict(connect_args)
         self.target = target
         self._replayer = Replayer(classify, self._reconnect, target)
-        self._lane: Lane[PoolConnectionProxy[Any]] = Lane(
+        self._lanes: Lanes[PoolConnectionProxy[Any]] = Lanes(
+            pool.get_max_size(),
             acquire=self._acquire,
             release=pool.release,
             usable=_alive,
             discard=self._drop,
             classify=classify,
-            enabled=pool.get_max_size() >= LANE_MIN_POOL,
         )
 
     async def _acquire(self) -> PoolConnectionProxy[Any]:
@@ -211,8 +211,9 @@ class AsyncpgDriver:
 
     async def _run(self, fn: Callable[[Conn], Awaitable[T]], sql: str, replay: bool | None) -> T:
         async def attempt() -> T:
-            if self._lane.free:
-                return await self._lane.run(fn)
+            lane = self._lanes.free()
+            if lane is not None:
+                return await lane.run(fn)
             async with self._pool.acquire() as conn:
                 try:
                     return await fn(conn)
@@ -266,7 +267,7 @@ class AsyncpgDriver:
         return _Listener(conn, on_notify, on_lost)
 
     async def close(self) -> None:
-        await self._lane.close()
+        await self._lanes.close()
         with contextlib.suppress(Exception):
             await self._pool.close()
 

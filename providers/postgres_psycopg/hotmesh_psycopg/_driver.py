@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from hotmesh.errors import AuthenticationFailed, ConfigError, DatabaseUnavailable
 from hotmesh_postgres.backend import PostgresProvider
-from hotmesh_postgres.driver import LANE_MIN_POOL, Executor, Lane, Loss, Replayer, Row
+from hotmesh_postgres.driver import Executor, Lanes, Loss, Replayer, Row
 from hotmesh_postgres.targets import describe_target
 
 __all__ = ["PsycopgDriver", "PsycopgProvider"]
@@ -152,13 +152,13 @@ class PsycopgDriver:
         self._kwargs = kwargs
         self.target = target
         self._replayer = Replayer(classify, self._reconnect, target)
-        self._lane: Lane[Conn] = Lane(
+        self._lanes: Lanes[Conn] = Lanes(
+            pool.max_size,
             acquire=pool.getconn,
             release=pool.putconn,
             usable=lambda conn: not conn.closed and not _spoke_while_idle(conn),
             discard=self._drop,
             classify=classify,
-            enabled=pool.max_size >= LANE_MIN_POOL,
         )
 
     async def _drop(self, conn: Conn) -> None:
@@ -203,8 +203,9 @@ class PsycopgDriver:
 
     async def _run(self, fn: Callable[[_Exec], Awaitable[T]], sql: str, replay: bool | None) -> T:
         async def attempt() -> T:
-            if self._lane.free:
-                return await self._lane.run(lambda conn: fn(_Exec(conn)))
+            lane = self._lanes.free()
+            if lane is not None:
+                return await lane.run(lambda conn: fn(_Exec(conn)))
             async with self._connection() as conn:
                 return await fn(_Exec(conn))
 
@@ -259,7 +260,7 @@ class PsycopgDriver:
         return _Listener(conn, on_notify, on_lost)
 
     async def close(self) -> None:
-        await self._lane.close()
+        await self._lanes.close()
         with contextlib.suppress(Exception):
             await self._pool.close()
 
