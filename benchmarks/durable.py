@@ -40,6 +40,7 @@ from benchmarks.peers import (
     _ratios,
     _with_database,
 )
+from hotmesh.tuning import tune_gc
 
 __all__ = ["main", "run_dbos", "run_durable"]
 
@@ -181,7 +182,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=100, help="workflows at concurrency 20")
     parser.add_argument("--provider", default="asyncpg", choices=["asyncpg", "psycopg"])
     parser.add_argument("--json", default=None, help="write the figures to this file")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's collector settings (default: hotmesh.tune_gc for both)",
+    )
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        # Durable and DBOS run in this process, one after the other: both get it.
+        tune_gc()
     levels = [int(x) for x in args.concurrency.split(",")]
 
     from hotmesh.embedded import start
@@ -196,6 +205,7 @@ def main(argv: list[str] | None = None) -> None:
                 "command": "python -m benchmarks.durable " + " ".join(sys.argv[1:]),
                 "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
                 "postgres": settings | {"embedded": True},
+                "python_gc": "Python defaults" if args.default_gc else "hotmesh.tune_gc",
                 "levels": levels,
                 "jobs": args.jobs,
             }

@@ -49,6 +49,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 from hotmesh.cli.bench import run_provider, seed_app
+from hotmesh.tuning import tune_gc
 
 __all__ = ["main", "run_dbos", "run_hotmesh", "run_typescript"]
 
@@ -143,7 +144,9 @@ def _print_row(system: str, figures: Figures) -> None:
     )
 
 
-def run_hotmesh(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figures]:
+def run_hotmesh(
+    dsn: str, jobs: int, levels: list[int], warmup: int, *, gc_tuning: bool = True
+) -> list[Figures]:
     """The seed workflow on hotmesh (asyncpg, worker in-process)."""
     import hotmesh
 
@@ -155,6 +158,7 @@ def run_hotmesh(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Fig
             levels,
             warmup=warmup,
             on_level=lambda row: _print_row("hotmesh", row),
+            gc_tuning=gc_tuning,
         )
     )
     version = getattr(hotmesh, "__version__", "dev")
@@ -336,7 +340,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=200, help="jobs at concurrency 20 first")
     parser.add_argument("--json", default=None, help="write the figures to this file")
     parser.add_argument("--skip-node", action="store_true", help="skip the TypeScript reference")
+    parser.add_argument(
+        "--default-gc",
+        action="store_true",
+        help="keep Python's collector settings (default: hotmesh.tune_gc for both Python peers)",
+    )
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        # hotmesh and DBOS run in this process, one after the other: both get it.
+        tune_gc()
     levels = [int(x) for x in args.concurrency.split(",")]
 
     from hotmesh.embedded import start
@@ -355,11 +367,14 @@ def main(argv: list[str] | None = None) -> None:
                     "platform": platform.platform(),
                 },
                 "postgres": settings | {"embedded": True, "same_cluster_for_all": True},
+                "python_gc": "Python defaults" if args.default_gc else "hotmesh.tune_gc",
                 "jobs": args.jobs,
                 "levels": levels,
                 "warmup": args.warmup,
             }
-            report["hotmesh"] = run_hotmesh(dsns["hotmesh"], args.jobs, levels, args.warmup)
+            report["hotmesh"] = run_hotmesh(
+                dsns["hotmesh"], args.jobs, levels, args.warmup, gc_tuning=not args.default_gc
+            )
             report["dbos"] = run_dbos(dsns["dbos"], args.jobs, levels, args.warmup)
             report["typescript"] = run_typescript(
                 dsns["typescript"], args.jobs, levels, args.warmup, skip=args.skip_node

@@ -197,7 +197,9 @@ async def _passes(hm: HotMesh, jobs: int, concurrency: int, top: int) -> None:
     print(
         f"\nunprofiled: {jobs} jobs at c={concurrency}: {figures['jobs_per_s']:.1f} jobs/s, "
         f"p50 {figures['p50_ms']:.2f} ms, {figures['commits_per_job']:.2f} commits/job\n"
-        f"CPU per job: Python {figures['python_cpu_ms_per_job']:.3f} ms (this process), "
+        f"CPU per job: Python {figures['python_cpu_ms_per_job']:.3f} ms (this process; "
+        f"{figures['gc_ms_per_job']:.3f} of it in the garbage collector, "
+        f"{'tuned: hotmesh.tune_gc' if figures['gc_tuned'] else 'Python defaults'}), "
         f"Postgres {'n/a (remote server)' if pg is None else f'{pg:.3f} ms'} (all its processes)",
         flush=True,
     )
@@ -238,13 +240,20 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--top", type=int, default=0, help="also list the N costliest functions")
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep Python's collector settings (no tune_gc)"
+    )
     args = parser.parse_args()
     with target_dsn(STAT_STATEMENTS) as dsn:
 
         async def passes(hm: HotMesh) -> None:
             await _passes(hm, args.jobs, args.concurrency, args.top)
 
-        asyncio.run(run_provider(args.provider, dsn, args.jobs, [], finish=passes))
+        asyncio.run(
+            run_provider(
+                args.provider, dsn, args.jobs, [], finish=passes, gc_tuning=not args.default_gc
+            )
+        )
 
 
 if __name__ == "__main__":

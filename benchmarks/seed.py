@@ -76,7 +76,8 @@ def _print_level(figures: dict[str, Any]) -> None:
         f"{figures['jobs_per_s']:>8.1f} jobs/s  "
         f"p50 {figures['p50_ms']:.2f} ms  p95 {figures['p95_ms']:.2f} ms  "
         f"p99 {figures['p99_ms']:.2f} ms  {figures['commits_per_job']:.2f} commits/job  "
-        f"CPU/job: Python {figures['python_cpu_ms_per_job']:.2f} ms, "
+        f"CPU/job: Python {figures['python_cpu_ms_per_job']:.2f} ms "
+        f"(GC {figures['gc_ms_per_job']:.3f}{'' if figures['gc_tuned'] else ', default'}), "
         f"Postgres {_ms(figures['postgres_cpu_ms_per_job'])}",
         flush=True,
     )
@@ -101,6 +102,9 @@ def main() -> None:
     parser.add_argument("--soak", action="store_true", help="one level, in windows of --window")
     parser.add_argument("--window", type=int, default=100_000, help="jobs per soak window")
     parser.add_argument("--json", default=None)
+    parser.add_argument(
+        "--default-gc", action="store_true", help="keep Python's collector settings (no tune_gc)"
+    )
     args = parser.parse_args()
     import os
 
@@ -133,6 +137,7 @@ def main() -> None:
                     engine_processes=engines,
                     on_level=_Printer(args.soak),
                     finish=_print_tables,
+                    gc_tuning=not args.default_gc,
                 )
             )
     if args.json:

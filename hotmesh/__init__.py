@@ -11,6 +11,7 @@ from hotmesh.config import EngineConfig, HotMeshConfig, WorkerConfig
 from hotmesh.hotmesh import HotMesh
 from hotmesh.serializer import register_codec
 from hotmesh.spi import RetryPolicy
+from hotmesh.tuning import tune_gc
 from hotmesh.types import JobExport, JobOutput, JobState, JobStatus, WorkerMessage
 
 __all__ = [
@@ -26,5 +27,6 @@ __all__ = [
     "WorkerMessage",
     "errors",
     "register_codec",
+    "tune_gc",
 ]
 __version__ = "0.1.0"

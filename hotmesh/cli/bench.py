@@ -17,6 +17,7 @@ Example:
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import statistics
 import time
@@ -25,6 +26,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hotmesh.hotmesh import HotMesh
+from hotmesh.tuning import GcMeter, tune_gc
 from hotmesh.types import WorkerMessage
 
 __all__ = [
@@ -63,6 +65,9 @@ app:
         t1:
           - to: w1
 """
+
+#: Python's own threshold of the collector's youngest generation (a larger one: tuned).
+_PYTHON_YOUNG = 700
 
 Progress = Callable[[str, int, int], None]
 """A progress hook: called with ``(label, done, total)`` after each job of a level."""
@@ -202,7 +207,8 @@ async def run_level(
     pg_before = postgres_cpu(postmaster) if postmaster is not None else 0.0
     py_before = _python_cpu(others)
     started = time.perf_counter()
-    await asyncio.gather(*(lane() for _ in range(concurrency)))
+    with GcMeter() as collector:
+        await asyncio.gather(*(lane() for _ in range(concurrency)))
     elapsed = time.perf_counter() - started
     py_cpu = _python_cpu(others) - py_before
     pg_cpu = postgres_cpu(postmaster) - pg_before if postmaster is not None else None
@@ -217,12 +223,21 @@ async def run_level(
         "p99_ms": round(q[98], 2),
         "commits_per_job": round((after - before) / jobs, 2),
         "python_cpu_ms_per_job": round(py_cpu * 1000 / jobs, 3),
+        # (this process's collector; included in the Python CPU above)
+        "gc_ms_per_job": round(collector.seconds * 1000 / jobs, 3),
+        "gc_tuned": gc.get_threshold()[0] > _PYTHON_YOUNG,
         "postgres_cpu_ms_per_job": None if pg_cpu is None else round(pg_cpu * 1000 / jobs, 3),
     }
 
 
 def _worker_process(
-    provider: str, dsn: str, app_id: str, ready: Any, stop: Any, engine: bool = False
+    provider: str,
+    dsn: str,
+    app_id: str,
+    ready: Any,
+    stop: Any,
+    engine: bool = False,
+    gc_tuning: bool = True,
 ) -> None:
     """A separate OS process running one worker, and an engine too when ``engine``."""
 
@@ -235,6 +250,8 @@ def _worker_process(
         if engine:
             config["engine"] = {"connection": connection}
         hm = await HotMesh.init(config)
+        if gc_tuning:
+            tune_gc()
         ready.set()
         # stop is a multiprocessing.Event: wait for it in a thread, not on the loop.
         await asyncio.get_running_loop().run_in_executor(None, stop.wait)
@@ -257,6 +274,7 @@ async def run_provider(
     progress: Progress | None = None,
     on_level: Callable[[dict[str, Any]], None] | None = None,
     finish: Callable[[HotMesh], Awaitable[None]] | None = None,
+    gc_tuning: bool = True,
 ) -> list[dict[str, Any]]:
     """Benchmark one provider at each concurrency level; return one row per level.
 
@@ -275,6 +293,8 @@ async def run_provider(
         on_level: called with each level's row as soon as it is measured.
         finish: awaited with the engine's instance after the last level (e.g. to read
             table statistics) before everything stops.
+        gc_tuning: :func:`hotmesh.tune_gc` in every process once it has started (as
+            ``hotmesh serve`` does); False keeps Python's default collector settings.
     """
     import multiprocessing
 
@@ -289,7 +309,7 @@ async def run_provider(
         extra_engines = max(engine_processes - 1, 0)
         for index in range(worker_processes + extra_engines):
             ready = ctx.Event()
-            args = (provider, dsn, app_id, ready, stop, index >= worker_processes)
+            args = (provider, dsn, app_id, ready, stop, index >= worker_processes, gc_tuning)
             proc = ctx.Process(target=_worker_process, args=args)
             proc.start()
             await asyncio.get_running_loop().run_in_executor(None, ready.wait, 60)
@@ -305,6 +325,8 @@ async def run_provider(
             )
         await hm.deploy(seed_app(app_id))
         await hm.activate("1")
+        if gc_tuning:
+            tune_gc()
         found = await machine(hm)
         if warmup > 0:
             await run_level(hm, min(warmup, jobs), 20)

@@ -43,6 +43,7 @@ import typer
 from hotmesh.cli.support import DSN_ENV, CliError, DsnOption, Provider, ProviderOption
 from hotmesh.config import HotMeshConfig, to_config
 from hotmesh.hotmesh import HotMesh
+from hotmesh.tuning import tune_gc
 
 __all__ = ["load_config", "register_serve"]
 
@@ -95,7 +96,9 @@ def load_config(target: str) -> HotMeshConfig | Mapping[str, Any]:
     return value
 
 
-async def _serve(target: str, deploy: str | None, grace: float, announce: bool) -> None:
+async def _serve(
+    target: str, deploy: str | None, grace: float, announce: bool, gc_tuning: bool = True
+) -> None:
     config = load_config(target)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,6 +110,8 @@ async def _serve(target: str, deploy: str | None, grace: float, announce: bool) 
             manifest = await hm.deploy(yaml_source(deploy))
             await hm.activate(manifest.version)
             print(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
+        if gc_tuning:
+            tune_gc()
         if announce:
             workers = ", ".join(w.config.topic for w in hm.workers) or "none"
             role = "engine" if hm.engine is not None else "no engine"
@@ -119,9 +124,11 @@ async def _serve(target: str, deploy: str | None, grace: float, announce: bool) 
         print(f"stopped app {hm.app_id!r} (pid {os.getpid()})", flush=True)
 
 
-def _children(target: str, count: int, grace: float) -> int:
+def _children(target: str, count: int, grace: float, gc_tuning: bool = True) -> int:
     """Run ``count`` serving processes; forward SIGTERM/SIGINT; return the worst exit."""
     command = [sys.executable, "-m", "hotmesh.cli", "serve", target, "--grace", str(grace)]
+    if not gc_tuning:
+        command.append("--default-gc")
     procs = [subprocess.Popen(command) for _ in range(count)]
 
     def forward(signum: int, _frame: Any) -> None:
@@ -153,12 +160,21 @@ def serve(
     ] = 10.0,
     dsn: DsnOption = None,
     provider: ProviderOption = Provider.asyncpg,
+    default_gc: Annotated[
+        bool,
+        typer.Option(
+            "--default-gc",
+            help="keep Python's garbage-collector settings (default: hotmesh.tune_gc once "
+            "started: hotmesh frees its objects without the collector's help)",
+        ),
+    ] = False,
 ) -> None:
     """Host the engine and workers MODULE:CONFIG declares, until SIGTERM or Ctrl-C.
 
     CONFIG is what HotMesh.init takes (a dict or HotMeshConfig, callbacks included), or a
     function returning it. Without a connection in it, --dsn (or $HOTMESH_DSN) is used,
-    else the embedded Postgres.
+    else the embedded Postgres. Once started, each process tunes Python's garbage
+    collector for a long-running hotmesh process (hotmesh.tune_gc; --default-gc: not).
     """
     if dsn:
         os.environ[DSN_ENV] = dsn
@@ -169,7 +185,7 @@ def serve(
     if deploy is not None:
         yaml_source(deploy)
     if processes == 1:
-        asyncio.run(_serve(target, deploy, grace, announce=True))
+        asyncio.run(_serve(target, deploy, grace, announce=True, gc_tuning=not default_gc))
         return
     if deploy is not None:  # deploy once, before the processes start
 
@@ -178,7 +194,7 @@ def serve(
 
         asyncio.run(first())
     print(f"starting {processes} processes serving {target}", flush=True)
-    code = _children(target, processes, grace)
+    code = _children(target, processes, grace, gc_tuning=not default_gc)
     if code:
         raise typer.Exit(code)
 

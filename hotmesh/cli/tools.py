@@ -132,6 +132,13 @@ def bench(
     ] = None,
     provider: ProviderOption = Provider.asyncpg,
     app_id: AppOption = None,
+    default_gc: Annotated[
+        bool,
+        typer.Option(
+            "--default-gc",
+            help="keep Python's garbage-collector settings (default: hotmesh.tune_gc, as serve)",
+        ),
+    ] = False,
 ) -> None:
     """Benchmark the seed workflow: jobs/s, pubsub latency and commits per job per level."""
     from hotmesh.cli.bench import describe_machine, run_provider
@@ -164,6 +171,7 @@ def bench(
                 app_id=app_id,
                 warmup=min(200, jobs),
                 progress=advance,
+                gc_tuning=not default_gc,
             )
         )
     if as_json:
@@ -176,7 +184,7 @@ def bench(
         caption=describe_machine(rows[0]["machine"]) if rows else None,
     )
     columns = ("concurrency", "jobs", "jobs/s", "p50 ms", "p95 ms", "p99 ms", "commits/job")
-    for name in (*columns, "Python CPU ms/job", "Postgres CPU ms/job"):
+    for name in (*columns, "Python CPU ms/job", "of it GC", "Postgres CPU ms/job"):
         table.add_column(name, justify="right")
     for row in rows:
         pg_cpu = row["postgres_cpu_ms_per_job"]
@@ -189,6 +197,7 @@ def bench(
             f"{row['p99_ms']:.2f}",
             f"{row['commits_per_job']:.2f}",
             f"{row['python_cpu_ms_per_job']:.2f}",
+            f"{row['gc_ms_per_job']:.3f}",
             "n/a (remote)" if pg_cpu is None else f"{pg_cpu:.2f}",
         )
     stdout_console().print(table)

@@ -312,6 +312,8 @@ def test_bench_prints_one_row_per_level(hotmesh_dsn: str, cache_dir: Path) -> No
         (5, 30, "psycopg"),
     ]
     assert all(r["jobs_per_s"] > 0 and r["p50_ms"] > 0 for r in rows)
+    # Measured as hotmesh serve runs: the collector tuned (hotmesh.tune_gc), its time shown.
+    assert all(r["gc_tuned"] and r["gc_ms_per_job"] >= 0 for r in rows)
 
 
 def test_without_a_dsn_commands_share_the_embedded_cluster(tmp_path: Path) -> None:
