@@ -308,6 +308,11 @@ def encode_state(state: Mapping[str, Any]) -> dict[str, Any]:
         >>> encode_state({"meta": {"jid": "j1"}, "d/total": 3})
         {'meta': {'jid': 'j1'}, 'd/total': 3}
     """
+    if _codec is None:  # only a string can need escaping: no call for the other values
+        return {
+            k: encode_value(v) if isinstance(v, str) and not is_clear_key(k) else v
+            for k, v in state.items()
+        }
     return {k: v if is_clear_key(k) else encode_value(v) for k, v in state.items()}
 
 
@@ -321,7 +326,10 @@ def decode_state(state: Mapping[str, Any], *, job_id: str | None = None) -> dict
         >>> decode_state(encode_state({"d/a": [1, 2]}), job_id="j1")
         {'d/a': [1, 2]}
     """
-    return {k: decode_value(v, job_id=job_id, field=k) for k, v in state.items()}
+    return {
+        k: decode_value(v, job_id=job_id, field=k) if isinstance(v, str) else v
+        for k, v in state.items()
+    }
 
 
 def _text(value: Any) -> str:

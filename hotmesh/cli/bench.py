@@ -192,11 +192,12 @@ async def run_level(
     """
     latencies: list[float] = []
     counter = iter(range(jobs))
+    run = uuid.uuid4().hex[:8]  # order ids unique across levels (one uuid per level, not job)
 
     async def lane() -> None:
         for i in counter:
             started = time.perf_counter()
-            await hm.pubsub("order.placed", {"id": f"{uuid.uuid4().hex[:8]}-{i}"}, timeout=60)
+            await hm.pubsub("order.placed", {"id": f"{run}-{i}"}, timeout=60)
             latencies.append((time.perf_counter() - started) * 1000)
             if progress is not None:
                 progress(label, len(latencies), jobs)

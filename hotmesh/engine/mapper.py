@@ -63,21 +63,32 @@ def _evaluate(expression: Any, context: Mapping[str, Any]) -> Any:
     return resolve_cell(expression, context)
 
 
-def _map(rules: Any, context: Mapping[str, Any], path: str) -> Any:
+def _plain(value: Any) -> Any:
+    """``to_plain`` below the top: an ``UNDEFINED`` result stays one (its key is dropped)."""
+    return value if value is UNDEFINED else to_plain(value)
+
+
+def _map(rules: Any, context: Mapping[str, Any]) -> Any:
+    """The rule tree mapped, plain (:func:`to_plain`) but for a top-level ``UNDEFINED``.
+
+    Each part is made plain where it is produced (a pipe's or a cell's container), so
+    the common result of a reference, a scalar, is not walked again.
+    """
     if isinstance(rules, dict):
         if _PIPE in rules:
-            return _evaluate(rules, context)
+            return _plain(_evaluate(rules, context))
         mapped = {}
         for key, rule in rules.items():
-            value = _map(rule, context, f"{path}.{key}" if path else str(key))
+            value = _map(rule, context)
             if value is not UNDEFINED:
                 mapped[key] = value
         return mapped
     if isinstance(rules, list):
-        return [_map(rule, context, f"{path}[{index}]") for index, rule in enumerate(rules)]
+        return [None if (value := _map(rule, context)) is UNDEFINED else value for rule in rules]
     if rules is None:
         return None
-    return resolve_cell(rules, context)
+    value = resolve_cell(rules, context)
+    return to_plain(value) if isinstance(value, dict | list) else value
 
 
 def map_rules(rules: Any, context: Mapping[str, Any]) -> Any:
@@ -100,7 +111,8 @@ def map_rules(rules: Any, context: Mapping[str, Any]) -> Any:
         {'total': 3}
     """
     try:
-        return to_plain(_map(rules, context, ""))
+        mapped = _map(rules, context)
+        return None if mapped is UNDEFINED else mapped
     except PipeError:
         raise
     except RecursionError as error:
@@ -119,6 +131,8 @@ def resolve(expression: Any, context: Mapping[str, Any]) -> Any:
         >>> resolve("{nowhere}", {}) is None
         True
     """
+    if expression is None:  # most optional expressions (``emit:``...) are absent
+        return None
     return to_plain(_evaluate(expression, context))
 
 

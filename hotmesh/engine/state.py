@@ -188,16 +188,21 @@ def _view(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _second: list[Any] = [-1, ""]  # the last whole second stamped, and its text
+_milli: list[Any] = [-1, ""]  # the last millisecond stamped, and its text
 
 
 def now_stamp() -> str:
     """UTC time as ``YYYYMMDDHHmmss.mmm`` (the reference's ``jc``/``ju`` format).
 
     The seconds' text is formatted once per second (strftime was a visible share of a
-    step's time), the milliseconds every call.
+    step's time), the whole stamp once per millisecond (a job takes several).
     """
-    now = time.time()
-    second = int(now)
+    milli = int(time.time() * 1000)
+    if milli == _milli[0]:
+        return str(_milli[1])
+    second, rest = divmod(milli, 1000)
     if second != _second[0]:
         _second[:] = [second, time.strftime("%Y%m%d%H%M%S.", time.gmtime(second))]
-    return f"{_second[1]}{int((now - second) * 1000):03d}"
+    text = f"{_second[1]}{rest:03d}"
+    _milli[:] = [milli, text]
+    return text
