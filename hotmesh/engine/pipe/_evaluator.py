@@ -132,6 +132,9 @@ def call_function(cell: str, arguments: list[Any]) -> Any:
 
 def _walk(value: Any, segments: list[str]) -> Any:
     for segment in segments:
+        if type(value) is dict:  # the usual step: what get_property does for a str key
+            value = value.get(segment, UNDEFINED)
+            continue
         if value is UNDEFINED:
             break
         value = get_property(value, segment)
