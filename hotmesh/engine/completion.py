@@ -65,13 +65,15 @@ class Completions:
         self._manifest = manifest
         self._waiters: dict[str, asyncio.Future[JobOutput]] = {}
         self._early: dict[str, tuple[float, JobOutput]] = {}
+        self._closed = False
 
     async def start(self) -> None:
         """Hear the results published for this engine's waiters (``$ngn.<guid>``)."""
         await self._backend.sub.subscribe(f"$ngn.{self._guid}", self._on_result)
 
     def close(self) -> None:
-        """Cancel every waiter (the member is stopping)."""
+        """Cancel every waiter (the member is stopping), and every later one."""
+        self._closed = True
         for future in self._waiters.values():
             future.cancel()
 
@@ -107,7 +109,9 @@ class Completions:
         """A future for ``job_id``'s result (already set when it was published early)."""
         future: asyncio.Future[JobOutput] = asyncio.get_running_loop().create_future()
         early = self._early.pop(job_id, None)
-        if early is not None:
+        if self._closed:  # a waiter between two reads when the member stopped
+            future.cancel()
+        elif early is not None:
             future.set_result(early[1])
         else:
             self._waiters[job_id] = future

@@ -193,6 +193,8 @@ class Router:
         self._ack_wakeup.set()
         await asyncio.gather(*self._loops[-1:], return_exceptions=True)
         self._loops = []
+        # (tasks cancelled before they ever ran never left the set themselves)
+        self._tasks = {task for task in self._tasks if not task.done()}
         await self._flush_acks()
 
     async def __aenter__(self) -> Router:

@@ -115,6 +115,21 @@ async def test_a_result_never_published_is_read_from_the_store(
     assert output.data == {"orderId": "j5"}
 
 
+async def test_closing_cancels_a_waiter_between_two_reads(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(completion, "RECHECK", 0.05)
+    completions = Completions(backend, "G1", manifest=_manifest)
+    future = completions.expect("j6")
+    waiting = asyncio.create_task(completions.wait("j6", future, time.monotonic() + 30))
+    await asyncio.sleep(0.2)  # past a re-read or more: the waiter holds a later future
+    assert not waiting.done()
+    completions.close()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(waiting, 30)
+    assert completions.expect("j7").cancelled()  # and any waiter after the stop
+
+
 def test_result_channels() -> None:
     assert result_channel("order.done", pattern=False) == "order.done*"
     assert result_channel("a*b?[c", pattern=False) == "a[*]b[?][[]c*"
