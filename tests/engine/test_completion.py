@@ -98,16 +98,24 @@ async def test_waiting_past_the_deadline_for_an_unknown_job_times_out(backend: B
     assert late.done() and late.result().job_id == "never"
 
 
+async def _waiting_past_rereads(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch, job_id: str
+) -> tuple[Completions, asyncio.Task[JobOutput]]:
+    """A waiter for ``job_id`` (never published, not stored) after some re-reads."""
+    monkeypatch.setattr(completion, "RECHECK", 0.05)
+    completions = Completions(backend, "G1", manifest=_manifest)
+    future = completions.expect(job_id)
+    waiting = asyncio.create_task(completions.wait(job_id, future, time.monotonic() + 30))
+    await asyncio.sleep(0.2)  # re-reads have found the job missing (nothing signals one)
+    assert not waiting.done()
+    return completions, waiting
+
+
 async def test_a_result_never_published_is_read_from_the_store(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Publications are at most once: the waiter re-reads the job when it hears nothing.
-    monkeypatch.setattr(completion, "RECHECK", 0.05)
-    completions = Completions(backend, "G1", manifest=_manifest)
-    future = completions.expect("j5")
-    waiting = asyncio.create_task(completions.wait("j5", future, time.monotonic() + 30))
-    await asyncio.sleep(0.2)  # a recheck or more finds the job missing first
-    assert not waiting.done()
+    _, waiting = await _waiting_past_rereads(backend, monkeypatch, "j5")
     state = {"meta": {"jid": "j5", "gid": "g5"}, "d/orderId": "j5"}
     assert await backend.store.create_job("j5", state, semaphore=0)
     output = await asyncio.wait_for(waiting, 30)
@@ -118,12 +126,8 @@ async def test_a_result_never_published_is_read_from_the_store(
 async def test_closing_cancels_a_waiter_between_two_reads(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(completion, "RECHECK", 0.05)
-    completions = Completions(backend, "G1", manifest=_manifest)
-    future = completions.expect("j6")
-    waiting = asyncio.create_task(completions.wait("j6", future, time.monotonic() + 30))
-    await asyncio.sleep(0.2)  # past a re-read or more: the waiter holds a later future
-    assert not waiting.done()
+    # Past a re-read, the waiter holds a future registered after the first.
+    completions, waiting = await _waiting_past_rereads(backend, monkeypatch, "j6")
     completions.close()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(waiting, 30)
