@@ -21,10 +21,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["YOUNG_THRESHOLD", "GcMeter", "tune_gc"]
+from hotmesh.errors import InvalidArgument
 
-#: Net container allocations between two collections of the youngest generation (Python's
-#: default is 700).
+__all__ = ["PYTHON_YOUNG", "YOUNG_THRESHOLD", "GcMeter", "gc_tuned", "tune_gc"]
+
+#: Python's own threshold of the collector's youngest generation.
+PYTHON_YOUNG = 700
+#: Net container allocations between two collections of the youngest generation, tuned.
 YOUNG_THRESHOLD = 50_000
 
 
@@ -42,11 +45,16 @@ def tune_gc(young: int = YOUNG_THRESHOLD) -> None:
         50000
     """
     if young < 1:
-        raise ValueError(f"young must be at least 1, got {young}")
+        raise InvalidArgument(f"young must be at least 1, got {young}", value="young")
     gc.collect()
     gc.freeze()
     _, middle, old = gc.get_threshold()
     gc.set_threshold(young, middle, old)
+
+
+def gc_tuned() -> bool:
+    """Whether the youngest generation is collected less often than Python's default."""
+    return gc.get_threshold()[0] > PYTHON_YOUNG
 
 
 class GcMeter:

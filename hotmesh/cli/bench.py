@@ -17,7 +17,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import statistics
 import time
@@ -26,7 +25,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from hotmesh.hotmesh import HotMesh
-from hotmesh.tuning import GcMeter, tune_gc
+from hotmesh.tuning import GcMeter, gc_tuned, tune_gc
 from hotmesh.types import WorkerMessage
 
 __all__ = [
@@ -65,9 +64,6 @@ app:
         t1:
           - to: w1
 """
-
-#: Python's own threshold of the collector's youngest generation (a larger one: tuned).
-_PYTHON_YOUNG = 700
 
 Progress = Callable[[str, int, int], None]
 """A progress hook: called with ``(label, done, total)`` after each job of a level."""
@@ -226,7 +222,7 @@ async def run_level(
         "python_cpu_ms_per_job": round(py_cpu * 1000 / jobs, 3),
         # (this process's collector; included in the Python CPU above)
         "gc_ms_per_job": round(collector.seconds * 1000 / jobs, 3),
-        "gc_tuned": gc.get_threshold()[0] > _PYTHON_YOUNG,
+        "gc_tuned": gc_tuned(),
         "postgres_cpu_ms_per_job": None if pg_cpu is None else round(pg_cpu * 1000 / jobs, 3),
     }
 

@@ -187,22 +187,26 @@ def _view(record: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-_second: list[Any] = [-1, ""]  # the last whole second stamped, and its text
-_milli: list[Any] = [-1, ""]  # the last millisecond stamped, and its text
+_second: tuple[int, str] = (-1, "")  # the last whole second stamped, and its text
+_milli: tuple[int, str] = (-1, "")  # the last millisecond stamped, and its stamp
 
 
 def now_stamp() -> str:
     """UTC time as ``YYYYMMDDHHmmss.mmm`` (the reference's ``jc``/``ju`` format).
 
     The seconds' text is formatted once per second (strftime was a visible share of a
-    step's time), the whole stamp once per millisecond (a job takes several).
+    step's time), the whole stamp once per millisecond (a job takes several). Each cache
+    is one tuple, replaced whole: a thread never reads half of another's update.
     """
+    global _second, _milli
     milli = int(time.time() * 1000)
-    if milli == _milli[0]:
-        return str(_milli[1])
+    last = _milli
+    if milli == last[0]:
+        return last[1]
     second, rest = divmod(milli, 1000)
-    if second != _second[0]:
-        _second[:] = [second, time.strftime("%Y%m%d%H%M%S.", time.gmtime(second))]
-    text = f"{_second[1]}{rest:03d}"
-    _milli[:] = [milli, text]
+    seconds = _second
+    if second != seconds[0]:
+        seconds = _second = (second, time.strftime("%Y%m%d%H%M%S.", time.gmtime(second)))
+    text = f"{seconds[1]}{rest:03d}"
+    _milli = (milli, text)
     return text

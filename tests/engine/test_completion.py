@@ -14,7 +14,7 @@ import pytest
 
 from hotmesh.engine import completion
 from hotmesh.engine.completion import Completions, result_channel, result_relay
-from hotmesh.spi import Backend
+from hotmesh.spi import Backend, JobRecord
 from hotmesh.types import JobOutput
 
 
@@ -101,12 +101,27 @@ async def test_waiting_past_the_deadline_for_an_unknown_job_times_out(backend: B
 async def _waiting_past_rereads(
     backend: Backend, monkeypatch: pytest.MonkeyPatch, job_id: str
 ) -> tuple[Completions, asyncio.Task[JobOutput]]:
-    """A waiter for ``job_id`` (never published, not stored) after some re-reads."""
+    """A waiter for ``job_id`` (never published, not stored) once it has read the store
+    twice (so it holds a future registered after its first)."""
     monkeypatch.setattr(completion, "RECHECK", 0.05)
+    reads: list[JobRecord | None] = []
+    twice = asyncio.Event()
+    get_job = backend.store.get_job
+
+    async def counted(jid: str, **options: Any) -> JobRecord | None:
+        job = await get_job(jid, **options)
+        if jid == job_id:
+            reads.append(job)
+            if len(reads) >= 2:
+                twice.set()
+        return job
+
+    monkeypatch.setattr(backend.store, "get_job", counted)
     completions = Completions(backend, "G1", manifest=_manifest)
     future = completions.expect(job_id)
     waiting = asyncio.create_task(completions.wait(job_id, future, time.monotonic() + 30))
-    await asyncio.sleep(0.2)  # re-reads have found the job missing (nothing signals one)
+    await asyncio.wait_for(twice.wait(), 30)
+    assert reads[:2] == [None, None]
     assert not waiting.done()
     return completions, waiting
 
@@ -126,7 +141,6 @@ async def test_a_result_never_published_is_read_from_the_store(
 async def test_closing_cancels_a_waiter_between_two_reads(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Past a re-read, the waiter holds a future registered after the first.
     completions, waiting = await _waiting_past_rereads(backend, monkeypatch, "j6")
     completions.close()
     with pytest.raises(asyncio.CancelledError):

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from hotmesh.tuning import YOUNG_THRESHOLD, GcMeter, tune_gc
+from hotmesh.errors import InvalidArgument
+from hotmesh.tuning import YOUNG_THRESHOLD, GcMeter, gc_tuned, tune_gc
 
 
 def test_tune_gc_freezes_and_raises_the_young_threshold() -> None:
@@ -18,16 +19,18 @@ def test_tune_gc_freezes_and_raises_the_young_threshold() -> None:
         "middle, old = gc.get_threshold()[1:]\n"
         "hotmesh.tune_gc()\n"
         "print(gc.get_threshold() == (hotmesh.tuning.YOUNG_THRESHOLD, middle, old),"
-        " gc.get_freeze_count() > 0, gc.isenabled())\n"
+        " gc.get_freeze_count() > 0, gc.isenabled(), hotmesh.tuning.gc_tuned())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "True", "True"]
+    assert out.stdout.split() == ["True", "True", "True", "True"]
     assert gc.get_threshold()[0] < YOUNG_THRESHOLD  # this test process is left as it was
+    assert not gc_tuned()
 
 
 def test_tune_gc_refuses_a_threshold_below_one() -> None:
-    with pytest.raises(ValueError, match="at least 1"):
+    with pytest.raises(InvalidArgument, match="at least 1") as refused:
         tune_gc(0)
+    assert refused.value.value == "young"
 
 
 def test_the_meter_counts_the_collections_while_open() -> None:

@@ -228,9 +228,8 @@ class Lane(Generic[C]):
 
     The driver gives: ``acquire()`` a pooled connection, ``release(conn)`` it back,
     ``usable(conn)`` and ``discard(conn)`` (close one whose protocol may be broken), and
-    ``classify`` (which errors mean a broken connection: ``unsent`` or ``maybe``). A pool
-    smaller than :data:`LANE_MIN_POOL` keeps every connection for the statements that wait
-    for one: its lane is never free.
+    ``classify`` (which errors mean a broken connection: ``unsent`` or ``maybe``). How many
+    lanes a pool keeps is :class:`Lanes`' decision.
     """
 
     def __init__(
@@ -241,14 +240,13 @@ class Lane(Generic[C]):
         usable: Callable[[C], bool],
         discard: Callable[[C], Awaitable[None]],
         classify: Callable[[BaseException], Loss],
-        enabled: bool = True,
     ) -> None:
         self._acquire, self._release = acquire, release
         self._usable, self._discard, self._classify = usable, discard, classify
         self._conn: C | None = None
-        self._closed = not enabled
+        self._closed = False
         #: True when a statement may take the lane now.
-        self.free = enabled
+        self.free = True
 
     async def run(self, fn: Callable[[C], Awaitable[T]]) -> T:
         """Run ``fn`` on the lane's connection (only when :attr:`free`)."""
