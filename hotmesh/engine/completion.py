@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from hotmesh.alarms import Alarms
 from hotmesh.engine.ending import job_output
 from hotmesh.engine.model import AppManifest
 from hotmesh.errors import ProviderError
@@ -66,6 +67,7 @@ class Completions:
         self._waiters: dict[str, asyncio.Future[JobOutput]] = {}
         self._early: dict[str, tuple[float, JobOutput]] = {}
         self._closed = False
+        self._alarms = Alarms()
 
     async def start(self) -> None:
         """Hear the results published for this engine's waiters (``$ngn.<guid>``)."""
@@ -130,20 +132,19 @@ class Completions:
         Raises:
             TimeoutError: ``deadline`` (``time.monotonic()``) passed without a result.
         """
-        loop = asyncio.get_running_loop()
         try:
             while True:
                 if not future.done():
-                    # The future itself is awaited; a timer resolves it with _RECHECK when
+                    # The future itself is awaited; an alarm resolves it with _RECHECK when
                     # the wait is up (no asyncio.wait: a future, a callback and a loop
-                    # iteration fewer per job).
+                    # iteration fewer per job; no loop timer of its own either).
                     remaining = deadline - time.monotonic()
                     delay = max(min(remaining, RECHECK), 0.001)
-                    timer = loop.call_later(delay, _recheck, future)
+                    alarm = self._alarms.later(delay, _recheck, future)
                     try:
                         await future
                     finally:
-                        timer.cancel()
+                        self._alarms.cancel(alarm)
                 if future.result() is not _RECHECK:  # CancelledError when the member stopped
                     return future.result()
                 future = self.expect(job_id)  # waiting again (or published meanwhile)

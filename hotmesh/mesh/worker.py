@@ -11,6 +11,7 @@ from typing import Any
 import attrs
 
 from hotmesh import faults, telemetry
+from hotmesh.alarms import Alarms, expire_task
 from hotmesh.config import WorkerConfig
 from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
@@ -69,6 +70,7 @@ class Worker:
         self.guid = guid
         self.policy = config.retry or DEFAULT_WORKER_RETRY
         self._call = _caller(config.callback)
+        self._alarms = Alarms()  # the callbacks' timeouts
         #: This process's consumers that take the answers directly (the engine's router,
         #: when it shares this worker's backend).
         self.handoff = Handoff()
@@ -150,20 +152,29 @@ class Worker:
             if telemetry.tracing()
             else None
         )
+        # The timeout as asyncio.timeout keeps it (the task cancelled when due, the cancel
+        # taken back after), on the worker's alarms rather than a loop timer per callback.
+        task = asyncio.current_task()
+        assert task is not None
+        cancelling = task.cancelling()
+        alarm = None if timeout is None else self._alarms.later(timeout, expire_task, task)
+        expired = False
         try:
             with telemetry.span("hotmesh.worker", attributes, parent=metadata):
-                async with asyncio.timeout(timeout):
+                try:
                     result = await self._call(request)
+                finally:
+                    if alarm is not None and self._alarms.cancel(alarm):
+                        expired = task.uncancel() <= cancelling
         except asyncio.CancelledError as err:
-            task = asyncio.current_task()
-            if task is not None and task.cancelling():
+            if expired:
+                failure = CallbackTimeout(f"the callback ran past its timeout of {timeout:g}s")
+                failure.__cause__ = err
+                await self._failed(message, incoming, rules, failure)
+                return False
+            if task.cancelling():
                 raise  # this worker is stopping: the lease lapses, a redelivery counts
             await self._failed(message, incoming, rules, err)
-            return False
-        except TimeoutError as err:
-            failure = CallbackTimeout(f"the callback ran past its timeout of {timeout:g}s")
-            failure.__cause__ = err
-            await self._failed(message, incoming, rules, failure)
             return False
         except Exception as err:
             await self._failed(message, incoming, rules, err)

@@ -196,6 +196,19 @@ async def test_yaml_timeout_is_honoured(mesh: MeshFactory, app_id: str) -> None:
     assert failure.error["code"] == 504 and "timeout of 0.2s" in failure.error["message"]
 
 
+async def test_a_callbacks_own_timeout_error_is_its_failure(mesh: MeshFactory, app_id: str) -> None:
+    """A TimeoutError the callback raises itself (no timeout set) is not the worker's
+    timeout: the job fails with that error, code 500, not with a 504 "ran past"."""
+
+    async def gives_up(message: WorkerMessage) -> dict[str, Any]:
+        raise TimeoutError("the upstream did not answer")
+
+    hm = await started(mesh, app_id, gives_up, retry=FAST)
+    failure = await fails(hm, {"x": 1})
+    assert failure.error["code"] == 500
+    assert "upstream did not answer" in failure.error["message"]
+
+
 async def test_sync_callbacks_run_in_a_thread(mesh: MeshFactory, app_id: str) -> None:
     threads: list[int] = []
 
