@@ -31,6 +31,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from hotmesh.loopref import LoopRef
+
 __all__ = ["Alarm", "Alarms", "expire_task"]
 
 Alarm = list[Any]
@@ -56,7 +58,8 @@ class Alarms:
     def __init__(self) -> None:
         self._heap: list[Alarm] = []
         self._seq = itertools.count()
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = LoopRef()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the heap is on
         self._timer: asyncio.TimerHandle | None = None
         self._armed = math.inf  # when the loop timer fires
         self._cancelled = 0  # cancelled deadlines still in the heap
@@ -67,11 +70,11 @@ class Alarms:
 
     def at(self, when: float, callback: Callable[[Any], object], arg: Any) -> Alarm:
         """Call ``callback(arg)`` once at ``when`` (the running loop's ``time()``)."""
-        return self._push(asyncio.get_running_loop(), when, callback, arg)
+        return self._push(self._running.get(), when, callback, arg)
 
     def later(self, delay: float, callback: Callable[[Any], object], arg: Any) -> Alarm:
         """Call ``callback(arg)`` once, ``delay`` seconds from now."""
-        loop = asyncio.get_running_loop()
+        loop = self._running.get()
         return self._push(loop, loop.time() + delay, callback, arg)
 
     def cancel(self, alarm: Alarm) -> bool:

@@ -32,6 +32,7 @@ from hotmesh.alarms import Alarms
 from hotmesh.engine.ending import job_output
 from hotmesh.engine.model import AppManifest
 from hotmesh.errors import ProviderError
+from hotmesh.loopref import LoopRef
 from hotmesh.spi import Backend, SubCallback
 from hotmesh.types import JobOutput
 
@@ -68,6 +69,7 @@ class Completions:
         self._early: dict[str, tuple[float, JobOutput]] = {}
         self._closed = False
         self._alarms = Alarms()
+        self._loop = LoopRef()
 
     async def start(self) -> None:
         """Hear the results published for this engine's waiters (``$ngn.<guid>``)."""
@@ -109,7 +111,7 @@ class Completions:
 
     def expect(self, job_id: str) -> asyncio.Future[JobOutput]:
         """A future for ``job_id``'s result (already set when it was published early)."""
-        future: asyncio.Future[JobOutput] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[JobOutput] = self._loop.get().create_future()
         early = self._early.pop(job_id, None)
         if self._closed:  # a waiter between two reads when the member stopped
             future.cancel()

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 import traceback
 import uuid
@@ -151,6 +152,10 @@ class Router:
         self._quiet.set()
         self._pressure_checked = -1e9
         self._loops: list[asyncio.Task[None]] = []
+        # The loop and thread start() ran on: the hot path asks them rather than
+        # asyncio.get_running_loop(), a getpid() system call each on Python 3.11.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread = 0
         self._to_ack: list[StreamMessage] = []
         self._acks_closing = False
         self._ack_wakeup = asyncio.Event()
@@ -161,6 +166,7 @@ class Router:
         """Begin consuming (idempotent)."""
         if self._loops:
             return
+        self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
         self._loops = [
             asyncio.create_task(self._consume(), name=f"router:{self.name}"),
             asyncio.create_task(self._renew(), name=f"router-renew:{self.name}"),
@@ -285,7 +291,10 @@ class Router:
             not self.handoff
             or not self._loops
             or self._loops[0].done()
-            or self._loops[0].get_loop() is not asyncio.get_running_loop()
+            # The caller is on this router's loop: it runs, in the caller's thread.
+            or self._thread != threading.get_ident()
+            or self._loop is None
+            or not self._loop.is_running()
             or self._stopping.is_set()
             or not self._resumed.is_set()
             or self._delay != 0
@@ -316,7 +325,8 @@ class Router:
         self._reserved -= 1
         self.handed += 1
         self._inflight[message.id] = message
-        self._tasks.add(asyncio.create_task(self._run(message)))
+        assert self._loop is not None  # reserved: running on it
+        self._tasks.add(self._loop.create_task(self._run(message)))
 
     async def run_direct(self, message: StreamMessage) -> None:
         """Run a message no one stored (a worker's answer to this engine) in the caller's
@@ -338,6 +348,7 @@ class Router:
     # -- loops ----------------------------------------------------------------------------
 
     async def _consume(self) -> None:
+        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             try:
                 await self._resumed.wait()
@@ -374,7 +385,7 @@ class Router:
                     self._slots.give(free - len(messages))
                 for message in messages:
                     self._inflight[message.id] = message
-                    self._tasks.add(asyncio.create_task(self._run(message)))
+                    self._tasks.add(loop.create_task(self._run(message)))
                 self._update_quiet()
                 if messages and self._delay > 0:
                     await self._sleep_throttled()
@@ -463,7 +474,7 @@ class Router:
             self._ended(message)
             # The task leaves the set itself (a done callback would cost a loop iteration
             # per message); one cancelled before it ever ran stays until stop() sees it.
-            self._tasks.discard(asyncio.current_task())
+            self._tasks.discard(asyncio.current_task(self._loop))
 
     def _ended(self, message: StreamMessage) -> None:
         """A message's callback ended: out of flight, its slot free again."""

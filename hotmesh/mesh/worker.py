@@ -16,6 +16,7 @@ from hotmesh.config import WorkerConfig
 from hotmesh.engine.handoff import Handoff
 from hotmesh.engine.messages import ENGINE_STREAM, WorkerRequest
 from hotmesh.errors import PayloadError, StepError
+from hotmesh.loopref import LoopRef
 from hotmesh.mesh.router import Router
 from hotmesh.serializer import payload_text
 from hotmesh.spi import DEFAULT_RETRY, Backend, OutgoingMessage, RetryPolicy, StreamMessage
@@ -71,6 +72,7 @@ class Worker:
         self.policy = config.retry or DEFAULT_WORKER_RETRY
         self._call = _caller(config.callback)
         self._alarms = Alarms()  # the callbacks' timeouts
+        self._loop = LoopRef()
         #: This process's consumers that take the answers directly (the engine's router,
         #: when it shares this worker's backend).
         self.handoff = Handoff()
@@ -154,7 +156,7 @@ class Worker:
         )
         # The timeout as asyncio.timeout keeps it (the task cancelled when due, the cancel
         # taken back after), on the worker's alarms rather than a loop timer per callback.
-        task = asyncio.current_task()
+        task = asyncio.current_task(self._loop.get())
         assert task is not None
         cancelling = task.cancelling()
         alarm = None if timeout is None else self._alarms.later(timeout, expire_task, task)

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from hotmesh.errors import DatabaseUnavailable
+from hotmesh.loopref import LoopRef
 
 __all__ = ["GroupCommit"]
 
@@ -58,6 +59,7 @@ class GroupCommit(Generic[I, R]):
         self._in_flight = 0
         self._queue: list[tuple[I, asyncio.Future[R]]] = []
         self._tasks: set[asyncio.Task[None]] = set()
+        self._loop = LoopRef()
         #: Batches sent and items sent in them (for benchmarks and tests).
         self.batches = 0
         self.items = 0
@@ -65,7 +67,7 @@ class GroupCommit(Generic[I, R]):
     async def submit(self, item: I) -> R:
         """Run ``item`` now if nothing is in flight, else with the next batch."""
         if self._in_flight >= self._max_in_flight:
-            future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+            future: asyncio.Future[R] = self._loop.get().create_future()
             self._queue.append((item, future))
             return await future
         self._in_flight += 1
@@ -88,7 +90,7 @@ class GroupCommit(Generic[I, R]):
             batch = self._queue[: self._max_batch]
             del self._queue[: self._max_batch]
             self._in_flight += 1
-            self._tasks.add(asyncio.get_running_loop().create_task(self._flush(batch)))
+            self._tasks.add(self._loop.get().create_task(self._flush(batch)))
 
     async def _flush(self, batch: list[tuple[I, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
@@ -97,7 +99,7 @@ class GroupCommit(Generic[I, R]):
         finally:
             self._in_flight -= 1
             # The task leaves the set itself: no done callback (a loop iteration) per batch.
-            self._tasks.discard(asyncio.current_task())
+            self._tasks.discard(asyncio.current_task(self._loop.get()))
         for (_, future), result in zip(batch, results, strict=True):
             if future.done():
                 continue
