@@ -36,7 +36,7 @@ from hotmesh.loopref import LoopRef
 __all__ = ["Alarm", "Alarms", "expire_task"]
 
 Alarm = list[Any]
-"""A deadline set by :meth:`Alarms.at`: ``[when, seq, callback, arg]`` (compared as a list,
+"""A deadline set by :meth:`Alarms.later`: ``[when, seq, callback, arg]`` (compared as a list,
 by ``when`` then by ``seq``; ``callback`` is ``None`` once cancelled)."""
 
 _FIRED: Callable[[Any], object] = lambda _: None  # noqa: E731 - the mark of a rung alarm
@@ -68,14 +68,17 @@ class Alarms:
         """Deadlines set and neither rung nor cancelled."""
         return len(self._heap) - self._cancelled
 
-    def at(self, when: float, callback: Callable[[Any], object], arg: Any) -> Alarm:
-        """Call ``callback(arg)`` once at ``when`` (the running loop's ``time()``)."""
-        return self._push(self._running.get(), when, callback, arg)
-
     def later(self, delay: float, callback: Callable[[Any], object], arg: Any) -> Alarm:
         """Call ``callback(arg)`` once, ``delay`` seconds from now."""
         loop = self._running.get()
-        return self._push(loop, loop.time() + delay, callback, arg)
+        if loop is not self._loop:
+            self._rebind(loop)
+        when = loop.time() + delay
+        alarm: Alarm = [when, next(self._seq), callback, arg]
+        heapq.heappush(self._heap, alarm)
+        if when < self._armed:
+            self._arm(when)
+        return alarm
 
     def cancel(self, alarm: Alarm) -> bool:
         """Stop ``alarm`` from ringing; True when it had rung already (too late)."""
@@ -90,21 +93,6 @@ class Alarms:
                 heapq.heapify(self._heap)
                 self._cancelled = 0
         return False
-
-    def _push(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        when: float,
-        callback: Callable[[Any], object],
-        arg: Any,
-    ) -> Alarm:
-        if loop is not self._loop:
-            self._rebind(loop)
-        alarm: Alarm = [when, next(self._seq), callback, arg]
-        heapq.heappush(self._heap, alarm)
-        if when < self._armed:
-            self._arm(when)
-        return alarm
 
     def _rebind(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._timer is not None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import threading
 import time
 import traceback
 import uuid
@@ -34,6 +33,7 @@ from types import TracebackType
 from typing import Any
 
 from hotmesh.errors import ConfigError
+from hotmesh.loopref import LoopRef
 from hotmesh.spi import Stream, StreamMessage
 
 __all__ = ["DeadLetterCallback", "Router", "RouterCallback"]
@@ -152,10 +152,8 @@ class Router:
         self._quiet.set()
         self._pressure_checked = -1e9
         self._loops: list[asyncio.Task[None]] = []
-        # The loop and thread start() ran on: the hot path asks them rather than
-        # asyncio.get_running_loop(), a getpid() system call each on Python 3.11.
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread = 0
+        # Asked instead of asyncio.get_running_loop(): a getpid() system call on 3.11.
+        self._running = LoopRef()
         self._to_ack: list[StreamMessage] = []
         self._acks_closing = False
         self._ack_wakeup = asyncio.Event()
@@ -166,7 +164,6 @@ class Router:
         """Begin consuming (idempotent)."""
         if self._loops:
             return
-        self._loop, self._thread = asyncio.get_running_loop(), threading.get_ident()
         self._loops = [
             asyncio.create_task(self._consume(), name=f"router:{self.name}"),
             asyncio.create_task(self._renew(), name=f"router-renew:{self.name}"),
@@ -291,10 +288,7 @@ class Router:
             not self.handoff
             or not self._loops
             or self._loops[0].done()
-            # The caller is on this router's loop: it runs, in the caller's thread.
-            or self._thread != threading.get_ident()
-            or self._loop is None
-            or not self._loop.is_running()
+            or self._loops[0].get_loop() is not self._running.get()
             or self._stopping.is_set()
             or not self._resumed.is_set()
             or self._delay != 0
@@ -325,8 +319,7 @@ class Router:
         self._reserved -= 1
         self.handed += 1
         self._inflight[message.id] = message
-        assert self._loop is not None  # reserved: running on it
-        self._tasks.add(self._loop.create_task(self._run(message)))
+        self._tasks.add(self._running.get().create_task(self._run(message)))
 
     async def run_direct(self, message: StreamMessage) -> None:
         """Run a message no one stored (a worker's answer to this engine) in the caller's
@@ -348,7 +341,6 @@ class Router:
     # -- loops ----------------------------------------------------------------------------
 
     async def _consume(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self._stopping.is_set():
             try:
                 await self._resumed.wait()
@@ -385,7 +377,7 @@ class Router:
                     self._slots.give(free - len(messages))
                 for message in messages:
                     self._inflight[message.id] = message
-                    self._tasks.add(loop.create_task(self._run(message)))
+                    self._tasks.add(self._running.get().create_task(self._run(message)))
                 self._update_quiet()
                 if messages and self._delay > 0:
                     await self._sleep_throttled()
@@ -474,7 +466,7 @@ class Router:
             self._ended(message)
             # The task leaves the set itself (a done callback would cost a loop iteration
             # per message); one cancelled before it ever ran stays until stop() sees it.
-            self._tasks.discard(asyncio.current_task(self._loop))
+            self._tasks.discard(asyncio.current_task(self._running.get()))
 
     def _ended(self, message: StreamMessage) -> None:
         """A message's callback ended: out of flight, its slot free again."""
