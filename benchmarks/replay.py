@@ -66,7 +66,9 @@ _CLAIMS = {"claim": "w_", "claim_with_job": "e_"}
 #: Group-committed statements (one call carries several steps) and the 0-based index of
 #: the parameter saying which step each message belongs to.
 _GROUPED = {"apply_steps": 10, "publish_acked_many": 2, "create_jobs": 3}
-_ID = re.compile(r"\bH[0-9A-Za-z_-]{22}\b")
+#: A hotmesh id (``guid()``): "H" and 22 URL-safe characters. Bounded by lookarounds, not
+#: ``\b``: an id ending in "-" has no word boundary before the quote that follows it.
+_ID = re.compile(r"(?<![0-9A-Za-z_-])H[0-9A-Za-z_-]{22}(?![0-9A-Za-z_-])")
 
 
 def pgbench_path() -> str | None:
