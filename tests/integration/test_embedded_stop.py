@@ -1,0 +1,86 @@
+"""Stopping an embedded cluster: a throwaway one goes without a shutdown checkpoint (its
+folder is deleted next), a kept one shuts down cleanly and keeps its data.
+
+Each test runs a cluster of its own (stopping the session's cluster would end every other
+test's database).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import asyncpg
+import psutil
+import pytest
+
+from hotmesh.embedded import EmbeddedPostgres, start
+
+
+def _postmaster(folder: Path) -> int:
+    return int((folder / "postmaster.pid").read_text().split()[0])
+
+
+async def _write_rows(dsn: str) -> None:
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("CREATE TABLE kept (n int)")
+        await conn.execute("INSERT INTO kept SELECT generate_series(1, 1000)")
+    finally:
+        await conn.close()
+
+
+async def _count_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM kept"))
+    finally:
+        await conn.close()
+
+
+def _spy_modes(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
+    calls: list[tuple[str, str]] = []
+    real = EmbeddedPostgres._pg_ctl
+
+    def recording(self: EmbeddedPostgres, mode: str, action: str) -> None:
+        calls.append((mode, action))
+        real(self, mode, action)
+
+    monkeypatch.setattr(EmbeddedPostgres, "_pg_ctl", recording)
+    return calls
+
+
+def test_a_throwaway_cluster_stops_at_once_and_is_deleted(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    handle = start(folder, delete_on_exit=True)
+    asyncio.run(_write_rows(handle.dsn))  # dirty pages a clean shutdown would flush
+    pid = _postmaster(folder)
+    calls = _spy_modes(monkeypatch)
+
+    handle.stop()
+
+    assert calls == [("immediate", "stop")]
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert not folder.exists()
+
+
+def test_a_kept_cluster_shuts_down_cleanly_and_keeps_its_data(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    folder = tmp_path / "data"
+    handle = start(folder, delete_on_exit=False)
+    asyncio.run(_write_rows(handle.dsn))
+    calls = _spy_modes(monkeypatch)
+
+    handle.stop()
+
+    assert calls == []  # the library's own clean stop, never an immediate one
+    assert (folder / "PG_VERSION").exists() and not (folder / "postmaster.pid").exists()
+    again = start(folder, delete_on_exit=True)
+    try:
+        assert asyncio.run(_count_rows(again.dsn)) == 1000
+    finally:
+        again.stop()
+    assert not folder.exists()
