@@ -140,6 +140,10 @@ class Router:
         self.pressured = False
         self._inflight: dict[int, StreamMessage] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Direct runs (run_direct) execute in their callers' tasks: counted, and stop()
+        # waits for them through this future (made only while it waits).
+        self._direct = 0
+        self._direct_drained: asyncio.Future[None] | None = None
         self._slots = _Slots(concurrency)
         self._stopping = asyncio.Event()
         self._resumed = asyncio.Event()
@@ -174,17 +178,29 @@ class Router:
         """Stop claiming, let in-flight callbacks finish for up to ``timeout`` seconds.
 
         Callbacks still running then are cancelled; their messages are not acked, so
-        their leases lapse and another consumer takes them.
+        their leases lapse and another consumer takes them. Messages run directly
+        (:meth:`run_direct`, in their callers' tasks) are waited for within the same
+        ``timeout``, never cancelled.
         """
         self._stopping.set()
         self._resumed.set()
         self._throttled.set()
+        deadline = time.monotonic() + timeout
         if self._tasks:
             _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
             for task in pending:
                 task.cancel()
             if pending:
                 await asyncio.gather(*pending, return_exceptions=True)
+        if self._direct:
+            # Answers run directly by another instance's worker are that worker's tasks,
+            # not ours to cancel; wait for them (within the same timeout) so the engine's
+            # connections outlive the steps they are applying.
+            drained = self._direct_drained = self._running.get().create_future()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.shield(drained), max(deadline - time.monotonic(), 0.0)
+                )
         # The acker is not cancelled: it may be half-way through acking a batch it has
         # already taken off the queue, and those acks would be lost. It is told to finish
         # and awaited; the other loops are cancelled.
@@ -327,11 +343,16 @@ class Router:
         self._reserved -= 1
         self.handed += 1
         self._inflight[message.id] = message
+        self._direct += 1
         try:
             await self.callback(message)
             self.processed += 1
         finally:
             self._ended(message)
+            self._direct -= 1
+            drained = self._direct_drained
+            if not self._direct and drained is not None and not drained.done():
+                drained.set_result(None)
 
     @property
     def in_flight(self) -> int:

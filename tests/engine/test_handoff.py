@@ -15,7 +15,7 @@ from typing import Any
 from hotmesh import HotMesh, WorkerMessage
 from hotmesh.engine.handoff import Handoff
 from hotmesh.mesh.router import Router
-from hotmesh.spi import OutgoingMessage, StreamMessage
+from hotmesh.spi import DEFAULT_RETRY, OutgoingMessage, StreamMessage
 from hotmesh.types import JobOutput
 from hotmesh_conformance.harness import assert_eventually
 from tests.engine.conftest import MeshFactory, app_yaml
@@ -124,3 +124,42 @@ async def test_a_hand_off_to_a_stopped_router_lapses_and_is_claimed_again(
 
 async def _now(value: Any) -> Any:
     return value
+
+
+async def test_a_stopping_router_waits_for_a_message_run_directly(mesh: MeshFactory) -> None:
+    # An engine-only instance stopping while another instance's worker applies an answer
+    # through it (run_direct): stopping first used to close the engine's connections
+    # under that step, whose completion then failed to publish, retried for 9 s.
+    hm = await mesh()
+    assert hm.engine is not None
+    entered, release = asyncio.Event(), asyncio.Event()
+    order: list[str] = []
+
+    async def apply(message: StreamMessage) -> None:
+        entered.set()
+        await release.wait()
+        order.append("applied")
+
+    engine = Router(hm.engine.stream, "direct", apply, poll_interval=0.05, handoff=True)
+    await engine.start()
+    assert engine.reserve()
+    answer = StreamMessage(
+        id=1, stream="direct", payload={}, attempt=1, priority=1, retry=DEFAULT_RETRY,
+        job_id=None,
+    )  # fmt: skip
+    direct = asyncio.create_task(engine.run_direct(answer))
+    await entered.wait()
+
+    async def stop() -> None:
+        await engine.stop(timeout=30)
+        order.append("stopped")
+
+    stopping = asyncio.create_task(stop())
+    await assert_eventually(
+        lambda: _now(stopping.done() or getattr(engine, "_direct_drained", None) is not None),
+        message="stop() neither returned nor waited",
+    )
+    release.set()
+    await asyncio.gather(direct, stopping)
+    assert order == ["applied", "stopped"], "stop() returned before the direct run ended"
+    assert engine.in_flight == 0 and engine.processed == 1
