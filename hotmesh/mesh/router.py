@@ -198,9 +198,7 @@ class Router:
             # connections outlive the steps they are applying.
             drained = self._direct_drained = self._running.get().create_future()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    asyncio.shield(drained), max(deadline - time.monotonic(), 0.0)
-                )
+                await asyncio.wait_for(drained, max(deadline - time.monotonic(), 0.0))
         # The acker is not cancelled: it may be half-way through acking a batch it has
         # already taken off the queue, and those acks would be lost. It is told to finish
         # and awaited; the other loops are cancelled.
