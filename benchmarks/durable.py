@@ -40,6 +40,7 @@ from benchmarks.peers import (
     _ratios,
     _with_database,
 )
+from hotmesh.cli.bench import cpu_model
 from hotmesh.tuning import tune_gc
 
 __all__ = ["main", "run_dbos", "run_durable"]
@@ -150,6 +151,12 @@ def run_dbos(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figure
 
 def _print_table(report: dict[str, Any]) -> None:
     print()
+    host, server = report["machine"], report["postgres"]
+    print(
+        f"machine: {host['cpu']}, {host['cpus']} cores, Python {host['python']}, PostgreSQL "
+        f"{server['server_version']} (same host), fsync={server['fsync']} "
+        f"synchronous_commit={server['synchronous_commit']}"
+    )
     print("| concurrency | system | workflows/s | p50 | p95 | p99 | commits/workflow |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for level in report["levels"]:
@@ -203,7 +210,11 @@ def main(argv: list[str] | None = None) -> None:
             dsns = {system: _with_database(handle.dsn, db) for system, db in names.items()}
             report: dict[str, Any] = {
                 "command": "python -m benchmarks.durable " + " ".join(sys.argv[1:]),
-                "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                "machine": {
+                    "cpu": cpu_model(),
+                    "cpus": os.cpu_count(),
+                    "python": platform.python_version(),
+                },
                 "postgres": settings | {"embedded": True},
                 "python_gc": "Python defaults" if args.default_gc else "hotmesh.tune_gc",
                 "levels": levels,

@@ -48,7 +48,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-from hotmesh.cli.bench import run_provider, seed_app
+from hotmesh.cli.bench import cpu_model, run_provider, seed_app
 from hotmesh.tuning import tune_gc
 
 __all__ = ["main", "run_dbos", "run_hotmesh", "run_typescript"]
@@ -309,6 +309,13 @@ def _print_table(report: dict[str, Any]) -> None:
     systems = [s for s in ("hotmesh", "dbos", "typescript") if isinstance(report[s], list)]
     ratios = report["ratios"]
     print()
+    host, server = report["machine"], report["postgres"]
+    print(
+        f"machine: {host['cpu']}, {host['cpus']} cores, Python {host['python']}, PostgreSQL "
+        f"{server['server_version']} (same host), fsync={server['fsync']} "
+        f"synchronous_commit={server['synchronous_commit']} "
+        f"shared_buffers={server['shared_buffers']}"
+    )
     print(
         "| concurrency | system | jobs/s | p50 | p95 | p99 | commits/job | hotmesh/peer jobs/s "
         "| peer/hotmesh p50 |"
@@ -362,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
             report: dict[str, Any] = {
                 "command": "python -m benchmarks.peers " + " ".join(sys.argv[1:]),
                 "machine": {
+                    "cpu": cpu_model(),
                     "cpus": os.cpu_count(),
                     "python": platform.python_version(),
                     "platform": platform.platform(),

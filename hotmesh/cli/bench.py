@@ -99,14 +99,38 @@ _SETTINGS = (
 )
 
 
+def cpu_model() -> str:
+    """The processor's name, e.g. ``"AMD EPYC"``: two hosts with the same core count can
+    differ twofold in speed, so a figure names the CPU it was taken on.
+
+    Linux reports it in ``/proc/cpuinfo``; elsewhere :func:`platform.processor` (or the
+    architecture when that is empty too).
+
+    >>> isinstance(cpu_model(), str)
+    True
+    """
+    import platform
+
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name" and value.strip():
+                    return value.strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
 async def machine(hm: HotMesh) -> dict[str, Any]:
-    """What a figure means nothing without: cores, Python, Postgres and its settings.
+    """What a figure means nothing without: CPU, cores, Python, Postgres and its settings.
 
     ``postgres_local`` tells whether the server runs on this host (then its CPU is measured).
     """
     import platform
 
     found: dict[str, Any] = {
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "postgres_local": await _postmaster(hm) is not None,
@@ -118,7 +142,8 @@ async def machine(hm: HotMesh) -> dict[str, Any]:
 def describe_machine(found: dict[str, Any]) -> str:
     """One line naming the machine, e.g. for the top of a benchmark's output."""
     return (
-        f"machine: {found['cores']} cores, Python {found['python']}, PostgreSQL "
+        f"machine: {found.get('cpu', 'unknown CPU')}, {found['cores']} cores, "
+        f"Python {found['python']}, PostgreSQL "
         f"{found['server_version']} ({'same host' if found['postgres_local'] else 'remote'}), "
         f"fsync={found['fsync']} synchronous_commit={found['synchronous_commit']} "
         f"shared_buffers={found['shared_buffers']} wal_level={found['wal_level']}"
