@@ -165,6 +165,8 @@ class HotMesh(MeshCalls, JobReads):
         if self._stopped:
             return
         self._stopped = True
+        if self.engine is not None:
+            self.engine.ending.close()  # no completion publish retried through the stop
         if self.engine is not None and self._router is not None:
             self.engine.handoff.unregister(self._router)
         for worker in self.workers:

@@ -60,12 +60,23 @@ class JobEnding:
     def __init__(self, store: Store, notify: Notify) -> None:
         self.store = store
         self._notify = notify
+        self._stopping = asyncio.Event()
+
+    def close(self) -> None:
+        """The engine is stopping: a completion whose publication fails is no longer retried,
+        and a retry waiting now gives up.
+
+        Retries would hold the handlers the stop waits for, and cannot outlast it anyway;
+        a ``pubsub`` waiter that hears nothing reads the stored job instead.
+        """
+        self._stopping.set()
 
     async def finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
         """Publish a job's completion (its step has committed: never raise for an outage).
 
-        A publication lost to an outage is retried a few times; pub/sub is at most once,
-        so a ``pubsub`` waiter also re-reads the stored state when nothing arrives.
+        A publication lost to an outage is retried a few times (not once the engine is
+        stopping: :meth:`close`); pub/sub is at most once, so a ``pubsub`` waiter also
+        re-reads the stored state when nothing arrives.
         """
         if state is None:
             return
@@ -75,10 +86,24 @@ class JobEnding:
                 await self._notify(output, True)
                 return
             except ProviderError:
-                log.warning("could not publish a completion; retrying",
-                            extra={"jid": output.job_id, "attempt": attempt + 1})  # fmt: skip
-                await asyncio.sleep(min(0.1 * 2**attempt, 2.0))
+                if self._stopping.is_set() or await self._stopped_within(
+                    min(0.1 * 2**attempt, 2.0), output.job_id, attempt
+                ):
+                    log.info("completion not published: the engine is stopping",
+                             extra={"jid": output.job_id})  # fmt: skip
+                    return
         log.error("completion not published", extra={"jid": output.job_id})
+
+    async def _stopped_within(self, seconds: float, jid: str, attempt: int) -> bool:
+        """Wait ``seconds`` before the next attempt, unless the engine stops first (True)."""
+        log.warning("could not publish a completion; retrying",
+                    extra={"jid": jid, "attempt": attempt + 1})  # fmt: skip
+        try:
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        except TimeoutError:
+            return False
+        return True
 
     async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
         """Complete a running job as failed (its open branches are given up).
