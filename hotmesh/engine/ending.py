@@ -60,7 +60,9 @@ class JobEnding:
     def __init__(self, store: Store, notify: Notify) -> None:
         self.store = store
         self._notify = notify
-        self._stopping = asyncio.Event()
+        self._stopping = False
+        #: Set when the engine stops: wakes the retries waiting (made on their loop).
+        self._wake: asyncio.Future[None] | None = None
 
     def close(self) -> None:
         """The engine is stopping: a completion whose publication fails is no longer retried,
@@ -69,7 +71,9 @@ class JobEnding:
         Retries would hold the handlers the stop waits for, and cannot outlast it anyway;
         a ``pubsub`` waiter that hears nothing reads the stored job instead.
         """
-        self._stopping.set()
+        self._stopping = True
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
 
     async def finish(self, state: Mapping[str, Any] | None, semaphore: int) -> None:
         """Publish a job's completion (its step has committed: never raise for an outage).
@@ -86,24 +90,24 @@ class JobEnding:
                 await self._notify(output, True)
                 return
             except ProviderError:
-                if self._stopping.is_set() or await self._stopped_within(
-                    min(0.1 * 2**attempt, 2.0), output.job_id, attempt
-                ):
+                if self._stopping:
                     log.info("completion not published: the engine is stopping",
                              extra={"jid": output.job_id})  # fmt: skip
                     return
+                if attempt + 1 == PUBLISH_ATTEMPTS:
+                    break
+                log.warning("could not publish a completion; retrying",
+                            extra={"jid": output.job_id, "attempt": attempt + 1})  # fmt: skip
+                await self._pause(min(0.1 * 2**attempt, 2.0))
         log.error("completion not published", extra={"jid": output.job_id})
 
-    async def _stopped_within(self, seconds: float, jid: str, attempt: int) -> bool:
-        """Wait ``seconds`` before the next attempt, unless the engine stops first (True)."""
-        log.warning("could not publish a completion; retrying",
-                    extra={"jid": jid, "attempt": attempt + 1})  # fmt: skip
-        try:
-            async with asyncio.timeout(seconds):
-                await self._stopping.wait()
-        except TimeoutError:
-            return False
-        return True
+    async def _pause(self, seconds: float) -> None:
+        """Wait ``seconds`` before the next attempt, or until the engine stops."""
+        loop = asyncio.get_running_loop()
+        wake = self._wake
+        if wake is None or wake.done() or wake.get_loop() is not loop:
+            wake = self._wake = loop.create_future()
+        await asyncio.wait((wake,), timeout=seconds)  # never cancels the shared future
 
     async def fail_job(self, jid: str, error: Mapping[str, Any] | None = None) -> None:
         """Complete a running job as failed (its open branches are given up).

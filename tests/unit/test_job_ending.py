@@ -75,3 +75,18 @@ def test_a_retry_waiting_when_the_engine_stops_gives_up() -> None:
     publisher = asyncio.run(scenario())
     # Without the stop it would make all its attempts (about nine seconds of them).
     assert publisher.calls < PUBLISH_ATTEMPTS and not publisher.published
+
+
+def test_an_ending_retries_on_whichever_loop_it_runs() -> None:
+    class EveryOther(_Publisher):
+        async def __call__(self, output: JobOutput, final: bool) -> None:
+            self.failures = self.calls + 1 if self.calls % 2 == 0 else 0
+            await super().__call__(output, final)
+
+    publisher = EveryOther(failures=0)
+    ending = JobEnding(store=None, notify=publisher)  # type: ignore[arg-type]
+
+    asyncio.run(ending.finish(STATE, 0))  # fails once, waits on this loop, then publishes
+    asyncio.run(ending.finish(STATE, 0))  # the same on a new loop
+
+    assert publisher.calls == 4 and len(publisher.published) == 2
