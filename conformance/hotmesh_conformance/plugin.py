@@ -23,7 +23,6 @@ Marker:
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -95,10 +94,9 @@ def hotmesh_dsn(request: pytest.FixtureRequest) -> Iterator[str]:
     if dsn:
         yield dsn
         return
-    from hotmesh.embedded import start
+    from hotmesh.embedded import throwaway
 
-    folder = tempfile.mkdtemp(prefix="hotmesh-test-pg-")
-    handle = start(os.path.join(folder, "data"), delete_on_exit=True)
+    handle = throwaway("hotmesh-test-pg-")
     try:
         yield handle.dsn
     finally:

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -133,10 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         dsn = args.dsn
         if dsn is None:
-            from hotmesh.embedded import start
+            from hotmesh.embedded import throwaway
 
             print("starting an embedded Postgres…", flush=True)
-            handle = start(tempfile.mkdtemp(prefix="hotmesh-demo-") + "/data", delete_on_exit=True)
+            handle = throwaway("hotmesh-demo-")
             dsn = handle.dsn
         summary = asyncio.run(run_demo(dsn, args.provider, args.orders, args.concurrency))
     except HotMeshError as err:

