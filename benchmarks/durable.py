@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import tempfile
 import uuid
@@ -35,12 +34,13 @@ from benchmarks.peers import (
     _create_databases,
     _dbos_missing,
     _level_jobs,
+    _machine,
+    _machine_line,
     _measure,
     _print_row,
     _ratios,
     _with_database,
 )
-from hotmesh.cli.bench import cpu_model
 from hotmesh.tuning import tune_gc
 
 __all__ = ["main", "run_dbos", "run_durable"]
@@ -151,12 +151,7 @@ def run_dbos(dsn: str, jobs: int, levels: list[int], warmup: int) -> list[Figure
 
 def _print_table(report: dict[str, Any]) -> None:
     print()
-    host, server = report["machine"], report["postgres"]
-    print(
-        f"machine: {host['cpu']}, {host['cpus']} cores, Python {host['python']}, PostgreSQL "
-        f"{server['server_version']} (same host), fsync={server['fsync']} "
-        f"synchronous_commit={server['synchronous_commit']}"
-    )
+    print(_machine_line(report))
     print("| concurrency | system | workflows/s | p50 | p95 | p99 | commits/workflow |")
     print("|---:|---|---:|---:|---:|---:|---:|")
     for level in report["levels"]:
@@ -210,11 +205,7 @@ def main(argv: list[str] | None = None) -> None:
             dsns = {system: _with_database(handle.dsn, db) for system, db in names.items()}
             report: dict[str, Any] = {
                 "command": "python -m benchmarks.durable " + " ".join(sys.argv[1:]),
-                "machine": {
-                    "cpu": cpu_model(),
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                },
+                "machine": _machine(),
                 "postgres": settings | {"embedded": True},
                 "python_gc": "Python defaults" if args.default_gc else "hotmesh.tune_gc",
                 "levels": levels,

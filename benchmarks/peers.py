@@ -305,17 +305,32 @@ def _ratios(hotmesh_rows: list[Figures], peer: list[Figures] | Figures) -> list[
     return ratios
 
 
-def _print_table(report: dict[str, Any]) -> None:
-    systems = [s for s in ("hotmesh", "dbos", "typescript") if isinstance(report[s], list)]
-    ratios = report["ratios"]
-    print()
+def _machine() -> dict[str, Any]:
+    """This host, for a report of a side-by-side run (shared with benchmarks.durable)."""
+    return {
+        "cpu": cpu_model(),
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def _machine_line(report: dict[str, Any]) -> str:
+    """The host and the server's settings, as the line above a report's table."""
     host, server = report["machine"], report["postgres"]
-    print(
+    return (
         f"machine: {host['cpu']}, {host['cpus']} cores, Python {host['python']}, PostgreSQL "
         f"{server['server_version']} (same host), fsync={server['fsync']} "
         f"synchronous_commit={server['synchronous_commit']} "
         f"shared_buffers={server['shared_buffers']}"
     )
+
+
+def _print_table(report: dict[str, Any]) -> None:
+    systems = [s for s in ("hotmesh", "dbos", "typescript") if isinstance(report[s], list)]
+    ratios = report["ratios"]
+    print()
+    print(_machine_line(report))
     print(
         "| concurrency | system | jobs/s | p50 | p95 | p99 | commits/job | hotmesh/peer jobs/s "
         "| peer/hotmesh p50 |"
@@ -368,12 +383,7 @@ def main(argv: list[str] | None = None) -> None:
             dsns = {system: _with_database(handle.dsn, db) for system, db in names.items()}
             report: dict[str, Any] = {
                 "command": "python -m benchmarks.peers " + " ".join(sys.argv[1:]),
-                "machine": {
-                    "cpu": cpu_model(),
-                    "cpus": os.cpu_count(),
-                    "python": platform.python_version(),
-                    "platform": platform.platform(),
-                },
+                "machine": _machine(),
                 "postgres": settings | {"embedded": True, "same_cluster_for_all": True},
                 "python_gc": "Python defaults" if args.default_gc else "hotmesh.tune_gc",
                 "jobs": args.jobs,

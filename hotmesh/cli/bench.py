@@ -142,7 +142,7 @@ async def machine(hm: HotMesh) -> dict[str, Any]:
 def describe_machine(found: dict[str, Any]) -> str:
     """One line naming the machine, e.g. for the top of a benchmark's output."""
     return (
-        f"machine: {found.get('cpu', 'unknown CPU')}, {found['cores']} cores, "
+        f"machine: {found['cpu']}, {found['cores']} cores, "
         f"Python {found['python']}, PostgreSQL "
         f"{found['server_version']} ({'same host' if found['postgres_local'] else 'remote'}), "
         f"fsync={found['fsync']} synchronous_commit={found['synchronous_commit']} "
