@@ -125,21 +125,53 @@ async def _serve(
 
 
 def _children(target: str, count: int, grace: float, gc_tuning: bool = True) -> int:
-    """Run ``count`` serving processes; forward SIGTERM/SIGINT; return the worst exit."""
+    """Run ``count`` serving processes; forward SIGTERM/SIGINT; return the worst exit.
+
+    A process that exits on its own (it crashed, or was killed) stops the others: ``serve``
+    then exits non-zero, so whatever supervises it (systemd, Kubernetes) sees the failure
+    and restarts the whole, instead of a host quietly serving with fewer processes. The
+    jobs the stopped processes held are redelivered.
+    """
     command = [sys.executable, "-m", "hotmesh.cli", "serve", target, "--grace", str(grace)]
     if not gc_tuning:
         command.append("--default-gc")
     procs = [subprocess.Popen(command) for _ in range(count)]
+    stopping = False
 
     def forward(signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
         for proc in procs:
-            with contextlib.suppress(ProcessLookupError):
-                proc.send_signal(signum)
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signum)
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
-    codes = [proc.wait() for proc in procs]
-    return max((abs(code) for code in codes), default=0)
+    if not hasattr(os, "waitstatus_to_exitcode") or os.name != "posix":  # pragma: no cover
+        return max((abs(proc.wait()) for proc in procs), default=0)
+    running = {proc.pid: proc for proc in procs}
+    unexpected = False
+    while running:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:  # pragma: no cover - reaped elsewhere
+            break
+        proc = running.pop(pid, None)
+        if proc is None:  # pragma: no cover - not one of ours
+            continue
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if not stopping:
+            unexpected = True
+            how = (
+                f"was killed by signal {-proc.returncode}"
+                if proc.returncode < 0
+                else f"exited with code {proc.returncode}"
+            )
+            print(f"serving process {pid} {how}: stopping the others", file=sys.stderr, flush=True)
+            forward(signal.SIGTERM, None)
+    worst = max((abs(proc.returncode or 0) for proc in procs), default=0)
+    return max(worst, 1) if unexpected else worst
 
 
 def serve(

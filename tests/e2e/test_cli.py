@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 
 from hotmesh.cli.demo import ORDER_APP
+from tests.e2e._served import Served
 
 UNREACHABLE = "postgresql://u:p@127.0.0.1:1/db"
 
@@ -122,25 +123,13 @@ def shop(
         f"deployed app {app_id!r} version '1'",
         f"activated app {app_id!r} version '1'",
     ]
-    server = subprocess.Popen(
-        [sys.executable, str(folder / "server.py"), hotmesh_dsn, app_id],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    server = Served([sys.executable, str(folder / "server.py"), hotmesh_dsn, app_id], env=env)
     try:
-        assert server.stdout is not None
-        line = server.stdout.readline()
-        assert line.startswith("ready "), (line, server.stderr and server.stderr.read())
+        (line,) = server.expect("ready ")
         yield Shop(app_id, yaml_file, env, line.split()[1])
+        server.stop()
     finally:
-        server.terminate()
-        try:
-            server.communicate(timeout=15)  # also closes the pipes
-        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck server
-            server.kill()
-            server.communicate()
+        server.close()
 
 
 # -- the surface ---------------------------------------------------------------------------

@@ -8,13 +8,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+from tests.e2e._served import Served
 from tests.e2e.test_cli import _env, _ok, hotmesh
 
 
@@ -66,16 +66,13 @@ def test_dashboard_shows_the_demo_on_the_embedded_database(tmp_path: Path) -> No
 def _dashboard_shows_the_demo(tmp_path: Path, env: dict[str, str]) -> None:
     _ok(hotmesh("demo", "--keep", "--orders", "20", "--concurrency", "5", env=env, timeout=120))
     port = _free_port()
-    server = subprocess.Popen(
+    server = Served(
         [sys.executable, "-m", "hotmesh.cli", "dashboard", "--port", str(port), "--allow-actions"],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
     )
     try:
-        assert server.stderr is not None
-        banner = server.stderr.readline()  # printed once the embedded Postgres is up
+        # printed once the embedded Postgres is up
+        (banner,) = server.expect("", stream="stderr", timeout=120)
         found = re.search(rf"actions on\) on http://127\.0\.0\.1:{port}/\?token=(\S+)", banner)
         assert found, banner
         token = found.group(1)
@@ -86,9 +83,9 @@ def _dashboard_shows_the_demo(tmp_path: Path, env: dict[str, str]) -> None:
         assert len(re.findall(r'data-job="ORD-', jobs)) == 20
         status, _ = _get(f"{base}/", time.monotonic() + 10, "not-the-token")
         assert status == 401
+        err = server.stop(timeout=30)[2]
     finally:
-        server.terminate()
-        _, err = server.communicate(timeout=30)
+        server.close()
     assert "Traceback" not in err
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hotmesh.cli.demo import ORDER_APP
+from tests.e2e._served import Served
 
 MODULE = textwrap.dedent(
     """
@@ -53,20 +54,13 @@ def shop(tmp_path: Path, hotmesh_dsn: str) -> tuple[str, Path, dict[str, str]]:
 
 def test_serve_hosts_processes_and_stops_on_sigterm(shop: tuple[str, Path, dict[str, str]]) -> None:
     app_id, folder, env = shop
-    server = subprocess.Popen(
+    server = Served(
         [sys.executable, "-m", "hotmesh.cli", "serve", "shopmod:config",
          "--deploy", "shop.yaml", "--processes", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env,
+        env=env, cwd=folder,
     )  # fmt: skip
     try:
-        assert server.stdout is not None
-        serving = []
-        for line in server.stdout:
-            if line.startswith("serving app"):
-                serving.append(line)
-            if len(serving) == 2:
-                break
-        assert len(serving) == 2, server.stderr.read() if server.stderr else ""
+        server.expect("serving app", 2)
         done = cli("pubsub", "order.placed", '{"id": "ORD-S1"}', "--app", app_id,
                    env=env, cwd=folder)  # fmt: skip
         assert done.returncode == 0, done.stderr
@@ -92,11 +86,34 @@ def test_serve_hosts_processes_and_stops_on_sigterm(shop: tuple[str, Path, dict[
             cli("roll-call", "--json", "--app", app_id, env=env, cwd=folder).stdout
         )
         assert sum(p["failed"] for p in profiles if p["role"] == "worker") == 1
+        code, out, err = server.stop(signal.SIGTERM)
     finally:
-        server.send_signal(signal.SIGTERM)
-        out, err = server.communicate(timeout=60)
-    assert server.returncode == 0, err
+        server.close()
+    assert code == 0, err
     assert out.count("stopped app") == 2
+
+
+def test_serve_stops_every_process_when_one_dies(shop: tuple[str, Path, dict[str, str]]) -> None:
+    """A serving process killed (-9) stops the others, and serve exits non-zero saying so,
+    instead of serving on with fewer processes unnoticed."""
+    _, folder, env = shop
+    server = Served(
+        [sys.executable, "-m", "hotmesh.cli", "serve", "shopmod:config",
+         "--deploy", "shop.yaml", "--processes", "2"],
+        env=env, cwd=folder,
+    )  # fmt: skip
+    try:
+        serving = server.expect("serving app", 2)
+        pids = sorted(int(line.split("(pid ")[1].split(")")[0]) for line in serving)
+        assert sorted(child.pid for child in server.children()) == pids
+        os.kill(pids[0], signal.SIGKILL)
+        server.expect(f"serving process {pids[0]} was killed by signal 9", stream="stderr")
+        code = server.proc.wait(60)
+        out = server.stop()[1]
+    finally:
+        server.close()
+    assert code == 9
+    assert out.count("stopped app") == 1 and f"(pid {pids[1]})" in out.split("stopped app")[1]
 
 
 def test_pub_and_pubsub_say_when_no_engine_answers(shop: tuple[str, Path, dict[str, str]]) -> None:
@@ -111,20 +128,17 @@ def test_pub_and_pubsub_say_when_no_engine_answers(shop: tuple[str, Path, dict[s
     assert waited.stderr.count("no engine of app") == 1 and "hotmesh serve" in waited.stderr
     # an engine but no worker: pubsub says the job waits for a worker
     (folder / "engineonly.py").write_text(f"config = {{'app_id': '{app_id}', 'engine': {{}}}}\n")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "hotmesh.cli", "serve", "engineonly:config"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=folder, env=env,
-    )  # fmt: skip
+    server = Served([sys.executable, "-m", "hotmesh.cli", "serve", "engineonly:config"],
+                    env=env, cwd=folder)  # fmt: skip
     try:
-        assert server.stdout is not None
-        assert server.stdout.readline().startswith("serving app")
+        server.expect("serving app")
         waited = cli("pubsub", "order.placed", '{"id": "Z"}', "--timeout", "0.5",
                      "--app", app_id, env=env, cwd=folder)  # fmt: skip
         assert waited.returncode == 1 and "no worker of app" in waited.stderr
+        code, _, err = server.stop()
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.communicate(timeout=60)
-    assert server.returncode == 0
+        server.close()
+    assert code == 0, err
 
 
 def test_version_and_help_defaults(tmp_path: Path) -> None:
