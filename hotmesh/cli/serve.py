@@ -36,7 +36,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 
@@ -48,6 +48,18 @@ from hotmesh.tuning import tune_gc
 __all__ = ["load_config", "register_serve"]
 
 log = logging.getLogger("hotmesh.serve")
+
+
+def _say(*lines: str, stream: TextIO | None = None) -> None:
+    """Write ``lines`` (to stdout by default) in one call, and flush.
+
+    The processes of ``serve --processes N`` share one stdout: with ``print`` a line and
+    its newline are two writes when Python runs unbuffered (``PYTHONUNBUFFERED``), and two
+    processes announcing at once could interleave them into one line.
+    """
+    out = sys.stdout if stream is None else stream
+    out.write("".join(f"{line}\n" for line in lines))
+    out.flush()
 
 
 def _attribute(target: str, what: str) -> Any:
@@ -109,19 +121,21 @@ async def _serve(
         if deploy is not None:
             manifest = await hm.deploy(yaml_source(deploy))
             await hm.activate(manifest.version)
-            print(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
+            _say(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
         if gc_tuning:
             tune_gc()
         if announce:
             workers = ", ".join(w.config.topic for w in hm.workers) or "none"
             role = "engine" if hm.engine is not None else "no engine"
-            print(f"serving app {hm.app_id!r} (pid {os.getpid()}): {role}; workers: {workers}")
-            print("stop with Ctrl-C or SIGTERM", flush=True)
+            _say(
+                f"serving app {hm.app_id!r} (pid {os.getpid()}): {role}; workers: {workers}",
+                "stop with Ctrl-C or SIGTERM",
+            )
         await stop.wait()
     finally:
         await hm.stop(grace)
     if announce:
-        print(f"stopped app {hm.app_id!r} (pid {os.getpid()})", flush=True)
+        _say(f"stopped app {hm.app_id!r} (pid {os.getpid()})")
 
 
 def _children(target: str, count: int, grace: float, gc_tuning: bool = True) -> int:
@@ -168,7 +182,7 @@ def _children(target: str, count: int, grace: float, gc_tuning: bool = True) -> 
                 if proc.returncode < 0
                 else f"exited with code {proc.returncode}"
             )
-            print(f"serving process {pid} {how}: stopping the others", file=sys.stderr, flush=True)
+            _say(f"serving process {pid} {how}: stopping the others", stream=sys.stderr)
             forward(signal.SIGTERM, None)
     worst = max((abs(proc.returncode or 0) for proc in procs), default=0)
     return max(worst, 1) if unexpected else worst
@@ -225,7 +239,7 @@ def serve(
             await _deploy_only(target, deploy)
 
         asyncio.run(first())
-    print(f"starting {processes} processes serving {target}", flush=True)
+    _say(f"starting {processes} processes serving {target}")
     code = _children(target, processes, grace, gc_tuning=not default_gc)
     if code:
         raise typer.Exit(code)
@@ -240,7 +254,7 @@ async def _deploy_only(target: str, deploy: str) -> None:
     try:
         manifest = await hm.deploy(yaml_source(deploy))
         await hm.activate(manifest.version)
-        print(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
+        _say(f"deployed and activated app {manifest.id!r} version {manifest.version!r}")
     finally:
         await hm.stop()
 

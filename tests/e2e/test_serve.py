@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from hotmesh.cli.demo import ORDER_APP
+from hotmesh.cli.serve import _say
 from tests.e2e._served import Served
 
 MODULE = textwrap.dedent(
@@ -48,7 +50,9 @@ def shop(tmp_path: Path, hotmesh_dsn: str) -> tuple[str, Path, dict[str, str]]:
     (tmp_path / "shopmod.py").write_text(MODULE.replace("{APP}", app_id))
     (tmp_path / "shop.yaml").write_text(ORDER_APP.replace("id: hotmesh-demo", f"id: {app_id}"))
     env = {k: v for k, v in os.environ.items() if k != "HOTMESH_APP"}
-    env.update({"HOTMESH_DSN": hotmesh_dsn, "PYTHONWARNINGS": "ignore"})
+    # unbuffered, as in CI: the processes of serve --processes share stdout, and a line
+    # printed in two writes could interleave with another process's line
+    env.update({"HOTMESH_DSN": hotmesh_dsn, "PYTHONWARNINGS": "ignore", "PYTHONUNBUFFERED": "1"})
     return app_id, tmp_path, env
 
 
@@ -157,3 +161,20 @@ def test_serve_refuses_a_bad_target(tmp_path: Path) -> None:
     assert done.returncode == 1 and "cannot import module 'nosuchmodule'" in done.stderr
     done = cli("serve", "nocolon", env=env, cwd=tmp_path)
     assert done.returncode == 2 and "MODULE:CONFIG" in done.stderr
+
+
+def test_serve_writes_each_announcement_in_one_call() -> None:
+    """CI's first failure of the serve test: two processes, unbuffered, printed their
+    "serving app" lines at once and the newlines came after both (one line, not two)."""
+
+    calls: list[str] = []
+
+    class Recording(io.StringIO):
+        def write(self, text: str) -> int:
+            calls.append(text)
+            return super().write(text)
+
+    _say(
+        "serving app 'shop' (pid 1): engine; workers: none", "stop with Ctrl-C", stream=Recording()
+    )
+    assert calls == ["serving app 'shop' (pid 1): engine; workers: none\nstop with Ctrl-C\n"]
