@@ -56,13 +56,18 @@ def shop(tmp_path: Path, hotmesh_dsn: str) -> tuple[str, Path, dict[str, str]]:
     return app_id, tmp_path, env
 
 
-def test_serve_hosts_processes_and_stops_on_sigterm(shop: tuple[str, Path, dict[str, str]]) -> None:
-    app_id, folder, env = shop
-    server = Served(
+def serve_two(folder: Path, env: dict[str, str]) -> Served:
+    """``hotmesh serve`` of the shop module, deploying its app first, in two processes."""
+    return Served(
         [sys.executable, "-m", "hotmesh.cli", "serve", "shopmod:config",
          "--deploy", "shop.yaml", "--processes", "2"],
         env=env, cwd=folder,
     )  # fmt: skip
+
+
+def test_serve_hosts_processes_and_stops_on_sigterm(shop: tuple[str, Path, dict[str, str]]) -> None:
+    app_id, folder, env = shop
+    server = serve_two(folder, env)
     try:
         server.expect("serving app", 2)
         done = cli("pubsub", "order.placed", '{"id": "ORD-S1"}', "--app", app_id,
@@ -101,11 +106,7 @@ def test_serve_stops_every_process_when_one_dies(shop: tuple[str, Path, dict[str
     """A serving process killed (-9) stops the others, and serve exits non-zero saying so,
     instead of serving on with fewer processes unnoticed."""
     _, folder, env = shop
-    server = Served(
-        [sys.executable, "-m", "hotmesh.cli", "serve", "shopmod:config",
-         "--deploy", "shop.yaml", "--processes", "2"],
-        env=env, cwd=folder,
-    )  # fmt: skip
+    server = serve_two(folder, env)
     try:
         serving = server.expect("serving app", 2)
         pids = sorted(int(line.split("(pid ")[1].split(")")[0]) for line in serving)
