@@ -11,7 +11,6 @@ stuck on a read until pytest-timeout.
 from __future__ import annotations
 
 import contextlib
-import os
 import queue
 import signal
 import subprocess
@@ -74,10 +73,14 @@ class Served:
         """Send ``sig``; the exit code and all of stdout and stderr once it has exited."""
         with contextlib.suppress(ProcessLookupError):
             self.proc.send_signal(sig)
+        return self.wait(timeout)
+
+    def wait(self, timeout: float = 60) -> tuple[int, str, str]:
+        """The exit code and all of stdout and stderr once it has exited on its own."""
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
-            self.fail(f"still running {timeout:g}s after signal {sig}")
+            self.fail(f"still running after {timeout:g}s")
         return code, *self._output()
 
     def children(self) -> list[psutil.Process]:
@@ -94,9 +97,10 @@ class Served:
     def fail(self, why: str) -> NoReturn:
         """Abort the processes (each prints its stacks) and fail with everything they wrote."""
         children = self.children()
-        for process in [*children, psutil.Process(self.proc.pid)]:
+        for process in children:
             with contextlib.suppress(psutil.NoSuchProcess):
                 process.send_signal(signal.SIGABRT)
+        self.proc.send_signal(signal.SIGABRT)  # nothing if it has exited already
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(30)
         _, stuck = psutil.wait_procs(children, timeout=10)
@@ -117,7 +121,6 @@ class Served:
             self.proc.kill()
             self.proc.wait(30)
         self._output()
-        if os.name == "posix":
-            assert self.proc.stdout is not None and self.proc.stderr is not None
-            self.proc.stdout.close()
-            self.proc.stderr.close()
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self.proc.stdout.close()
+        self.proc.stderr.close()

@@ -113,8 +113,7 @@ def test_serve_stops_every_process_when_one_dies(shop: tuple[str, Path, dict[str
         assert sorted(child.pid for child in server.children()) == pids
         os.kill(pids[0], signal.SIGKILL)
         server.expect(f"serving process {pids[0]} was killed by signal 9", stream="stderr")
-        code = server.proc.wait(60)
-        out = server.stop()[1]
+        code, out, _ = server.wait()
     finally:
         server.close()
     assert code == 9
